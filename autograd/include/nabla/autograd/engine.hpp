@@ -1,0 +1,25 @@
+#pragma once
+// Reverse-mode differentiation over the recorded graph.
+#include <vector>
+
+#include "nabla/autograd/variable.hpp"
+
+namespace nabla::autograd {
+
+// Accumulates d(outputs)/d(leaf) into every leaf's grad(). grad_outputs[i] (default: 1 for a
+// scalar output) weights outputs[i]. The graph is freed afterwards unless retain_graph is set.
+void backward(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs = {},
+              BackwardOptions options = {});
+
+struct GradOptions {
+  bool retain_graph = false;  // create_graph implies it
+  bool create_graph = false;
+  bool allow_unused = false;  // else an input the outputs do not depend on is an error
+};
+
+// The gradients of outputs with respect to inputs, returned without touching any grad().
+// With create_graph the results have history, so they can be differentiated again.
+std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
+                           const std::vector<Variable>& grad_outputs = {}, GradOptions options = {});
+
+}  // namespace nabla::autograd

@@ -1,0 +1,106 @@
+#pragma once
+// Differentiable ops on Variables. Each has the same meaning as its tensor twin in nabla/tensor;
+// its backward formula sits beside its forward in autograd/src/ops_*.cpp. Tensors convert to
+// constant Variables implicitly, so a Variable op accepts either.
+#include <vector>
+
+#include "nabla/autograd/variable.hpp"
+
+namespace nabla {
+
+// ---- element-wise (broadcasting)
+Variable add(const Variable& a, const Variable& b);
+Variable sub(const Variable& a, const Variable& b);
+Variable mul(const Variable& a, const Variable& b);
+Variable div(const Variable& a, const Variable& b);
+Variable pow(const Variable& base, const Variable& exponent);
+Variable maximum(const Variable& a, const Variable& b);  // ties split the gradient evenly
+Variable minimum(const Variable& a, const Variable& b);
+Variable add(const Variable& a, double b);
+Variable sub(const Variable& a, double b);
+Variable sub(double a, const Variable& b);
+Variable mul(const Variable& a, double b);
+Variable div(const Variable& a, double b);
+Variable div(double a, const Variable& b);
+Variable pow(const Variable& base, double exponent);
+Variable neg(const Variable& x);
+Variable exp(const Variable& x);
+Variable log(const Variable& x);
+Variable sqrt(const Variable& x);
+Variable abs(const Variable& x);   // gradient sign(x) (0 at 0)
+Variable sign(const Variable& x);  // gradient 0
+Variable tanh(const Variable& x);
+Variable sigmoid(const Variable& x);
+Variable relu(const Variable& x);  // gradient 0 at 0
+Variable clamp(const Variable& x, double low, double high);  // gradient 1 inside [low, high]
+// a where mask is non-zero, else b; the mask is not differentiated.
+Variable where(const Tensor& mask, const Variable& a, const Variable& b);
+
+// ---- reductions
+Variable sum(const Variable& x, const Dims& axes = {}, bool keepdim = false);
+Variable mean(const Variable& x, const Dims& axes = {}, bool keepdim = false);
+Variable var(const Variable& x, const Dims& axes = {}, bool keepdim = false, int64_t correction = 1);
+Variable logsumexp(const Variable& x, const Dims& axes = {}, bool keepdim = false);
+Variable amax(const Variable& x, const Dims& axes = {}, bool keepdim = false);  // ties share the gradient
+Variable amin(const Variable& x, const Dims& axes = {}, bool keepdim = false);
+struct VariableIndices {
+  Variable values;
+  Tensor indices;
+};
+// Max/min along an axis; the gradient goes to the (first) index that won.
+VariableIndices max(const Variable& x, int64_t axis, bool keepdim = false);
+VariableIndices min(const Variable& x, int64_t axis, bool keepdim = false);
+Variable sum_to(const Variable& x, const Shape& shape);
+Variable softmax(const Variable& x, int64_t axis);
+Variable log_softmax(const Variable& x, int64_t axis);
+
+// ---- shape and views
+Variable reshape(const Variable& x, const Shape& shape);
+Variable view(const Variable& x, const Shape& shape);
+Variable flatten(const Variable& x, int64_t start_axis = 0, int64_t end_axis = -1);
+Variable transpose(const Variable& x, int64_t axis0, int64_t axis1);
+Variable permute(const Variable& x, const Dims& order);
+Variable squeeze(const Variable& x);
+Variable squeeze(const Variable& x, int64_t axis);
+Variable unsqueeze(const Variable& x, int64_t axis);
+Variable slice(const Variable& x, int64_t axis, int64_t start, int64_t end, int64_t step = 1);
+Variable narrow(const Variable& x, int64_t axis, int64_t start, int64_t length);
+Variable select(const Variable& x, int64_t axis, int64_t index);
+Variable expand(const Variable& x, const Shape& shape);
+Variable to(const Variable& x, DType dtype);
+Variable clone(const Variable& x);
+// The adjoint of slice: zeros of `shape` with `x` placed at the slice.
+Variable slice_backward(const Variable& x, const Shape& shape, int64_t axis, int64_t start, int64_t end,
+                        int64_t step);
+Variable concat(const std::vector<Variable>& xs, int64_t axis = 0);
+Variable stack(const std::vector<Variable>& xs, int64_t axis = 0);
+Variable index_select(const Variable& x, int64_t axis, const Tensor& index);
+Variable index_add(const Variable& base, int64_t axis, const Tensor& index, const Variable& source);
+Variable gather(const Variable& x, int64_t axis, const Tensor& index);
+Variable scatter_add(const Variable& base, int64_t axis, const Tensor& index, const Variable& source);
+
+// ---- linear algebra and convolution kernels
+Variable matmul(const Variable& a, const Variable& b);
+Variable im2col(const Variable& x, const Window2d& window);
+Variable col2im(const Variable& columns, const Shape& image_shape, const Window2d& window);
+VariableIndices max_pool2d(const Variable& x, const Window2d& window);
+Variable avg_pool2d(const Variable& x, const Window2d& window, bool count_include_pad = true);
+Variable avg_pool2d_backward(const Variable& grad_output, const Shape& input_shape, const Window2d& window,
+                             bool count_include_pad = true);
+
+// ---- operators
+inline Variable operator+(const Variable& a, const Variable& b) { return add(a, b); }
+inline Variable operator-(const Variable& a, const Variable& b) { return sub(a, b); }
+inline Variable operator*(const Variable& a, const Variable& b) { return mul(a, b); }
+inline Variable operator/(const Variable& a, const Variable& b) { return div(a, b); }
+inline Variable operator+(const Variable& a, double b) { return add(a, b); }
+inline Variable operator-(const Variable& a, double b) { return sub(a, b); }
+inline Variable operator*(const Variable& a, double b) { return mul(a, b); }
+inline Variable operator/(const Variable& a, double b) { return div(a, b); }
+inline Variable operator+(double a, const Variable& b) { return add(b, a); }
+inline Variable operator-(double a, const Variable& b) { return sub(a, b); }
+inline Variable operator*(double a, const Variable& b) { return mul(b, a); }
+inline Variable operator/(double a, const Variable& b) { return div(a, b); }
+inline Variable operator-(const Variable& x) { return neg(x); }
+
+}  // namespace nabla

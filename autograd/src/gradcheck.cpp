@@ -1,0 +1,142 @@
+#include "nabla/autograd/gradcheck.hpp"
+
+#include <cmath>
+
+#include "nabla/autograd/engine.hpp"
+#include "nabla/autograd/functions.hpp"
+#include "nabla/autograd/grad_mode.hpp"
+
+namespace nabla::autograd {
+
+namespace {
+
+std::vector<Tensor> prepare_inputs(const std::vector<Tensor>& inputs, const GradcheckOptions& options, const char* op) {
+  std::vector<Tensor> prepared;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    if (!t.defined()) fail("{}: input {} is undefined", op, i);
+    if (t.dtype() == DType::float32) {
+      if (!options.cast_to_float64) {
+        fail("{}: input {} is float32. A finite-difference step of {} is swamped by float32 rounding (about "
+             "1e-7 relative), so the check would be meaningless. Pass float64 inputs, or set "
+             "cast_to_float64 = true to check the function on float64 copies.", op, i, options.eps);
+      }
+      prepared.push_back(t.to(DType::float64).contiguous());
+    } else {
+      prepared.push_back(t.clone());  // our own copy: the numeric pass perturbs it
+    }
+  }
+  return prepared;
+}
+
+Tensor evaluate(const DifferentiableFunction& fn, const std::vector<Tensor>& inputs) {
+  NoGradGuard no_grad;
+  std::vector<Variable> vars(inputs.begin(), inputs.end());
+  Variable out = fn(vars);
+  if (!out.defined()) fail("gradcheck: the function returned an undefined variable");
+  return out.data().to(DType::float64).contiguous();
+}
+
+}  // namespace
+
+GradcheckResult gradcheck(const DifferentiableFunction& fn, const std::vector<Tensor>& inputs_in,
+                          GradcheckOptions options) {
+  std::vector<Tensor> inputs = prepare_inputs(inputs_in, options, "gradcheck");
+  std::vector<Variable> vars;
+  std::vector<size_t> differentiable;  // indices of float inputs
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const bool is_float = is_floating(inputs[i].dtype());
+    vars.emplace_back(inputs[i], is_float);
+    if (is_float) differentiable.push_back(i);
+  }
+  if (differentiable.empty()) fail("gradcheck: no float64 input to differentiate with respect to");
+
+  // Analytic Jacobian, one output element at a time: J[input][element * n_out + output].
+  Variable out = fn(vars);
+  if (!out.defined()) fail("gradcheck: the function returned an undefined variable");
+  if (!is_floating(out.dtype())) fail("gradcheck: the function's output is {}, not a float tensor", out.dtype());
+  const int64_t n_out = out.numel();
+  std::vector<std::vector<double>> analytic(inputs.size());
+  for (size_t i : differentiable) analytic[i].assign(static_cast<size_t>(inputs[i].numel() * n_out), 0.0);
+  if (out.requires_grad()) {
+    std::vector<Variable> wrt;
+    for (size_t i : differentiable) wrt.push_back(vars[i]);
+    for (int64_t j = 0; j < n_out; ++j) {
+      Tensor seed = zeros(out.shape(), out.dtype());
+      seed.reshape({-1}).select(0, j).fill_(1.0);
+      std::vector<Variable> grads = grad({out}, wrt, {Variable(seed)}, {.retain_graph = true, .allow_unused = true});
+      for (size_t d = 0; d < differentiable.size(); ++d) {
+        if (!grads[d].defined()) continue;
+        const std::vector<double> g = grads[d].data().to_vector<double>();
+        auto& column = analytic[differentiable[d]];
+        for (size_t k = 0; k < g.size(); ++k) column[k * static_cast<size_t>(n_out) + static_cast<size_t>(j)] = g[k];
+      }
+    }
+  }
+
+  GradcheckResult result;
+  double worst_error = -1.0;
+  double largest_analytic = 0.0;
+  for (size_t i : differentiable) {
+    Tensor& x = inputs[i];
+    double* px = x.data<double>();
+    for (int64_t k = 0; k < x.numel(); ++k) {
+      const double original = px[k];
+      px[k] = original + options.eps;
+      const std::vector<double> plus = evaluate(fn, inputs).to_vector<double>();
+      px[k] = original - options.eps;
+      const std::vector<double> minus = evaluate(fn, inputs).to_vector<double>();
+      px[k] = original;
+      for (int64_t j = 0; j < n_out; ++j) {
+        const double numeric = (plus[static_cast<size_t>(j)] - minus[static_cast<size_t>(j)]) / (2.0 * options.eps);
+        const double exact = analytic[i][static_cast<size_t>(k * n_out + j)];
+        largest_analytic = std::max(largest_analytic, std::abs(exact));
+        const double error = std::abs(exact - numeric);
+        const bool ok = error <= options.atol + options.rtol * std::abs(numeric);
+        if (!ok && error > worst_error) {
+          worst_error = error;
+          result.passed = false;
+          result.report = fmt::format(
+              "gradcheck failed for input {} (shape {}), element {}, output element {}: analytic {:.10g}, "
+              "numeric {:.10g}, error {:.3g} > atol {} + rtol {} * |numeric|",
+              i, x.shape(), k, j, exact, numeric, error, options.atol, options.rtol);
+        }
+      }
+    }
+  }
+  result.max_abs_analytic = largest_analytic;
+  if (!result.passed && options.raise_on_failure) throw Error(result.report);
+  return result;
+}
+
+GradcheckResult gradgradcheck(const DifferentiableFunction& fn, const std::vector<Tensor>& inputs_in,
+                              GradcheckOptions options) {
+  std::vector<Tensor> inputs = prepare_inputs(inputs_in, options, "gradgradcheck");
+  // A fixed random direction v for the first backward.
+  const Tensor sample = evaluate(fn, inputs);
+  Generator generator(1234);
+  const Tensor v = randn(sample.shape(), DType::float64, generator);
+  const size_t n = inputs.size();
+
+  DifferentiableFunction first_derivative = [fn, n](const std::vector<Variable>& all) {
+    std::vector<Variable> xs(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
+    const Variable& direction = all[n];
+    std::vector<Variable> wrt;
+    for (const Variable& x : xs) {
+      if (x.requires_grad()) wrt.push_back(x);
+    }
+    if (wrt.empty()) return Variable(zeros({1}, DType::float64));
+    Variable out = fn(xs);
+    std::vector<Variable> grads = grad({out}, wrt, {direction}, {.create_graph = true, .allow_unused = true});
+    std::vector<Variable> flat;
+    for (size_t d = 0; d < grads.size(); ++d) {
+      flat.push_back(grads[d].defined() ? reshape(grads[d], {-1}) : Variable(zeros({wrt[d].numel()}, DType::float64)));
+    }
+    return concat(flat, 0);
+  };
+  std::vector<Tensor> all = inputs;
+  all.push_back(v);
+  return gradcheck(first_derivative, all, options);
+}
+
+}  // namespace nabla::autograd

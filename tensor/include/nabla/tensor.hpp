@@ -1,0 +1,16 @@
+#pragma once
+// The tensor layer: everything under nabla/tensor/.
+#include "nabla/tensor/conv_kernels.hpp"
+#include "nabla/tensor/dims.hpp"
+#include "nabla/tensor/dtype.hpp"
+#include "nabla/tensor/elementwise.hpp"
+#include "nabla/tensor/error.hpp"
+#include "nabla/tensor/factories.hpp"
+#include "nabla/tensor/format.hpp"
+#include "nabla/tensor/index.hpp"
+#include "nabla/tensor/linalg.hpp"
+#include "nabla/tensor/random.hpp"
+#include "nabla/tensor/reduce.hpp"
+#include "nabla/tensor/storage.hpp"
+#include "nabla/tensor/tensor.hpp"
+#include "nabla/tensor/threads.hpp"

@@ -1,0 +1,15 @@
+#pragma once
+// Matrix products on OpenBLAS (sgemm/dgemm). Transposed views are passed to BLAS as transpose
+// flags, not copied.
+#include "nabla/tensor/tensor.hpp"
+
+namespace nabla {
+
+// NumPy matmul semantics: 1-d operands are promoted to a row/column and the extra axis removed;
+// batch axes (all but the last two) broadcast.
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+// Name of the OpenBLAS kernel set in use ("SkylakeX", "Haswell", ...).
+std::string blas_core_name();
+
+}  // namespace nabla

@@ -1,0 +1,34 @@
+#pragma once
+// Reductions over any set of axes (negative axes count from the end; an empty set means every
+// axis). keepdim keeps reduced axes with size 1 so the result broadcasts against the input.
+#include "nabla/tensor/tensor.hpp"
+
+namespace nabla {
+
+Tensor sum(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+// Variance with `correction` subtracted from the count (1: unbiased, 0: population).
+Tensor var(const Tensor& x, const Dims& axes = {}, bool keepdim = false, int64_t correction = 1);
+// log(sum(exp(x))) computed stably (shifted by the max).
+Tensor logsumexp(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+Tensor amax(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+Tensor amin(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+
+// Values and int64 indices of the max/min along one axis. Ties resolve to the first index.
+struct ValuesIndices {
+  Tensor values;
+  Tensor indices;
+};
+ValuesIndices max(const Tensor& x, int64_t axis, bool keepdim = false);
+ValuesIndices min(const Tensor& x, int64_t axis, bool keepdim = false);
+Tensor max(const Tensor& x);  // 0-d: the largest element
+Tensor min(const Tensor& x);
+Tensor argmax(const Tensor& x, int64_t axis, bool keepdim = false);
+Tensor argmin(const Tensor& x, int64_t axis, bool keepdim = false);
+Tensor argmax(const Tensor& x);  // 0-d int64: flat index of the first largest element
+
+// Sums x over the axes it was broadcast along, so the result has `shape` (which x's shape must
+// broadcast from). This is how gradients of broadcast operands are reduced.
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
+}  // namespace nabla

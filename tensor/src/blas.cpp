@@ -1,0 +1,143 @@
+// The one door to OpenBLAS: gemm for float and double, the thread count, and the report of which
+// kernels OpenBLAS runs (see tensor/preinit/openblas_coretype.cpp for how they are chosen).
+#include "blas.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include <cblas.h>
+#include <fmt/format.h>
+
+#include "nabla/tensor/error.hpp"
+#include "nabla/tensor/linalg.hpp"
+#include "openblas_coretype.hpp"
+
+// Weak: null when the executable was not linked with the preinit object (nabla reached through
+// dlopen, or a shared library built on nabla).
+extern "C" __attribute__((weak)) const NablaBlasPreinitRecord* nabla_blas_preinit_record();
+
+namespace nabla {
+namespace {
+
+// "OpenBLAS 0.3.21" from the build configuration string.
+std::string openblas_version() {
+  const std::string_view config = openblas_get_config();
+  const size_t first_space = config.find(' ');
+  const size_t second_space = first_space == std::string_view::npos ? first_space : config.find(' ', first_space + 1);
+  return std::string(config.substr(0, second_space));
+}
+
+const char* instruction_set_of(const char* core) {
+  return detail::openblas_core_level(core) == 2 ? "AVX-512" : "AVX2";
+}
+
+// Says once, on stderr, what nabla did about OpenBLAS's kernel choice, or what the user could do.
+// Silent when the user chose OPENBLAS_CORETYPE or when OpenBLAS already runs the best kernels.
+void report_openblas_kernels() {
+  const char* in_use = openblas_get_corename();
+  const NablaBlasPreinitRecord* record = nabla_blas_preinit_record ? nabla_blas_preinit_record() : nullptr;
+  const int status = record ? record->status : 0;
+  if (status == kNablaPreinitUserSet || status == kNablaPreinitNoAdvice) return;
+  if (status == kNablaPreinitSelected) {
+    if (strcasecmp(in_use, record->core) == 0) {
+      fmt::print(stderr,
+                 "nabla: selected OPENBLAS_CORETYPE={} for this {} CPU ({} falls back to slower kernels "
+                 "on CPUs it does not know; set OPENBLAS_CORETYPE to override)\n",
+                 record->core, instruction_set_of(record->core), openblas_version());
+    } else {
+      fmt::print(stderr,
+                 "nabla: set OPENBLAS_CORETYPE={} for this {} CPU but {} is running its {} kernels "
+                 "(this OpenBLAS build may lack them)\n",
+                 record->core, instruction_set_of(record->core), openblas_version(), in_use);
+    }
+    return;
+  }
+  // The preinit did not run (or found no room in the environment): advise if it would have helped.
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  const char* best = detail::openblas_core_for_this_cpu();
+  if (best != nullptr && detail::openblas_core_level(in_use) < detail::openblas_core_level(best)) {
+    fmt::print(stderr,
+               "nabla: {} is running its {} kernels but this CPU supports {}; start the program with "
+               "OPENBLAS_CORETYPE={} in its environment for faster matrix products\n",
+               openblas_version(), in_use, instruction_set_of(best), best);
+  }
+}
+
+void report_openblas_kernels_once() {
+  static const bool reported = (report_openblas_kernels(), true);
+  (void)reported;
+}
+
+// BLAS takes 32-bit sizes: refuse what would be truncated rather than compute garbage.
+void check_fits_blas(int64_t value, const char* what) {
+  if (value < 0 || value > INT_MAX) {
+    fail("gemm: {} = {} does not fit OpenBLAS's 32-bit sizes (split the product into smaller ones)",
+         what, value);
+  }
+}
+
+template <class T>
+void check_gemm_arguments(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k,
+                          int64_t lda, int64_t ldb, int64_t ldc) {
+  check_fits_blas(m, "m");
+  check_fits_blas(n, "n");
+  check_fits_blas(k, "k");
+  check_fits_blas(lda, "lda");
+  check_fits_blas(ldb, "ldb");
+  check_fits_blas(ldc, "ldc");
+  // Row-major: a stored matrix's row stride must cover its columns.
+  const int64_t a_columns = transpose_a ? m : k;
+  const int64_t b_columns = transpose_b ? k : n;
+  if (lda < std::max<int64_t>(1, a_columns) || ldb < std::max<int64_t>(1, b_columns) ||
+      ldc < std::max<int64_t>(1, n)) {
+    fail("gemm: leading dimensions lda={}, ldb={}, ldc={} are too small for m={}, n={}, k={} "
+         "(transpose_a={}, transpose_b={})",
+         lda, ldb, ldc, m, n, k, transpose_a, transpose_b);
+  }
+}
+
+}  // namespace
+
+std::string blas_core_name() { return openblas_get_corename(); }
+
+namespace detail {
+
+template <class T>
+void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+          int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  check_gemm_arguments<T>(transpose_a, transpose_b, m, n, k, lda, ldb, ldc);
+  if (k == 0) {
+    // Nothing to multiply: C = beta * C, without reading C when beta is 0 (it may be uninitialised).
+    for (int64_t i = 0; i < m; ++i) {
+      T* row = c + i * ldc;
+      for (int64_t j = 0; j < n; ++j) row[j] = beta == T(0) ? T(0) : beta * row[j];
+    }
+    return;
+  }
+  report_openblas_kernels_once();
+  const CBLAS_TRANSPOSE op_a = transpose_a ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE op_b = transpose_b ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, op_a, op_b, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb),
+                beta, c, int(ldc));
+  } else {
+    cblas_dgemm(CblasRowMajor, op_a, op_b, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb),
+                beta, c, int(ldc));
+  }
+}
+
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                          const float*, int64_t, float, float*, int64_t);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                           const double*, int64_t, double, double*, int64_t);
+
+void blas_set_num_threads(int n) { openblas_set_num_threads(n); }
+
+}  // namespace detail
+}  // namespace nabla

@@ -1,0 +1,153 @@
+#include "nabla/tensor/random.hpp"
+
+#include <cmath>
+#include <numbers>
+#include <sstream>
+
+#include "nabla/tensor/factories.hpp"
+
+namespace nabla {
+
+namespace {
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+}  // namespace
+
+void Generator::manual_seed(uint64_t seed) {
+  uint64_t state = seed;
+  for (auto& word : s_) word = splitmix64(state);
+  has_spare_normal_ = false;
+}
+
+uint64_t Generator::next_u64() {
+  const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  const uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+double Generator::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+
+double Generator::normal() {
+  if (has_spare_normal_) {
+    has_spare_normal_ = false;
+    return spare_normal_;
+  }
+  double u1 = uniform();
+  while (u1 <= 0.0) u1 = uniform();
+  const double u2 = uniform();
+  const double radius = std::sqrt(-2.0 * std::log(u1));
+  const double angle = 2.0 * std::numbers::pi * u2;
+  spare_normal_ = radius * std::sin(angle);
+  has_spare_normal_ = true;
+  return radius * std::cos(angle);
+}
+
+uint64_t Generator::below(uint64_t n) {
+  if (n == 0) fail("Generator::below: n must be positive");
+  // Rejection sampling: no modulo bias.
+  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  uint64_t x = next_u64();
+  while (x >= limit) x = next_u64();
+  return x % n;
+}
+
+std::string Generator::state() const {
+  std::ostringstream out;
+  out << "xoshiro256** " << s_[0] << ' ' << s_[1] << ' ' << s_[2] << ' ' << s_[3] << ' '
+      << (has_spare_normal_ ? 1 : 0) << ' ';
+  out.precision(17);
+  out << spare_normal_;
+  return out.str();
+}
+
+void Generator::set_state(const std::string& state) {
+  std::istringstream in(state);
+  std::string tag;
+  uint64_t words[4];
+  int spare_flag = 0;
+  double spare = 0.0;
+  in >> tag >> words[0] >> words[1] >> words[2] >> words[3] >> spare_flag >> spare;
+  if (!in || tag != "xoshiro256**") fail("Generator::set_state: not a generator state: '{}'", state);
+  for (int i = 0; i < 4; ++i) s_[i] = words[i];
+  has_spare_normal_ = spare_flag != 0;
+  spare_normal_ = spare;
+}
+
+Generator& default_generator() {
+  static Generator generator;
+  return generator;
+}
+
+void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+
+namespace {
+void check_float(DType dtype, const char* op) {
+  if (!is_floating(dtype)) fail("{}: needs a float dtype (float32 or float64), got {}", op, dtype);
+}
+
+template <class Draw>
+Tensor fill_random(const Shape& shape, DType dtype, Draw draw) {
+  Tensor out = Tensor::empty(shape, dtype);
+  dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = out.data<T>();
+    const int64_t n = out.numel();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(draw());
+  });
+  return out;
+}
+}  // namespace
+
+Tensor uniform(const Shape& shape, double low, double high, DType dtype, Generator& generator) {
+  check_float(dtype, "uniform");
+  if (!(low <= high)) fail("uniform: low {} must not exceed high {}", low, high);
+  return fill_random(shape, dtype, [&] { return low + (high - low) * generator.uniform(); });
+}
+
+Tensor rand(const Shape& shape, DType dtype, Generator& generator) { return uniform(shape, 0.0, 1.0, dtype, generator); }
+
+Tensor normal(const Shape& shape, double mean, double stddev, DType dtype, Generator& generator) {
+  check_float(dtype, "normal");
+  if (!(stddev >= 0)) fail("normal: stddev must be non-negative, got {}", stddev);
+  return fill_random(shape, dtype, [&] { return mean + stddev * generator.normal(); });
+}
+
+Tensor randn(const Shape& shape, DType dtype, Generator& generator) { return normal(shape, 0.0, 1.0, dtype, generator); }
+
+Tensor bernoulli(const Shape& shape, double p, DType dtype, Generator& generator) {
+  if (!(p >= 0.0 && p <= 1.0)) fail("bernoulli: probability must be in [0, 1], got {}", p);
+  return fill_random(shape, dtype, [&] { return generator.uniform() < p ? 1.0 : 0.0; });
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& generator) {
+  if (low >= high) fail("randint: low {} must be less than high {}", low, high);
+  Tensor out = Tensor::empty(shape, int64);
+  int64_t* p = out.data<int64_t>();
+  const uint64_t span = static_cast<uint64_t>(high - low);
+  for (int64_t i = 0; i < out.numel(); ++i) p[i] = low + static_cast<int64_t>(generator.below(span));
+  return out;
+}
+
+Tensor randperm(int64_t n, Generator& generator) {
+  if (n < 0) fail("randperm: n must be non-negative, got {}", n);
+  Tensor out = arange(n);
+  int64_t* p = out.data<int64_t>();
+  for (int64_t i = n - 1; i > 0; --i) {
+    const int64_t j = static_cast<int64_t>(generator.below(static_cast<uint64_t>(i + 1)));
+    std::swap(p[i], p[j]);
+  }
+  return out;
+}
+
+}  // namespace nabla
