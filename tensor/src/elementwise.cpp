@@ -163,6 +163,7 @@ Tensor exp(const Tensor& x) { return float_unary(x, "exp", [](auto v) { return s
 Tensor log(const Tensor& x) { return float_unary(x, "log", [](auto v) { return std::log(v); }); }
 Tensor sqrt(const Tensor& x) { return float_unary(x, "sqrt", [](auto v) { return std::sqrt(v); }); }
 Tensor tanh(const Tensor& x) { return float_unary(x, "tanh", [](auto v) { return std::tanh(v); }); }
+Tensor erf(const Tensor& x) { return float_unary(x, "erf", [](auto v) { return std::erf(v); }); }
 Tensor sigmoid(const Tensor& x) {
   return float_unary(x, "sigmoid", [](auto v) {
     using T = decltype(v);
@@ -242,6 +243,7 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   const Tensor close = binary(a, b, "allclose", DType::float64, DType::uint8, [rtol, atol](double x, double y) {
     if (std::isnan(x) || std::isnan(y)) return false;
     if (x == y) return true;  // equal infinities
+    if (std::isinf(x) || std::isinf(y)) return false;  // else inf <= rtol * inf would pass
     return std::abs(x - y) <= atol + rtol * std::abs(y);
   });
   for (uint8_t v : close.to_vector<uint8_t>()) {

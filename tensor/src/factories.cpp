@@ -51,7 +51,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
     const double delta = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
     for (int64_t i = 0; i < steps; ++i) {
       // Fill from both ends so the last value is exactly `end`.
-      p[i] = static_cast<T>(i < steps / 2 ? start + delta * static_cast<double>(i)
+      p[i] = static_cast<T>(i < (steps + 1) / 2 ? start + delta * static_cast<double>(i)
                                           : end - delta * static_cast<double>(steps - 1 - i));
     }
   });

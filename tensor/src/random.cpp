@@ -1,5 +1,6 @@
 #include "nabla/tensor/random.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <sstream>
@@ -112,7 +113,12 @@ Tensor fill_random(const Shape& shape, DType dtype, Draw draw) {
 Tensor uniform(const Shape& shape, double low, double high, DType dtype, Generator& generator) {
   check_float(dtype, "uniform");
   if (!(low <= high)) fail("uniform: low {} must not exceed high {}", low, high);
-  return fill_random(shape, dtype, [&] { return low + (high - low) * generator.uniform(); });
+  // Rounding (to float32 especially) can carry a draw just below high up to high itself; clamp to
+  // the largest value below high so the interval stays half-open.
+  const double top = dtype == DType::float32
+                         ? static_cast<double>(std::nextafter(static_cast<float>(high), static_cast<float>(low)))
+                         : std::nextafter(high, low);
+  return fill_random(shape, dtype, [&] { return std::min(low + (high - low) * generator.uniform(), top); });
 }
 
 Tensor rand(const Shape& shape, DType dtype, Generator& generator) { return uniform(shape, 0.0, 1.0, dtype, generator); }

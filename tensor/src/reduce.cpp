@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "nabla/tensor/elementwise.hpp"
 #include "nabla/tensor/factories.hpp"
@@ -109,19 +110,23 @@ void sum_kernel(const ReduceLayout& layout, Out* out) {
     });
     return;
   }
-  // Reduced block in the middle: add whole contiguous rows of `inner` values.
+  // Reduced block in the middle: add whole contiguous rows of `inner` values, into an Acc
+  // buffer so float32 accumulates in double here too.
+  using Acc = typename Accumulator<T>::type;
   parallel_for(0, O * I, std::max<int64_t>(I, kReduceGrain / std::max<int64_t>(R, 1)), [&](int64_t lo, int64_t hi) {
+    std::vector<Acc> acc;
     // Work in units of (o, inner range) so each thread owns distinct outputs.
     for (int64_t start = lo; start < hi;) {
       const int64_t o = start / I;
       const int64_t i0 = start % I;
       const int64_t i1 = std::min(I, i0 + (hi - start));
-      Out* dst = out + o * I;
-      for (int64_t i = i0; i < i1; ++i) dst[i] = Out(0);
+      acc.assign(static_cast<size_t>(i1 - i0), Acc(0));
       for (int64_t r = 0; r < R; ++r) {
-        const T* src = in + (o * R + r) * I;
-        for (int64_t i = i0; i < i1; ++i) dst[i] += static_cast<Out>(src[i]);
+        const T* src = in + (o * R + r) * I + i0;
+        for (int64_t i = 0; i < i1 - i0; ++i) acc[static_cast<size_t>(i)] += static_cast<Acc>(src[i]);
       }
+      Out* dst = out + o * I + i0;
+      for (int64_t i = 0; i < i1 - i0; ++i) dst[i] = static_cast<Out>(acc[static_cast<size_t>(i)]);
       start += i1 - i0;
     }
   });
@@ -244,11 +249,13 @@ Tensor var(const Tensor& x, const Dims& axes, bool keepdim, int64_t correction) 
 Tensor logsumexp(const Tensor& x, const Dims& axes, bool keepdim) {
   if (!x.defined()) fail("logsumexp: the input tensor is undefined");
   if (!is_floating(x.dtype())) fail("logsumexp: needs a float tensor, got {}", x.dtype());
+  // Checked first so a bad axis is reported as logsumexp's, not amax's.
+  const Shape result_shape = plan_reduction(x, axes, false, "logsumexp").result_shape;
   Tensor shift = amax(x, axes, true);
   // An all -inf (or +inf) slice would give inf - inf = NaN: shift those by 0 instead.
   shift = where(eq(abs(shift), std::numeric_limits<double>::infinity()), zeros_like(shift), shift);
   Tensor result = add(log(sum(exp(sub(x, shift)), axes, true)), shift);
-  if (!keepdim) result = result.reshape(plan_reduction(x, axes, false, "logsumexp").result_shape);
+  if (!keepdim) result = result.reshape(result_shape);
   return result;
 }
 

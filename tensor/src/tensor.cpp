@@ -45,10 +45,12 @@ void Tensor::check_dtype(DType expected, const char* op) const {
 }
 
 namespace {
-double read_element(const Tensor& x, int64_t element_offset) {
-  return dispatch(x.dtype(), [&](auto tag) -> double {
-    using T = decltype(tag);
-    return static_cast<double>(static_cast<const T*>(x.raw_data())[element_offset]);
+// Converts straight to T (not through double, which would round int64 values above 2^53).
+template <class T>
+T read_element(const Tensor& x, int64_t element_offset) {
+  return dispatch(x.dtype(), [&](auto tag) -> T {
+    using S = decltype(tag);
+    return static_cast<T>(static_cast<const S*>(x.raw_data())[element_offset]);
   });
 }
 }  // namespace
@@ -56,7 +58,7 @@ double read_element(const Tensor& x, int64_t element_offset) {
 template <class T>
 T Tensor::item() const {
   if (numel() != 1) fail("item: the tensor has {} elements (shape {}); item() needs exactly one", numel(), shape_);
-  return static_cast<T>(read_element(*this, 0));
+  return read_element<T>(*this, 0);
 }
 
 template <class T>
@@ -75,7 +77,7 @@ T Tensor::at(std::initializer_list<int64_t> index) const {
     offset += wrapped * strides_[axis];
     ++axis;
   }
-  return static_cast<T>(read_element(*this, offset));
+  return read_element<T>(*this, offset);
 }
 
 template <class T>
@@ -157,7 +159,7 @@ Shape infer_shape(const Shape& requested, int64_t numel, const Shape& from, cons
 // algorithm numpy and PyTorch use: match groups of old axes to groups of new axes).
 bool view_strides(const Shape& shape, const Strides& strides, const Shape& new_shape, Strides& out) {
   out = Dims::filled(new_shape.size(), 0);
-  if (shape_numel(shape) == 0) {
+  if (shape_numel(shape) == 0 || shape.empty()) {  // nothing to match up: empty, or one element of a 0-d tensor
     out = contiguous_strides(new_shape);
     return true;
   }
@@ -404,6 +406,14 @@ void inplace_binary(Tensor& self, const Tensor& other_in, const char* op_name, O
   });
 }
 
+// An integer tensor cannot hold x + 0.5 or x * 0.5: refuse rather than truncate the scalar to 0.
+void check_integral_scalar(const Tensor& self, double value, const char* op_name) {
+  if (self.defined() && !is_floating(self.dtype()) && std::nearbyint(value) != value) {
+    fail("{}: cannot apply the fractional scalar {} in place to an {} tensor (the result would be "
+         "truncated); convert with .to(nabla::float32) first", op_name, value, self.dtype());
+  }
+}
+
 template <class Op>
 void inplace_unary(Tensor& self, const char* op_name, Op op) {
   check_writable(self, op_name);
@@ -429,6 +439,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 }
 
 Tensor& Tensor::add_(double value) {
+  check_integral_scalar(*this, value, "add_");
   inplace_unary(*this, "add_", [value](auto a) {
     using T = decltype(a);
     return a + static_cast<T>(value);
@@ -442,6 +453,7 @@ Tensor& Tensor::mul_(const Tensor& other) {
 }
 
 Tensor& Tensor::mul_(double value) {
+  check_integral_scalar(*this, value, "mul_");
   inplace_unary(*this, "mul_", [value](auto a) {
     using T = decltype(a);
     return a * static_cast<T>(value);

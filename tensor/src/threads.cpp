@@ -29,7 +29,10 @@ class ThreadPool {
   void resize(int threads) {
     stop_workers();
     stopping_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    // New workers start having "seen" the current generation: otherwise they would wake at once
+    // and run the last (already finished, now null) job.
+    const uint64_t current = generation_;
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, current] { worker_loop(i, current); });
   }
 
   // Runs fn(chunk) for chunk in [0, chunks); the caller runs chunk 0.
@@ -63,8 +66,7 @@ class ThreadPool {
     t_in_parallel_region = false;
   }
 
-  void worker_loop(int index) {
-    uint64_t seen = 0;
+  void worker_loop(int index, uint64_t seen) {
     for (;;) {
       const std::function<void(int)>* job = nullptr;
       {
@@ -144,15 +146,16 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   const int threads = get_num_threads();
-  const int64_t chunks = std::min<int64_t>(threads, (n + grain - 1) / grain);
+  // n / grain (rounded down) keeps every chunk at least `grain` long, as documented.
+  const int64_t chunks = std::min<int64_t>(threads, n / grain);
   if (chunks <= 1 || t_in_parallel_region) {
     fn(begin, end);
     return;
   }
-  const int64_t per_chunk = (n + chunks - 1) / chunks;
+  // Balanced split: chunk sizes differ by at most one, so none falls below n / chunks >= grain.
   pool().run(static_cast<int>(chunks), [&](int chunk) {
-    const int64_t lo = begin + chunk * per_chunk;
-    const int64_t hi = std::min(end, lo + per_chunk);
+    const int64_t lo = begin + chunk * n / chunks;
+    const int64_t hi = begin + (chunk + 1) * n / chunks;
     if (lo < hi) fn(lo, hi);
   });
 }

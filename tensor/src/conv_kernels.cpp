@@ -1,0 +1,429 @@
+// The kernels under convolution and pooling. Every kernel works on one [H, W] plane at a time of a
+// contiguous NCHW input; planes (N * C of them) are split across threads, and each plane writes
+// only its own part of the output, so no two threads touch the same memory.
+//
+// Padding is never materialised. For each kernel tap the range of output positions that read
+// inside the input is computed once per call, so the inner loops run over exactly the in-bounds
+// part with no per-element test (and, for stride 1, as a memcpy).
+#include "nabla/tensor/conv_kernels.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "nabla/tensor/error.hpp"
+#include "nabla/tensor/threads.hpp"
+
+namespace nabla {
+namespace {
+
+constexpr int64_t kWorkPerThread = 1 << 15;  // multiply-adds (or copies) worth a thread
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Planes per parallel_for chunk so that a chunk holds about kWorkPerThread of work.
+int64_t plane_grain(int64_t work_per_plane) {
+  return std::max<int64_t>(1, kWorkPerThread / std::max<int64_t>(work_per_plane, 1));
+}
+
+// A half-open range [first, last).
+struct Range {
+  int64_t first = 0;
+  int64_t last = 0;
+  int64_t size() const { return last - first; }
+};
+
+// Along one axis: the output positions o whose window tap `tap` reads inside the input, i.e.
+// 0 <= o * stride - padding + tap * dilation < in.
+Range outputs_inside(int64_t in, int64_t out, int64_t stride, int64_t padding, int64_t dilation,
+                     int64_t tap) {
+  const int64_t offset = tap * dilation - padding;
+  Range range;
+  range.first = offset >= 0 ? 0 : ceil_div(-offset, stride);
+  range.last = offset >= in ? 0 : ceil_div(in - offset, stride);
+  range.first = std::min(range.first, out);
+  range.last = std::clamp(range.last, range.first, out);
+  return range;
+}
+
+// Along one axis: for each output position, the kernel taps that read inside the input.
+std::vector<Range> taps_inside(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
+                               int64_t dilation) {
+  std::vector<Range> taps(static_cast<size_t>(out));
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t start = o * stride - padding;
+    Range& range = taps[static_cast<size_t>(o)];
+    range.first = std::min(start >= 0 ? 0 : ceil_div(-start, dilation), kernel);
+    range.last = std::clamp(start >= in ? 0 : ceil_div(in - start, dilation), range.first, kernel);
+  }
+  return taps;
+}
+
+// Everything the kernels need to know about one call.
+struct Geometry {
+  int64_t planes = 0;  // N * C
+  int64_t in_h = 0, in_w = 0;
+  int64_t out_h = 0, out_w = 0;
+  int64_t kernel_h = 0, kernel_w = 0;
+  int64_t stride_h = 0, stride_w = 0;
+  int64_t padding_h = 0, padding_w = 0;
+  int64_t dilation_h = 0, dilation_w = 0;
+
+  int64_t in_plane() const { return in_h * in_w; }
+  int64_t out_plane() const { return out_h * out_w; }
+  int64_t taps() const { return kernel_h * kernel_w; }
+};
+
+Geometry make_geometry(const Shape& image_shape, Size2d out, const Window2d& window) {
+  Geometry g;
+  g.planes = image_shape[0] * image_shape[1];
+  g.in_h = image_shape[2];
+  g.in_w = image_shape[3];
+  g.out_h = out.h;
+  g.out_w = out.w;
+  g.kernel_h = window.kernel.h;
+  g.kernel_w = window.kernel.w;
+  g.stride_h = window.stride.h;
+  g.stride_w = window.stride.w;
+  g.padding_h = window.padding.h;
+  g.padding_w = window.padding.w;
+  g.dilation_h = window.dilation.h;
+  g.dilation_w = window.dilation.w;
+  return g;
+}
+
+// Per kernel tap, the output rows / columns that read inside the input (im2col and col2im).
+struct TapOutputs {
+  std::vector<Range> rows;     // per tap i
+  std::vector<Range> columns;  // per tap j
+};
+TapOutputs tap_outputs(const Geometry& g) {
+  TapOutputs t;
+  for (int64_t i = 0; i < g.kernel_h; ++i) {
+    t.rows.push_back(outputs_inside(g.in_h, g.out_h, g.stride_h, g.padding_h, g.dilation_h, i));
+  }
+  for (int64_t j = 0; j < g.kernel_w; ++j) {
+    t.columns.push_back(outputs_inside(g.in_w, g.out_w, g.stride_w, g.padding_w, g.dilation_w, j));
+  }
+  return t;
+}
+
+// ---- argument checks
+
+void check_image(const Tensor& x, const char* op, const char* name) {
+  if (!x.defined()) fail("{}: {} is undefined (default-constructed)", op, name);
+  if (x.dim() != 4) fail("{}: {} must be 4-d [N, C, H, W], got shape {}", op, name, x.shape());
+  if (!is_floating(x.dtype())) {
+    fail("{}: {} must be float32 or float64, got {} (convert with .to(float32))", op, name, x.dtype());
+  }
+}
+
+void check_image_shape(const Shape& shape, const char* op) {
+  if (shape.size() != 4) fail("{}: the image shape must be 4-d [N, C, H, W], got {}", op, shape);
+  for (int64_t extent : shape) {
+    if (extent < 0) fail("{}: the image shape {} has a negative extent", op, shape);
+  }
+}
+
+// Pooling windows must each see at least one input element: padding at most half the window (as
+// PyTorch requires), and no window made only of padding between dilated taps.
+struct PoolTaps {
+  std::vector<Range> rows;     // per output row
+  std::vector<Range> columns;  // per output column
+};
+PoolTaps pool_taps(const Geometry& g, const Window2d& window, const char* op) {
+  const int64_t window_h = window.dilation.h * (window.kernel.h - 1) + 1;
+  const int64_t window_w = window.dilation.w * (window.kernel.w - 1) + 1;
+  if (2 * window.padding.h > window_h || 2 * window.padding.w > window_w) {
+    fail("{}: padding {}x{} is more than half the {}x{} window; use padding of at most {}x{}", op,
+         window.padding.h, window.padding.w, window_h, window_w, window_h / 2, window_w / 2);
+  }
+  PoolTaps taps;
+  taps.rows = taps_inside(g.in_h, g.out_h, g.kernel_h, g.stride_h, g.padding_h, g.dilation_h);
+  taps.columns = taps_inside(g.in_w, g.out_w, g.kernel_w, g.stride_w, g.padding_w, g.dilation_w);
+  for (int64_t o = 0; o < g.out_h; ++o) {
+    if (taps.rows[static_cast<size_t>(o)].size() <= 0) {
+      fail("{}: the window of output row {} covers only padding (input height {}); use less padding "
+           "or dilation", op, o, g.in_h);
+    }
+  }
+  for (int64_t o = 0; o < g.out_w; ++o) {
+    if (taps.columns[static_cast<size_t>(o)].size() <= 0) {
+      fail("{}: the window of output column {} covers only padding (input width {}); use less "
+           "padding or dilation", op, o, g.in_w);
+    }
+  }
+  return taps;
+}
+
+// ---- kernels
+
+template <class T>
+void im2col_kernel(const T* image, T* columns, const Geometry& g) {
+  const TapOutputs outputs = tap_outputs(g);
+  const int64_t length = g.out_plane();
+  parallel_for(0, g.planes, plane_grain(g.taps() * length), [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      const T* in = image + plane * g.in_plane();
+      T* out = columns + plane * g.taps() * length;
+      for (int64_t i = 0; i < g.kernel_h; ++i) {
+        const Range rows = outputs.rows[static_cast<size_t>(i)];
+        for (int64_t j = 0; j < g.kernel_w; ++j) {
+          const Range cols = outputs.columns[static_cast<size_t>(j)];
+          const int64_t column_offset = j * g.dilation_w - g.padding_w;
+          T* row_out = out + (i * g.kernel_w + j) * length;
+          std::fill(row_out, row_out + rows.first * g.out_w, T(0));
+          for (int64_t oh = rows.first; oh < rows.last; ++oh) {
+            const T* in_row = in + (oh * g.stride_h - g.padding_h + i * g.dilation_h) * g.in_w;
+            T* dst = row_out + oh * g.out_w;
+            std::fill(dst, dst + cols.first, T(0));
+            if (g.stride_w == 1 && cols.size() > 0) {
+              std::memcpy(dst + cols.first, in_row + cols.first + column_offset,
+                          static_cast<size_t>(cols.size()) * sizeof(T));
+            } else {
+              for (int64_t ow = cols.first; ow < cols.last; ++ow) {
+                dst[ow] = in_row[ow * g.stride_w + column_offset];
+              }
+            }
+            std::fill(dst + cols.last, dst + g.out_w, T(0));
+          }
+          std::fill(row_out + rows.last * g.out_w, row_out + length, T(0));
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void col2im_kernel(const T* columns, T* image, const Geometry& g) {
+  const TapOutputs outputs = tap_outputs(g);
+  const int64_t length = g.out_plane();
+  parallel_for(0, g.planes, plane_grain(g.taps() * length), [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      T* out = image + plane * g.in_plane();
+      const T* in = columns + plane * g.taps() * length;
+      std::fill(out, out + g.in_plane(), T(0));
+      for (int64_t i = 0; i < g.kernel_h; ++i) {
+        const Range rows = outputs.rows[static_cast<size_t>(i)];
+        for (int64_t j = 0; j < g.kernel_w; ++j) {
+          const Range cols = outputs.columns[static_cast<size_t>(j)];
+          const int64_t column_offset = j * g.dilation_w - g.padding_w;
+          const T* row_in = in + (i * g.kernel_w + j) * length;
+          for (int64_t oh = rows.first; oh < rows.last; ++oh) {
+            T* out_row = out + (oh * g.stride_h - g.padding_h + i * g.dilation_h) * g.in_w;
+            const T* src = row_in + oh * g.out_w;
+            for (int64_t ow = cols.first; ow < cols.last; ++ow) {
+              out_row[ow * g.stride_w + column_offset] += src[ow];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void max_pool_kernel(const T* image, T* values, int64_t* indices, const Geometry& g, const PoolTaps& taps) {
+  parallel_for(0, g.planes, plane_grain(g.taps() * g.out_plane()), [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      const T* in = image + plane * g.in_plane();
+      T* value_out = values + plane * g.out_plane();
+      int64_t* index_out = indices + plane * g.out_plane();
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        const Range rows = taps.rows[static_cast<size_t>(oh)];
+        const int64_t top = oh * g.stride_h - g.padding_h;
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const Range cols = taps.columns[static_cast<size_t>(ow)];
+          const int64_t left = ow * g.stride_w - g.padding_w;
+          int64_t best_index = (top + rows.first * g.dilation_h) * g.in_w + left + cols.first * g.dilation_w;
+          T best = in[best_index];
+          for (int64_t i = rows.first; i < rows.last; ++i) {
+            const int64_t row_start = (top + i * g.dilation_h) * g.in_w + left;
+            for (int64_t j = cols.first; j < cols.last; ++j) {
+              const int64_t index = row_start + j * g.dilation_w;
+              const T value = in[index];
+              // Strictly greater keeps the first of equal maxima; a NaN wins (and propagates).
+              if (value > best || (std::isnan(value) && !std::isnan(best))) {
+                best = value;
+                best_index = index;
+              }
+            }
+          }
+          value_out[oh * g.out_w + ow] = best;
+          index_out[oh * g.out_w + ow] = best_index;
+        }
+      }
+    }
+  });
+}
+
+int64_t pool_divisor(const Geometry& g, Range rows, Range cols, bool count_include_pad) {
+  return count_include_pad ? g.taps() : rows.size() * cols.size();
+}
+
+template <class T>
+void avg_pool_kernel(const T* image, T* out, const Geometry& g, const PoolTaps& taps, bool count_include_pad) {
+  parallel_for(0, g.planes, plane_grain(g.taps() * g.out_plane()), [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      const T* in = image + plane * g.in_plane();
+      T* plane_out = out + plane * g.out_plane();
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        const Range rows = taps.rows[static_cast<size_t>(oh)];
+        const int64_t top = oh * g.stride_h - g.padding_h;
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const Range cols = taps.columns[static_cast<size_t>(ow)];
+          const int64_t left = ow * g.stride_w - g.padding_w;
+          T sum = 0;
+          for (int64_t i = rows.first; i < rows.last; ++i) {
+            const T* in_row = in + (top + i * g.dilation_h) * g.in_w + left;
+            for (int64_t j = cols.first; j < cols.last; ++j) sum += in_row[j * g.dilation_w];
+          }
+          plane_out[oh * g.out_w + ow] = sum / static_cast<T>(pool_divisor(g, rows, cols, count_include_pad));
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void avg_pool_backward_kernel(const T* grad_output, T* grad_input, const Geometry& g, const PoolTaps& taps,
+                              bool count_include_pad) {
+  parallel_for(0, g.planes, plane_grain(g.taps() * g.out_plane()), [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      const T* go = grad_output + plane * g.out_plane();
+      T* gi = grad_input + plane * g.in_plane();
+      std::fill(gi, gi + g.in_plane(), T(0));
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        const Range rows = taps.rows[static_cast<size_t>(oh)];
+        const int64_t top = oh * g.stride_h - g.padding_h;
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const Range cols = taps.columns[static_cast<size_t>(ow)];
+          const int64_t left = ow * g.stride_w - g.padding_w;
+          const T share = go[oh * g.out_w + ow] / static_cast<T>(pool_divisor(g, rows, cols, count_include_pad));
+          for (int64_t i = rows.first; i < rows.last; ++i) {
+            T* gi_row = gi + (top + i * g.dilation_h) * g.in_w + left;
+            for (int64_t j = cols.first; j < cols.last; ++j) gi_row[j * g.dilation_w] += share;
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+Size2d window_output_size(Size2d in, const Window2d& window, const char* op) {
+  const Size2d& k = window.kernel;
+  const Size2d& s = window.stride;
+  const Size2d& p = window.padding;
+  const Size2d& d = window.dilation;
+  if (k.h < 1 || k.w < 1) fail("{}: kernel size must be positive, got {}x{}", op, k.h, k.w);
+  if (s.h < 1 || s.w < 1) fail("{}: stride must be positive, got {}x{}", op, s.h, s.w);
+  if (d.h < 1 || d.w < 1) fail("{}: dilation must be positive, got {}x{}", op, d.h, d.w);
+  if (p.h < 0 || p.w < 0) fail("{}: padding must be non-negative, got {}x{}", op, p.h, p.w);
+  if (in.h < 0 || in.w < 0) fail("{}: input size must be non-negative, got {}x{}", op, in.h, in.w);
+  const int64_t window_h = d.h * (k.h - 1) + 1, window_w = d.w * (k.w - 1) + 1;
+  const int64_t padded_h = in.h + 2 * p.h, padded_w = in.w + 2 * p.w;
+  if (padded_h < window_h || padded_w < window_w) {
+    fail("{}: the {}x{} window (kernel {}x{}, dilation {}x{}) does not fit the {}x{} input with "
+         "padding {}x{}; use a smaller kernel or more padding", op, window_h, window_w, k.h, k.w, d.h,
+         d.w, in.h, in.w, p.h, p.w);
+  }
+  return Size2d((padded_h - window_h) / s.h + 1, (padded_w - window_w) / s.w + 1);
+}
+
+Tensor im2col(const Tensor& x_in, const Window2d& window) {
+  check_image(x_in, "im2col", "x");
+  const Shape& shape = x_in.shape();
+  const Size2d out = window_output_size({shape[2], shape[3]}, window, "im2col");
+  const Geometry g = make_geometry(shape, out, window);
+  Tensor columns = Tensor::empty({shape[0], shape[1] * g.taps(), g.out_plane()}, x_in.dtype());
+  if (columns.numel() == 0) return columns;
+  const Tensor x = x_in.contiguous();
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    im2col_kernel<T>(x.data<T>(), columns.data<T>(), g);
+  });
+  return columns;
+}
+
+Tensor col2im(const Tensor& columns_in, const Shape& image_shape, const Window2d& window) {
+  if (!columns_in.defined()) fail("col2im: columns is undefined (default-constructed)");
+  if (!is_floating(columns_in.dtype())) {
+    fail("col2im: columns must be float32 or float64, got {} (convert with .to(float32))", columns_in.dtype());
+  }
+  check_image_shape(image_shape, "col2im");
+  const Size2d out = window_output_size({image_shape[2], image_shape[3]}, window, "col2im");
+  const Geometry g = make_geometry(image_shape, out, window);
+  const Shape expected{image_shape[0], image_shape[1] * g.taps(), g.out_plane()};
+  if (columns_in.shape() != expected) {
+    fail("col2im: columns of shape {} do not match image shape {} with a {}x{} kernel (expected "
+         "{} = [N, C*kh*kw, OH*OW])", columns_in.shape(), image_shape, g.kernel_h, g.kernel_w, expected);
+  }
+  Tensor image = Tensor::empty(image_shape, columns_in.dtype());
+  if (image.numel() == 0) return image;
+  const Tensor columns = columns_in.contiguous();
+  dispatch_floating(columns.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    col2im_kernel<T>(columns.data<T>(), image.data<T>(), g);
+  });
+  return image;
+}
+
+PoolResult max_pool2d(const Tensor& x_in, const Window2d& window) {
+  check_image(x_in, "max_pool2d", "x");
+  const Shape& shape = x_in.shape();
+  const Size2d out = window_output_size({shape[2], shape[3]}, window, "max_pool2d");
+  const Geometry g = make_geometry(shape, out, window);
+  const PoolTaps taps = pool_taps(g, window, "max_pool2d");
+  const Shape out_shape{shape[0], shape[1], out.h, out.w};
+  PoolResult result{Tensor::empty(out_shape, x_in.dtype()), Tensor::empty(out_shape, int64)};
+  if (result.values.numel() == 0) return result;
+  const Tensor x = x_in.contiguous();
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    max_pool_kernel<T>(x.data<T>(), result.values.data<T>(), result.indices.data<int64_t>(), g, taps);
+  });
+  return result;
+}
+
+Tensor avg_pool2d(const Tensor& x_in, const Window2d& window, bool count_include_pad) {
+  check_image(x_in, "avg_pool2d", "x");
+  const Shape& shape = x_in.shape();
+  const Size2d out = window_output_size({shape[2], shape[3]}, window, "avg_pool2d");
+  const Geometry g = make_geometry(shape, out, window);
+  const PoolTaps taps = pool_taps(g, window, "avg_pool2d");
+  Tensor result = Tensor::empty({shape[0], shape[1], out.h, out.w}, x_in.dtype());
+  if (result.numel() == 0) return result;
+  const Tensor x = x_in.contiguous();
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    avg_pool_kernel<T>(x.data<T>(), result.data<T>(), g, taps, count_include_pad);
+  });
+  return result;
+}
+
+Tensor avg_pool2d_backward(const Tensor& grad_output_in, const Shape& input_shape, const Window2d& window,
+                           bool count_include_pad) {
+  check_image(grad_output_in, "avg_pool2d_backward", "grad_output");
+  check_image_shape(input_shape, "avg_pool2d_backward");
+  const Size2d out = window_output_size({input_shape[2], input_shape[3]}, window, "avg_pool2d_backward");
+  const Geometry g = make_geometry(input_shape, out, window);
+  const PoolTaps taps = pool_taps(g, window, "avg_pool2d_backward");
+  const Shape expected{input_shape[0], input_shape[1], out.h, out.w};
+  if (grad_output_in.shape() != expected) {
+    fail("avg_pool2d_backward: grad_output shape {} does not match the pooled shape {} of input shape {}",
+         grad_output_in.shape(), expected, input_shape);
+  }
+  Tensor grad_input = Tensor::empty(input_shape, grad_output_in.dtype());
+  if (grad_input.numel() == 0) return grad_input;
+  const Tensor grad_output = grad_output_in.contiguous();
+  dispatch_floating(grad_output.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    avg_pool_backward_kernel<T>(grad_output.data<T>(), grad_input.data<T>(), g, taps, count_include_pad);
+  });
+  return grad_input;
+}
+
+}  // namespace nabla
