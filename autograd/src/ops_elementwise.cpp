@@ -72,6 +72,8 @@ Variable extreme_pair(const Variable& a, const Variable& b, bool is_max) {
 
 Variable maximum(const Variable& a, const Variable& b) { return extreme_pair(a, b, true); }
 Variable minimum(const Variable& a, const Variable& b) { return extreme_pair(a, b, false); }
+Variable maximum(const Variable& a, double b) { return extreme_pair(a, Variable(full({}, b, a.dtype())), true); }
+Variable minimum(const Variable& a, double b) { return extreme_pair(a, Variable(full({}, b, a.dtype())), false); }
 
 Variable add(const Variable& a, double b) {
   return record("add", {a}, nabla::add(a.data(), b), [](const Variable& g) { return Gradients{g}; });
@@ -133,6 +135,14 @@ Variable sign(const Variable& x) {
 Variable tanh(const Variable& x) {
   return record("tanh", {x}, nabla::tanh(x.data()),
                 [](const Variable& g, const Variable& out) { return Gradients{g * (1.0 - out * out)}; });
+}
+
+Variable erf(const Variable& x) {
+  // d/dx erf(x) = 2/sqrt(pi) * exp(-x^2)
+  return record("erf", {x}, nabla::erf(x.data()), [sx = save(x)](const Variable& g) {
+    const Variable& xv = sx.get();
+    return Gradients{g * exp(neg(xv * xv)) * 1.1283791670955126};
+  });
 }
 
 Variable sigmoid(const Variable& x) {

@@ -16,6 +16,8 @@ Variable div(const Variable& a, const Variable& b);
 Variable pow(const Variable& base, const Variable& exponent);
 Variable maximum(const Variable& a, const Variable& b);  // ties split the gradient evenly
 Variable minimum(const Variable& a, const Variable& b);
+Variable maximum(const Variable& a, double b);
+Variable minimum(const Variable& a, double b);
 Variable add(const Variable& a, double b);
 Variable sub(const Variable& a, double b);
 Variable sub(double a, const Variable& b);
@@ -30,6 +32,7 @@ Variable sqrt(const Variable& x);
 Variable abs(const Variable& x);   // gradient sign(x) (0 at 0)
 Variable sign(const Variable& x);  // gradient 0
 Variable tanh(const Variable& x);
+Variable erf(const Variable& x);
 Variable sigmoid(const Variable& x);
 Variable relu(const Variable& x);  // gradient 0 at 0
 Variable clamp(const Variable& x, double low, double high);  // gradient 1 inside [low, high]
