@@ -138,7 +138,9 @@ void run(const std::vector<Variable>& outputs, const std::vector<Variable>& grad
     if (!stored.defined()) {
       // Gradients may share storage with other gradients (add passes its incoming gradient on
       // to both inputs); own the stored one so in-place changes by the user stay local.
-      stored = (create_graph || g.data().storage().use_count() == 1) ? g : Variable(g.data().clone());
+      // Stored gradients are contiguous, so optimisers run flat loops over them.
+      const bool owned = g.data().storage().use_count() == 1 && g.data().is_contiguous();
+      stored = (create_graph || owned) ? g : Variable(g.data().clone());
     } else {
       stored = create_graph ? add(stored, g) : Variable(nabla::add(stored.data(), g.data()));
     }
@@ -174,7 +176,12 @@ void run(const std::vector<Variable>& outputs, const std::vector<Variable>& grad
         input_grads = node->apply(grad_output, node);
       } catch (const Error& e) {
         const std::string what = e.what();
-        if (what.rfind("backward", 0) == 0 || what.rfind("anomaly", 0) == 0) throw;
+        if (what.rfind("backward", 0) == 0 || what.rfind("anomaly: backward of", 0) == 0) throw;
+        if (what.rfind("anomaly: ", 0) == 0) {
+          // An op inside this node's backward formula (e.g. sqrt's division) produced NaN/Inf:
+          // name the node whose backward it was, not just the op within it.
+          fail("anomaly: backward of '{}': {}", node->name(), what.substr(9));
+        }
         fail("backward of '{}': {}", node->name(), what);
       }
       if (input_grads.size() != node->edges.size()) {
@@ -183,6 +190,9 @@ void run(const std::vector<Variable>& outputs, const std::vector<Variable>& grad
       }
     }
     if (!retain_graph) node->release_saved();
+    // Drop our reference first, so a gradient that is a view of it (transpose's) is delivered to
+    // its leaf without a defensive copy.
+    grad_output = Variable();
 
     for (size_t i = 0; i < node->edges.size(); ++i) {
       const Edge& edge = node->edges[i];

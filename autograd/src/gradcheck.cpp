@@ -119,7 +119,15 @@ GradcheckResult gradgradcheck(const DifferentiableFunction& fn, const std::vecto
   const size_t n = inputs.size();
 
   DifferentiableFunction first_derivative = [fn, n](const std::vector<Variable>& all) {
-    std::vector<Variable> xs(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
+    // gradcheck's numeric pass calls this under NoGradGuard with inputs that do not require grad;
+    // the first derivative still has to be recorded and taken with respect to every float input,
+    // as in the analytic pass, or the two passes would compute different functions.
+    EnableGradGuard enable_grad;
+    std::vector<Variable> xs;
+    for (size_t i = 0; i < n; ++i) {
+      const Variable& x = all[i];
+      xs.push_back(x.requires_grad() || !is_floating(x.dtype()) ? x : Variable(x.data(), true));
+    }
     const Variable& direction = all[n];
     std::vector<Variable> wrt;
     for (const Variable& x : xs) {

@@ -10,6 +10,8 @@ Variable matmul(const Variable& a, const Variable& b) {
     fail("matmul: both operands need at least 1 dimension, got shapes {} and {} (use mul for scalars)", a.shape(), b.shape());
   }
   // 1-d operands become a row (left) or a column (right), and that axis is removed afterwards.
+  // vector . vector: [1, n] @ [n, 1] gives [1, 1]; both added axes go.
+  if (a.dim() == 1 && b.dim() == 1) return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), Shape{});
   if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
   // Batch axes broadcast; the engine sums each gradient back over them.
