@@ -1,11 +1,13 @@
 // Chooses OpenBLAS's kernels before OpenBLAS loads.
 //
-// OpenBLAS built with DYNAMIC_ARCH (Debian's is) picks its kernel set in its library constructor,
-// from OPENBLAS_CORETYPE or else from its own CPU table. Releases older than the CPU fall back to
-// slow kernels (0.3.21 runs "Haswell" AVX2 kernels on AVX-512 AMD Zen 4/5 and SSE3 "Prescott" ones
-// on Intel Emerald Rapids), 2-5x slower sgemm. So the variable must be set before that constructor
-// runs: this file puts a function into the executable's .preinit_array, which the dynamic loader
-// calls before any shared library's constructor (the mechanism sanitizers use).
+// OpenBLAS built with DYNAMIC_ARCH (Debian's is) picks its kernel set once, in its library
+// constructor: from OPENBLAS_CORETYPE if set, else from its own table of CPU models. A CPU newer
+// than the OpenBLAS release is missing from that table and gets a generic fallback (SSE3
+// "Prescott" kernels for an unknown Intel model), 2-5x slower sgemm than the AVX-512 kernels the
+// library already contains. So nabla sets OPENBLAS_CORETYPE from CPUID when the user has not, and
+// it must do so before that constructor runs: this file puts a function into the executable's
+// .preinit_array, which the dynamic loader calls before any shared library's constructor (the
+// mechanism sanitizers use).
 //
 // One glibc detail shapes the code: when the preinit array runs, libc has not initialised yet, so
 // `environ` is still null and setenv's result would be discarded when libc's initialiser sets
@@ -13,10 +15,14 @@
 // cannot grow. So the preinit lends one of its slots to OPENBLAS_CORETYPE (preferably bash's "_",
 // which nothing reads at startup) and a constructor in the executable gives the slot back once
 // every shared library, OpenBLAS included, has initialised. main() and child processes see the
-// environment exactly as the user set it.
+// environment exactly as the user set it. (In a static executable libc is ready before the
+// preinit array runs, so plain setenv works there and the variable simply stays set.)
 //
 // This object must be linked into executables only (a .preinit_array is not allowed in a shared
 // library); tensor/CMakeLists.txt arranges that for every executable linking nabla::tensor.
+// It assumes OpenBLAS is a shared library, as nabla's build links it: a static libopenblas.a in a
+// dynamic executable would run its constructor among the executable's own, possibly after the
+// slot is returned.
 #include "openblas_coretype.hpp"
 
 #include <cstddef>
@@ -28,8 +34,8 @@ extern char** environ;
 namespace {
 
 NablaBlasPreinitRecord g_record{};
-char g_coretype_entry[64];            // "OPENBLAS_CORETYPE=<core>", lent to the environment
-char* g_borrowed_entry = nullptr;     // the entry that slot held
+char g_coretype_entry[64];         // "OPENBLAS_CORETYPE=<core>", lent to the environment
+char* g_borrowed_entry = nullptr;  // the entry that slot held
 
 bool entry_has_name(const char* entry, const char* name) {
   const size_t length = strlen(name);

@@ -24,8 +24,8 @@ inline const char* openblas_core_for_this_cpu() {
   if (!(ecx & bit_OSXSAVE) || !has_avx) return nullptr;
   uint32_t xcr0_low = 0, xcr0_high = 0;
   __asm__ volatile("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
-  const bool os_saves_ymm = (xcr0_low & 0x6u) == 0x6u;     // SSE and AVX state
-  const bool os_saves_zmm = (xcr0_low & 0xe6u) == 0xe6u;   // plus opmask and both ZMM halves
+  const bool os_saves_ymm = (xcr0_low & 0x6u) == 0x6u;    // SSE and AVX state
+  const bool os_saves_zmm = (xcr0_low & 0xe6u) == 0xe6u;  // plus opmask and both ZMM halves
 
   if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return nullptr;
   const uint32_t max_subleaf = eax;
@@ -59,10 +59,10 @@ inline int openblas_core_level(const char* core) {
 
 // What the preinit function found and did; plain C so it reads the same from any translation unit.
 enum NablaBlasPreinitStatus : int32_t {
-  kNablaPreinitUserSet = 1,       // OPENBLAS_CORETYPE was already set: left alone
-  kNablaPreinitSelected = 2,      // nabla put `core` into the environment for OpenBLAS
-  kNablaPreinitNoAdvice = 3,      // the CPU has nothing better to offer than OpenBLAS's default
-  kNablaPreinitNoRoom = 4,        // wanted `core` but the environment was empty (see the .cpp)
+  kNablaPreinitUserSet = 1,   // OPENBLAS_CORETYPE was already set: left alone
+  kNablaPreinitSelected = 2,  // nabla put `core` into the environment for OpenBLAS
+  kNablaPreinitNoAdvice = 3,  // no AVX2: nothing better to offer than OpenBLAS's own choice
+  kNablaPreinitNoRoom = 4,    // wanted `core` but the environment had no slot to lend (see the .cpp)
 };
 struct NablaBlasPreinitRecord {
   int32_t status;

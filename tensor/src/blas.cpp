@@ -28,7 +28,8 @@ namespace {
 std::string openblas_version() {
   const std::string_view config = openblas_get_config();
   const size_t first_space = config.find(' ');
-  const size_t second_space = first_space == std::string_view::npos ? first_space : config.find(' ', first_space + 1);
+  const size_t second_space =
+      first_space == std::string_view::npos ? first_space : config.find(' ', first_space + 1);
   return std::string(config.substr(0, second_space));
 }
 

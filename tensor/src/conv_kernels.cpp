@@ -238,15 +238,32 @@ void max_pool_kernel(const T* image, T* values, int64_t* indices, const Geometry
           const int64_t left = ow * g.stride_w - g.padding_w;
           int64_t best_index = (top + rows.first * g.dilation_h) * g.in_w + left + cols.first * g.dilation_w;
           T best = in[best_index];
+          bool saw_nan = false;
+          // Strictly greater keeps the first of equal maxima. Written without branches (on real
+          // data "greater" is a coin flip the branch predictor loses); NaNs are rare, so they only
+          // set a flag here and are handled after the loop.
           for (int64_t i = rows.first; i < rows.last; ++i) {
             const int64_t row_start = (top + i * g.dilation_h) * g.in_w + left;
             for (int64_t j = cols.first; j < cols.last; ++j) {
               const int64_t index = row_start + j * g.dilation_w;
               const T value = in[index];
-              // Strictly greater keeps the first of equal maxima; a NaN wins (and propagates).
-              if (value > best || (std::isnan(value) && !std::isnan(best))) {
-                best = value;
-                best_index = index;
+              const bool greater = value > best;
+              best_index += (index - best_index) * static_cast<int64_t>(greater);
+              best = greater ? value : best;
+              saw_nan |= std::isnan(value);
+            }
+          }
+          if (saw_nan) {
+            // A NaN wins, and propagates: the first one in the window.
+            for (int64_t i = rows.first; i < rows.last && !std::isnan(best); ++i) {
+              const int64_t row_start = (top + i * g.dilation_h) * g.in_w + left;
+              for (int64_t j = cols.first; j < cols.last; ++j) {
+                const int64_t index = row_start + j * g.dilation_w;
+                if (std::isnan(in[index])) {
+                  best = in[index];
+                  best_index = index;
+                  break;
+                }
               }
             }
           }
@@ -300,7 +317,8 @@ void avg_pool_backward_kernel(const T* grad_output, T* grad_input, const Geometr
         for (int64_t ow = 0; ow < g.out_w; ++ow) {
           const Range cols = taps.columns[static_cast<size_t>(ow)];
           const int64_t left = ow * g.stride_w - g.padding_w;
-          const T share = go[oh * g.out_w + ow] / static_cast<T>(pool_divisor(g, rows, cols, count_include_pad));
+          const T divisor = static_cast<T>(pool_divisor(g, rows, cols, count_include_pad));
+          const T share = go[oh * g.out_w + ow] / divisor;
           for (int64_t i = rows.first; i < rows.last; ++i) {
             T* gi_row = gi + (top + i * g.dilation_h) * g.in_w + left;
             for (int64_t j = cols.first; j < cols.last; ++j) gi_row[j * g.dilation_w] += share;

@@ -13,7 +13,7 @@
 namespace nabla {
 namespace {
 
-constexpr int64_t kParallelBytes = 1 << 16;  // below this much copying, stay on one thread
+constexpr int64_t kParallelWork = 1 << 16;  // bytes or elements moved per thread, at least
 
 void check_index_tensor(const Tensor& index, const char* op) {
   if (!index.defined()) fail("{}: the index tensor is undefined", op);
@@ -130,7 +130,7 @@ Tensor index_select(const Tensor& x, int64_t axis_in, const Tensor& index) {
   const char* src = static_cast<const char*>(source.raw_data());
   char* dst = static_cast<char*>(out.raw_data());
   const int64_t slices = split.outer * count;
-  parallel_for(0, slices, std::max<int64_t>(1, kParallelBytes / std::max<int64_t>(slice_bytes, 1)),
+  parallel_for(0, slices, std::max<int64_t>(1, kParallelWork / std::max<int64_t>(slice_bytes, 1)),
                [&](int64_t lo, int64_t hi) {
     for (int64_t s = lo; s < hi; ++s) {
       const int64_t o = s / count, j = s % count;
@@ -165,8 +165,8 @@ Tensor index_add(const Tensor& base, int64_t axis_in, const Tensor& index, const
     T* out_data = out.data<T>();
     const T* src_data = src.data<T>();
     // Repeated indices add into the same slice, so threads split the outer axis only.
-    parallel_for(0, split.outer, std::max<int64_t>(1, kParallelBytes / std::max<int64_t>(count * split.inner, 1)),
-                 [&](int64_t lo, int64_t hi) {
+    const int64_t grain = std::max<int64_t>(1, kParallelWork / std::max<int64_t>(count * split.inner, 1));
+    parallel_for(0, split.outer, grain, [&](int64_t lo, int64_t hi) {
       for (int64_t o = lo; o < hi; ++o) {
         for (int64_t j = 0; j < count; ++j) {
           T* to = out_data + (o * extent + ids[static_cast<size_t>(j)]) * split.inner;

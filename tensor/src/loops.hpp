@@ -109,7 +109,7 @@ void for_each_row(const LoopPlan<K>& plan, Inner&& inner) {
 // out = op(x) element-wise; out is a fresh contiguous tensor of x's shape (or broadcast shape).
 // Tout/Tin are C++ types; out and x already allocated/broadcast by the caller.
 template <class Tout, class Tin, class Op>
-void unary_loop(Tensor& out, const Tensor& x, Op op) {
+void unary_loop(const Tensor& out, const Tensor& x, Op op) {
   Tout* po = static_cast<Tout*>(out.raw_data());
   const Tin* px = static_cast<const Tin*>(x.raw_data());
   auto plan = make_plan<2>(out.shape(), {out.strides(), broadcast_strides(x, out.shape())});
@@ -128,7 +128,7 @@ void unary_loop(Tensor& out, const Tensor& x, Op op) {
 }
 
 template <class Tout, class Tin, class Op>
-void binary_loop(Tensor& out, const Tensor& x, const Tensor& y, Op op) {
+void binary_loop(const Tensor& out, const Tensor& x, const Tensor& y, Op op) {
   Tout* po = static_cast<Tout*>(out.raw_data());
   const Tin* px = static_cast<const Tin*>(x.raw_data());
   const Tin* py = static_cast<const Tin*>(y.raw_data());
@@ -153,6 +153,6 @@ void binary_loop(Tensor& out, const Tensor& x, const Tensor& y, Op op) {
 }
 
 // Copies (with conversion) src into dst; src broadcasts to dst's shape.
-void copy_into(Tensor& dst, const Tensor& src);
+void copy_into(const Tensor& dst, const Tensor& src);
 
 }  // namespace nabla::detail

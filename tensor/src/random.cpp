@@ -140,8 +140,11 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& generat
   if (low >= high) fail("randint: low {} must be less than high {}", low, high);
   Tensor out = Tensor::empty(shape, int64);
   int64_t* p = out.data<int64_t>();
-  const uint64_t span = static_cast<uint64_t>(high - low);
-  for (int64_t i = 0; i < out.numel(); ++i) p[i] = low + static_cast<int64_t>(generator.below(span));
+  // In uint64 arithmetic: high - low overflows int64 for ranges wider than 2^63.
+  const uint64_t span = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    p[i] = static_cast<int64_t>(static_cast<uint64_t>(low) + generator.below(span));
+  }
   return out;
 }
 

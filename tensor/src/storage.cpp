@@ -99,7 +99,7 @@ std::atomic<int64_t> g_live_storages{0};
 
 }  // namespace
 
-Storage::Storage(void* data, size_t nbytes, std::function<void(void*)> release)
+Storage::Storage(Key, void* data, size_t nbytes, std::function<void(void*)> release)
     : data_(data), nbytes_(nbytes), release_(std::move(release)) {
   g_live_storages.fetch_add(1, std::memory_order_relaxed);
 }
@@ -115,12 +115,12 @@ Storage::~Storage() {
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
   void* data = allocator().allocate(nbytes);
-  return std::shared_ptr<Storage>(new Storage(data, nbytes, {}));
+  return std::make_shared<Storage>(Key{}, data, nbytes, std::function<void(void*)>{});
 }
 
 std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::function<void(void*)> release) {
   if (!release) release = [](void*) {};
-  return std::shared_ptr<Storage>(new Storage(data, nbytes, std::move(release)));
+  return std::make_shared<Storage>(Key{}, data, nbytes, std::move(release));
 }
 
 int64_t Storage::live_count() { return g_live_storages.load(std::memory_order_relaxed); }

@@ -25,6 +25,9 @@ int64_t Tensor::size(int64_t axis) const { return shape_[normalize_axis(axis, di
 int64_t Tensor::stride(int64_t axis) const { return strides_[normalize_axis(axis, dim(), "stride")]; }
 
 bool Tensor::is_contiguous() const {
+  // No elements, no layout to get wrong (and contiguous_strides gives [3, 1, 1] for [3, 3, 0],
+  // which the loop below would reject).
+  if (numel() == 0) return true;
   int64_t expected = 1;
   for (int64_t i = dim() - 1; i >= 0; --i) {
     if (shape_[i] == 1) continue;
@@ -363,7 +366,7 @@ void check_writable(const Tensor& x, const char* op) {
 }
 }  // namespace
 
-Tensor& Tensor::fill_(double value) {
+const Tensor& Tensor::fill_(double value) const {
   check_writable(*this, "fill_");
   storage_->bump_version();
   if (numel() == 0) return *this;
@@ -375,7 +378,7 @@ Tensor& Tensor::fill_(double value) {
   return *this;
 }
 
-Tensor& Tensor::copy_(const Tensor& source) {
+const Tensor& Tensor::copy_(const Tensor& source) const {
   check_writable(*this, "copy_");
   if (broadcast_shapes(source.shape(), shape_, "copy_") != shape_) {
     fail("copy_: source of shape {} does not broadcast to the destination shape {}", source.shape(), shape_);
@@ -390,7 +393,7 @@ Tensor& Tensor::copy_(const Tensor& source) {
 namespace {
 // this = op(this, other) in place; other broadcasts to this shape and is converted to this dtype.
 template <class Op>
-void inplace_binary(Tensor& self, const Tensor& other_in, const char* op_name, Op op) {
+void inplace_binary(const Tensor& self, const Tensor& other_in, const char* op_name, Op op) {
   check_writable(self, op_name);
   if (broadcast_shapes(self.shape(), other_in.shape(), op_name) != self.shape()) {
     fail("{}: the operand of shape {} does not broadcast to the in-place target shape {}", op_name,
@@ -415,7 +418,7 @@ void check_integral_scalar(const Tensor& self, double value, const char* op_name
 }
 
 template <class Op>
-void inplace_unary(Tensor& self, const char* op_name, Op op) {
+void inplace_unary(const Tensor& self, const char* op_name, Op op) {
   check_writable(self, op_name);
   self.storage()->bump_version();
   if (self.numel() == 0) return;
@@ -426,7 +429,7 @@ void inplace_unary(Tensor& self, const char* op_name, Op op) {
 }
 }  // namespace
 
-Tensor& Tensor::add_(const Tensor& other, double alpha) {
+const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
   if (alpha == 1.0) {
     inplace_binary(*this, other, "add_", [](auto a, auto b) { return a + b; });
   } else {
@@ -438,7 +441,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   return *this;
 }
 
-Tensor& Tensor::add_(double value) {
+const Tensor& Tensor::add_(double value) const {
   check_integral_scalar(*this, value, "add_");
   inplace_unary(*this, "add_", [value](auto a) {
     using T = decltype(a);
@@ -447,12 +450,12 @@ Tensor& Tensor::add_(double value) {
   return *this;
 }
 
-Tensor& Tensor::mul_(const Tensor& other) {
+const Tensor& Tensor::mul_(const Tensor& other) const {
   inplace_binary(*this, other, "mul_", [](auto a, auto b) { return a * b; });
   return *this;
 }
 
-Tensor& Tensor::mul_(double value) {
+const Tensor& Tensor::mul_(double value) const {
   check_integral_scalar(*this, value, "mul_");
   inplace_unary(*this, "mul_", [value](auto a) {
     using T = decltype(a);
@@ -461,13 +464,13 @@ Tensor& Tensor::mul_(double value) {
   return *this;
 }
 
-Tensor& Tensor::div_(const Tensor& other) {
+const Tensor& Tensor::div_(const Tensor& other) const {
   if (!is_floating(dtype_)) fail("div_: in-place division needs a float tensor, got {}", dtype_);
   inplace_binary(*this, other, "div_", [](auto a, auto b) { return a / b; });
   return *this;
 }
 
-Tensor& Tensor::clamp_(double low, double high) {
+const Tensor& Tensor::clamp_(double low, double high) const {
   if (low > high) fail("clamp_: low {} is greater than high {}", low, high);
   inplace_unary(*this, "clamp_", [low, high](auto a) {
     using T = decltype(a);
@@ -477,7 +480,7 @@ Tensor& Tensor::clamp_(double low, double high) {
 }
 
 namespace detail {
-void copy_into(Tensor& dst, const Tensor& src) {
+void copy_into(const Tensor& dst, const Tensor& src) {
   if (dst.numel() == 0) return;
   dispatch(dst.dtype(), [&](auto out_tag) {
     using To = decltype(out_tag);

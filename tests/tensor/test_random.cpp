@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,6 +32,22 @@ Moments moments(const Tensor& t) {
 
 constexpr int64_t kSamples = 100000;
 
+uint64_t inverse_mod_2_64(uint64_t x) {  // x odd; Newton's iteration doubles the correct bits
+  uint64_t inverse = x;
+  for (int i = 0; i < 6; ++i) inverse *= 2 - x * inverse;
+  return inverse;
+}
+uint64_t rotate_right(uint64_t x, int k) { return (x >> k) | (x << (64 - k)); }
+
+// A generator whose next next_u64() is `output`. White-box: xoshiro256** outputs
+// rotl(s1 * 5, 7) * 9, so s1 = rotr(output / 9, 7) / 5 (mod 2^64).
+Generator generator_returning(uint64_t output) {
+  const uint64_t s1 = inverse_mod_2_64(5) * rotate_right(output * inverse_mod_2_64(9), 7);
+  Generator g;
+  g.set_state(fmt::format("xoshiro256** 1 {} 2 3 0 0", s1));
+  return g;
+}
+
 }  // namespace
 
 TEST_CASE("Generator: the same seed gives the same stream", "[random]") {
@@ -42,7 +59,7 @@ TEST_CASE("Generator: the same seed gives the same stream", "[random]") {
   for (int i = 0; i < 100; ++i) REQUIRE(a.below(7) == b.below(7));
 }
 
-TEST_CASE("Generator: different seeds differ; manual_seed restarts the stream", "[random]") {
+TEST_CASE("Generator: different seeds differ and manual_seed restarts the stream", "[random]") {
   Generator a(1);
   Generator b(2);
   std::vector<uint64_t> first;
@@ -97,7 +114,7 @@ TEST_CASE("Generator::set_state refuses text that is not a state", "[random][err
   CHECK_THROWS_WITH(g.set_state(""), Contains("set_state"));
 }
 
-TEST_CASE("Generator: uniform in [0, 1), below(n) in [0, n)", "[random]") {
+TEST_CASE("Generator: 0 <= uniform() < 1 and 0 <= below(n) < n", "[random]") {
   Generator g(3);
   double low = 1, high = 0;
   for (int i = 0; i < 10000; ++i) {
@@ -172,6 +189,23 @@ TEST_CASE("uniform and rand: range and moments over 100k samples", "[random][mom
   }
 }
 
+TEST_CASE("uniform never returns high, even when rounding to float32 would", "[random]") {
+  const uint64_t largest = ~uint64_t{0};  // uniform() = (2^53 - 1) / 2^53, which rounds to 1.0f
+  {
+    Generator probe = generator_returning(largest);
+    REQUIRE(probe.next_u64() == largest);
+  }
+  for (DType dtype : {float32, float64}) {
+    INFO(dtype_name(dtype));
+    Generator g = generator_returning(largest);
+    CHECK(rand({1}, dtype, g).item() < 1.0);
+    Generator h = generator_returning(largest);
+    CHECK(uniform({1}, -2, 6, dtype, h).item() < 6.0);
+    Generator k = generator_returning(0);
+    CHECK(uniform({1}, -2, 6, dtype, k).item() == -2.0);  // low itself is included
+  }
+}
+
 TEST_CASE("normal and randn: moments over 100k samples", "[random][moments]") {
   for (DType dtype : {float32, float64}) {
     INFO(dtype_name(dtype));
@@ -209,7 +243,7 @@ TEST_CASE("bernoulli: 0/1 values at frequency p", "[random][moments]") {
   CHECK(bernoulli({2, 3}, 0.5, float64, g).shape() == Shape{2, 3});
 }
 
-TEST_CASE("randint: int64 values covering [low, high)", "[random]") {
+TEST_CASE("randint: int64 values covering low <= v < high", "[random]") {
   Generator g(14);
   const Tensor r = randint(-3, 4, {10000}, g);
   CHECK(r.dtype() == int64);
@@ -224,6 +258,11 @@ TEST_CASE("randint: int64 values covering [low, high)", "[random]") {
   const Tensor wide = randint(-huge, huge, {1000}, g);
   CHECK(amin(wide).item<int64_t>() < -(huge / 2));
   CHECK(amax(wide).item<int64_t>() > huge / 2);
+  // The widest range: high - low does not fit in int64.
+  const int64_t lowest = std::numeric_limits<int64_t>::min();
+  const Tensor widest = randint(lowest, std::numeric_limits<int64_t>::max(), {1000}, g);
+  CHECK(amin(widest).item<int64_t>() < lowest / 2);
+  CHECK(amax(widest).item<int64_t>() > std::numeric_limits<int64_t>::max() / 2);
 }
 
 TEST_CASE("randperm is a permutation of 0..n-1", "[random]") {

@@ -1,6 +1,8 @@
 // Views (which share storage), copies, dtype conversion and in-place ops.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <numeric>
 #include <vector>
 
 #include "reference.hpp"
@@ -49,6 +51,8 @@ TEST_CASE("is_contiguous", "[views]") {
   CHECK_FALSE(zeros({3, 1}).expand({3, 4}).is_contiguous());
   CHECK(zeros({}).is_contiguous());
   CHECK(zeros({0, 3}).is_contiguous());
+  CHECK(zeros({3, 3, 0}).is_contiguous());  // empty tensors are contiguous wherever the 0 is
+  CHECK(zeros({2, 0}).contiguous().is_contiguous());
 }
 
 TEST_CASE("view reinterprets the shape over the same storage", "[views]") {
@@ -306,7 +310,7 @@ TEST_CASE("fill_ and zero_ write every element and bump the version", "[views][i
   Tensor ints = zeros({3}, int64);
   ints.fill_(-4);
   check_values(ints, {3}, {-4, -4, -4});
-  Tensor& self = t.fill_(1);
+  const Tensor& self = t.fill_(1);
   CHECK(&self == &t);
 }
 
@@ -403,15 +407,144 @@ TEST_CASE("in-place ops refuse bad targets and operands", "[views][inplace][erro
   CHECK_THROWS_AS(Tensor().fill_(1), Error);
 }
 
+TEST_CASE("in-place ops refuse fractional scalars on integer tensors", "[views][inplace][errors]") {
+  // The result would be truncated to an integer silently: 4 / 2 must not become 4 * int64(0.5) = 0.
+  Tensor t = tensor({4, 6}, {2}, int64);
+  CHECK_THROWS_AS(t.div_(2.0), Error);
+  CHECK_THROWS_WITH(t.mul_(0.5), Contains("mul_") && Contains("int64"));
+  CHECK_THROWS_WITH(t.add_(0.5), Contains("add_") && Contains("int64"));
+  CHECK_THROWS_AS(t.div_(tensor({2, 2}, {2}, int64)), Error);
+  CHECK(t.to_vector<int64_t>() == std::vector<int64_t>{4, 6});  // untouched
+  t.mul_(2.0);  // integral scalars are fine
+  CHECK(t.to_vector<int64_t>() == std::vector<int64_t>{8, 12});
+}
+
 TEST_CASE("in-place ops on integer tensors stay exact", "[views][inplace]") {
   Tensor t = tensor({1, 2, 3}, {3}, int64);
   t.add_(tensor({10, 20, 30}, {3}, int64));
   t.mul_(3.0);
   t.sub_(1.0);
   CHECK(t.to_vector<int64_t>() == std::vector<int64_t>{32, 65, 98});
-  t.add_(tensor({0.5, 0.5, 0.5}, {3}, float64));  // the operand converts to int64 (0)
   CHECK(t.dtype() == int64);
   Tensor bytes = tensor({250, 3}, {2}, uint8);
   bytes.add_(2.0);
   CHECK(bytes.to_vector<uint8_t>() == std::vector<uint8_t>{252, 5});
+}
+
+TEST_CASE("views agree with index arithmetic on random shapes and layouts", "[views][reference]") {
+  reference::Rng rng(1200);
+  const reference::Tolerance exact{0, 0};
+  for (int trial = 0; trial < 150; ++trial) {
+    Shape shape = reference::random_shape(rng, 4, true);
+    if (shape.empty()) shape.push_back(rng.integer(0, 4));
+    const int64_t ndim = shape.size();
+    const Layout layout = reference::all_layouts[static_cast<size_t>(rng.integer(0, 5))];
+    const Tensor base = reference::random_tensor(shape, float64, layout, rng);
+    INFO("trial " << trial << ": " << to_string(shape) << " " << reference::layout_name(layout));
+    const int64_t axis = rng.integer(0, ndim - 1);
+    const int64_t written_axis = rng.chance(0.5) ? axis - ndim : axis;
+    const int64_t extent = shape[axis];
+
+    {  // permute
+      std::vector<int64_t> order(static_cast<size_t>(ndim));
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), rng.engine);
+      const Tensor p = base.permute(Dims(order));
+      Shape expected_shape;
+      for (int64_t k : order) expected_shape.push_back(shape[k]);
+      check_elements(p, expected_shape, [&](const Index& j) {
+        Index i(static_cast<size_t>(ndim));
+        for (size_t k = 0; k < order.size(); ++k) i[static_cast<size_t>(order[k])] = j[k];
+        return read(base, i);
+      }, exact);
+      CHECK(p.shares_storage(base));
+    }
+    {  // transpose
+      const int64_t other = rng.integer(0, ndim - 1);
+      Shape expected_shape = shape;
+      std::swap(expected_shape[axis], expected_shape[other]);
+      check_elements(base.transpose(written_axis, other), expected_shape, [&](const Index& j) {
+        Index i = j;
+        std::swap(i[static_cast<size_t>(axis)], i[static_cast<size_t>(other)]);
+        return read(base, i);
+      }, exact);
+    }
+    {  // slice, with Python's clamping of start and end
+      const int64_t start = rng.integer(-extent - 2, extent + 2);
+      const int64_t end = rng.integer(-extent - 2, extent + 2);
+      const int64_t step = rng.integer(1, 3);
+      auto clamp_index = [&](int64_t i) { return std::clamp<int64_t>(i < 0 ? i + extent : i, 0, extent); };
+      const int64_t lo = clamp_index(start);
+      const int64_t hi = std::max(lo, clamp_index(end));
+      Shape expected_shape = shape;
+      expected_shape[axis] = (hi - lo + step - 1) / step;
+      INFO("slice(" << written_axis << ", " << start << ", " << end << ", " << step << ")");
+      check_elements(base.slice(written_axis, start, end, step), expected_shape, [&](const Index& j) {
+        Index i = j;
+        i[static_cast<size_t>(axis)] = lo + j[static_cast<size_t>(axis)] * step;
+        return read(base, i);
+      }, exact);
+    }
+    {  // narrow and select
+      const int64_t start = rng.integer(0, extent);
+      const int64_t length = rng.integer(0, extent - start);
+      Shape narrowed = shape;
+      narrowed[axis] = length;
+      check_elements(base.narrow(written_axis, start, length), narrowed, [&](const Index& j) {
+        Index i = j;
+        i[static_cast<size_t>(axis)] += start;
+        return read(base, i);
+      }, exact);
+      if (extent > 0) {
+        const int64_t index = rng.integer(-extent, extent - 1);
+        Shape selected = shape;
+        selected.erase(axis);
+        check_elements(base.select(written_axis, index), selected, [&](const Index& j) {
+          Index i = j;
+          i.insert(i.begin() + axis, index < 0 ? index + extent : index);
+          return read(base, i);
+        }, exact);
+      }
+    }
+    {  // unsqueeze and squeeze keep the row-major elements
+      const int64_t position = rng.integer(-(ndim + 1), ndim);
+      const Tensor u = base.unsqueeze(position);
+      Shape expected_shape = shape;
+      expected_shape.insert(position < 0 ? position + ndim + 1 : position, 1);
+      CHECK(u.shape() == expected_shape);
+      CHECK(reference::elements(u) == reference::elements(base));
+      Shape squeezed;
+      for (int64_t e : shape) {
+        if (e != 1) squeezed.push_back(e);
+      }
+      CHECK(base.squeeze().shape() == squeezed);
+      CHECK(reference::elements(base.squeeze()) == reference::elements(base));
+    }
+    {  // expand size-1 axes and add a leading axis
+      Shape target;
+      target.push_back(2);
+      for (int64_t e : shape) target.push_back(e == 1 ? rng.integer(0, 3) : e);
+      check_elements(base.expand(target), target, [&](const Index& j) {
+        return read(base, reference::broadcast_index(j, shape));
+      }, exact);
+    }
+    {  // reshape, flatten, contiguous, clone and to keep the row-major elements
+      const std::vector<double> values = reference::elements(base);
+      CHECK(reference::elements(base.reshape({-1})) == values);
+      CHECK(reference::elements(base.flatten()) == values);
+      Shape with_ones = shape;
+      with_ones.insert(0, 1);
+      with_ones.push_back(1);
+      CHECK(reference::elements(base.reshape(with_ones)) == values);
+      const Tensor packed = base.contiguous();
+      CHECK(packed.is_contiguous());
+      CHECK(reference::elements(packed) == values);
+      const Tensor copy = base.clone();
+      CHECK_FALSE(copy.shares_storage(base));
+      CHECK(reference::elements(copy) == values);
+      std::vector<double> rounded;
+      for (double v : values) rounded.push_back(static_cast<float>(v));
+      CHECK(reference::elements(base.to(float32)) == rounded);
+    }
+  }
 }

@@ -17,6 +17,14 @@ class Storage {
   // Wraps memory the caller owns; `release` is called when the last tensor viewing it dies.
   static std::shared_ptr<Storage> wrap(void* data, size_t nbytes, std::function<void(void*)> release);
 
+  // Only allocate() and wrap() can make the key; the constructor is public so make_shared can
+  // put the object and its reference count in one allocation.
+  class Key {
+    friend class Storage;
+    Key() = default;
+  };
+  Storage(Key, void* data, size_t nbytes, std::function<void(void*)> release);
+
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   ~Storage();
@@ -34,7 +42,6 @@ class Storage {
   static int64_t live_count();
 
  private:
-  Storage(void* data, size_t nbytes, std::function<void(void*)> release);
   void* data_;
   size_t nbytes_;
   std::function<void(void*)> release_;  // empty: the block goes back to the caching allocator

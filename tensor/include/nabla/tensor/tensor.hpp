@@ -75,19 +75,20 @@ class Tensor {
   Tensor expand(const Shape& shape) const;  // -1 keeps an axis; size-1 axes broadcast by stride 0
   Tensor broadcast_to(const Shape& shape) const { return expand(shape); }
 
-  // ---- in-place (each bumps the storage version)
-  Tensor& fill_(double value);
-  Tensor& zero_() { return fill_(0.0); }
-  Tensor& copy_(const Tensor& source);  // source broadcasts to this shape; dtype converts
-  Tensor& add_(const Tensor& other, double alpha = 1.0);  // this += alpha * other
-  Tensor& add_(double value);
-  Tensor& sub_(const Tensor& other) { return add_(other, -1.0); }
-  Tensor& sub_(double value) { return add_(-value); }
-  Tensor& mul_(const Tensor& other);
-  Tensor& mul_(double value);
-  Tensor& div_(const Tensor& other);
-  Tensor& div_(double value) { return mul_(1.0 / value); }
-  Tensor& clamp_(double low, double high);
+  // ---- in-place (each bumps the storage version). Like the handle itself, these are const: a
+  // const Tensor cannot be re-pointed at other storage, but its elements can be written.
+  const Tensor& fill_(double value) const;
+  const Tensor& zero_() const { return fill_(0.0); }
+  const Tensor& copy_(const Tensor& source) const;  // source broadcasts to this shape; dtype converts
+  const Tensor& add_(const Tensor& other, double alpha = 1.0) const;  // this += alpha * other
+  const Tensor& add_(double value) const;
+  const Tensor& sub_(const Tensor& other) const { return add_(other, -1.0); }
+  const Tensor& sub_(double value) const { return add_(-value); }
+  const Tensor& mul_(const Tensor& other) const;
+  const Tensor& mul_(double value) const;
+  const Tensor& div_(const Tensor& other) const;
+  const Tensor& div_(double value) const { return mul_(1.0 / value); }
+  const Tensor& clamp_(double low, double high) const;
 
   void check_dtype(DType expected, const char* op) const;
 

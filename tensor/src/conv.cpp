@@ -1,0 +1,184 @@
+// 2-d convolution, image by image: each thread takes a share of the batch, unfolds one image at a
+// time (im2col) and multiplies it with the weight of each group in a single-threaded GEMM. The
+// threads own the cores (BLAS runs one thread inside them), and the only column matrix alive is
+// one image's per thread.
+#include "nabla/tensor/conv.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "blas.hpp"
+#include "nabla/tensor/factories.hpp"
+#include "nabla/tensor/threads.hpp"
+
+namespace nabla {
+
+namespace {
+
+struct ConvShape {
+  int64_t batch, in_channels, out_channels, groups;
+  int64_t kernel_h, kernel_w;
+  Size2d out;
+  Window2d window;
+  int64_t patch() const { return in_channels / groups * kernel_h * kernel_w; }  // K per group
+  int64_t positions() const { return out.h * out.w; }                          // L
+  int64_t out_per_group() const { return out_channels / groups; }
+};
+
+ConvShape conv_shape(const Shape& x, const Shape& w, const Conv2dParams& p, const char* op) {
+  if (x.size() != 4) fail("{}: input must be [N, C, H, W], got shape {}", op, x);
+  if (w.size() != 4) fail("{}: weight must be [out_channels, in_channels/groups, kh, kw], got shape {}", op, w);
+  if (p.groups < 1) fail("{}: groups must be at least 1, got {}", op, p.groups);
+  if (x[1] != w[1] * p.groups) {
+    fail("{}: input of shape {} has {} channels but the weight of shape {} with groups={} expects {}", op, x, x[1], w,
+         p.groups, w[1] * p.groups);
+  }
+  if (w[0] % p.groups != 0) fail("{}: out_channels {} is not divisible by groups {}", op, w[0], p.groups);
+  ConvShape s{x[0], x[1], w[0], p.groups, w[2], w[3], {}, Window2d{{w[2], w[3]}, p.stride, p.padding, p.dilation}};
+  s.out = window_output_size({x[2], x[3]}, s.window, op);
+  return s;
+}
+
+void check_float_operands(const char* op, std::initializer_list<const Tensor*> tensors) {
+  DType dtype = (*tensors.begin())->dtype();
+  for (const Tensor* t : tensors) {
+    if (!t->defined()) continue;
+    if (!is_floating(t->dtype())) fail("{}: operands must be float32 or float64, got {}", op, t->dtype());
+    if (t->dtype() != dtype) fail("{}: operands mix {} and {}; convert them to one dtype", op, dtype, t->dtype());
+  }
+}
+
+// The columns of image n: [C*kh*kw, OH*OW]. A 1x1 convolution with stride 1 and no padding needs no
+// unfolding: the image itself is its column matrix.
+Tensor image_columns(const Tensor& x, int64_t n, const ConvShape& s) {
+  const Tensor image = x.narrow(0, n, 1);
+  const bool identity = s.kernel_h == 1 && s.kernel_w == 1 && s.window.stride == Size2d(1) &&
+                        s.window.padding == Size2d(0);
+  if (identity) return image.reshape({s.in_channels, s.positions()});
+  return im2col(image, s.window).reshape({s.in_channels * s.kernel_h * s.kernel_w, s.positions()});
+}
+
+// Images per parallel chunk: one, unless images are tiny.
+constexpr int64_t kImageGrain = 1;
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dParams& params) {
+  if (!x_in.defined() || !weight_in.defined()) fail("conv2d: an operand is undefined");
+  check_float_operands("conv2d", {&x_in, &weight_in, &bias_in});
+  const ConvShape s = conv_shape(x_in.shape(), weight_in.shape(), params, "conv2d");
+  if (bias_in.defined() && bias_in.shape() != Shape{s.out_channels}) {
+    fail("conv2d: bias of shape {} does not match out_channels {}", bias_in.shape(), s.out_channels);
+  }
+  const Tensor x = x_in.contiguous();
+  const Tensor weight = weight_in.contiguous();
+  const Tensor bias = bias_in.defined() ? bias_in.contiguous() : Tensor();
+  Tensor out = Tensor::empty({s.batch, s.out_channels, s.out.h, s.out.w}, x.dtype());
+  if (out.numel() == 0) return out;
+  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* w = weight.data<T>();
+    const T* b = bias.defined() ? bias.data<T>() : nullptr;
+    T* y = out.data<T>();
+    parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
+      for (int64_t n = lo; n < hi; ++n) {
+        const Tensor columns = image_columns(x, n, s);
+        const T* cols = columns.data<T>();
+        T* y_n = y + n * s.out_channels * L;
+        if (b) {
+          for (int64_t o = 0; o < s.out_channels; ++o) std::fill(y_n + o * L, y_n + (o + 1) * L, b[o]);
+        }
+        for (int64_t g = 0; g < s.groups; ++g) {
+          detail::gemm<T>(false, false, O, L, K, T(1), w + g * O * K, K, cols + g * K * L, L, b ? T(1) : T(0),
+                          y_n + g * O * L, L);
+        }
+      }
+    });
+  });
+  return out;
+}
+
+Tensor conv2d_backward_input(const Tensor& grad_output_in, const Tensor& weight_in, const Shape& input_shape,
+                             const Conv2dParams& params) {
+  if (!grad_output_in.defined() || !weight_in.defined()) fail("conv2d_backward_input: an operand is undefined");
+  check_float_operands("conv2d_backward_input", {&grad_output_in, &weight_in});
+  const ConvShape s = conv_shape(input_shape, weight_in.shape(), params, "conv2d_backward_input");
+  const Shape expected{s.batch, s.out_channels, s.out.h, s.out.w};
+  if (grad_output_in.shape() != expected) {
+    fail("conv2d_backward_input: grad_output of shape {} does not match the convolution's output shape {}",
+         grad_output_in.shape(), expected);
+  }
+  const Tensor gy = grad_output_in.contiguous();
+  const Tensor weight = weight_in.contiguous();
+  Tensor gx = Tensor::empty(input_shape, gy.dtype());
+  if (gx.numel() == 0) return gx;
+  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+  const Shape image_shape{1, s.in_channels, input_shape[2], input_shape[3]};
+  dispatch_floating(gy.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* w = weight.data<T>();
+    const T* g_all = gy.data<T>();
+    parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
+      Tensor columns = Tensor::empty({s.groups * K, L}, gy.dtype());
+      T* cols = columns.data<T>();
+      for (int64_t n = lo; n < hi; ++n) {
+        const T* g_n = g_all + n * s.out_channels * L;
+        for (int64_t g = 0; g < s.groups; ++g) {
+          // columns of group g = W_g^T [K, O] @ gy_n,g [O, L]
+          detail::gemm<T>(true, false, K, L, O, T(1), w + g * O * K, K, g_n + g * O * L, L, T(0), cols + g * K * L, L);
+        }
+        gx.narrow(0, n, 1).copy_(col2im(columns.reshape({1, s.groups * K, L}), image_shape, s.window));
+      }
+    });
+  });
+  return gx;
+}
+
+Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, const Shape& weight_shape,
+                              const Conv2dParams& params) {
+  if (!x_in.defined() || !grad_output_in.defined()) fail("conv2d_backward_weight: an operand is undefined");
+  check_float_operands("conv2d_backward_weight", {&x_in, &grad_output_in});
+  const ConvShape s = conv_shape(x_in.shape(), weight_shape, params, "conv2d_backward_weight");
+  const Shape expected{s.batch, s.out_channels, s.out.h, s.out.w};
+  if (grad_output_in.shape() != expected) {
+    fail("conv2d_backward_weight: grad_output of shape {} does not match the convolution's output shape {}",
+         grad_output_in.shape(), expected);
+  }
+  const Tensor x = x_in.contiguous();
+  const Tensor gy = grad_output_in.contiguous();
+  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+  // Each thread sums its images into its own partial gradient; the partials are added at the end.
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), s.batch));
+  std::vector<Tensor> partials(static_cast<size_t>(chunks));
+  Tensor gw = zeros(weight_shape, x.dtype());
+  if (gw.numel() == 0 || s.batch == 0) return gw;
+  const int64_t per_chunk = (s.batch + chunks - 1) / chunks;
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* g_all = gy.data<T>();
+    parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t chunk = lo; chunk < hi; ++chunk) {
+        Tensor partial = zeros(weight_shape, x.dtype());
+        T* pw = partial.data<T>();
+        const int64_t first = chunk * per_chunk, last = std::min(s.batch, first + per_chunk);
+        for (int64_t n = first; n < last; ++n) {
+          const Tensor columns = image_columns(x, n, s);
+          const T* cols = columns.data<T>();
+          const T* g_n = g_all + n * s.out_channels * L;
+          for (int64_t g = 0; g < s.groups; ++g) {
+            // dW_g [O, K] += gy_n,g [O, L] @ columns_g^T [L, K]
+            detail::gemm<T>(false, true, O, K, L, T(1), g_n + g * O * L, L, cols + g * K * L, L, T(1), pw + g * O * K, K);
+          }
+        }
+        partials[static_cast<size_t>(chunk)] = partial;
+      }
+    });
+  });
+  for (const Tensor& partial : partials) {
+    if (partial.defined()) gw.add_(partial);
+  }
+  return gw;
+}
+
+}  // namespace nabla

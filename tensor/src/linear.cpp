@@ -1,0 +1,53 @@
+// linear: y = x W^T + b as one GEMM whose C starts out holding the bias.
+#include "blas.hpp"
+#include "nabla/tensor/elementwise.hpp"
+#include "nabla/tensor/linalg.hpp"
+
+namespace nabla {
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (!x.defined() || !weight.defined()) fail("linear: an operand is undefined");
+  if (weight.dim() != 2) fail("linear: weight must be [out_features, in_features], got shape {}", weight.shape());
+  const int64_t out_features = weight.size(0), in_features = weight.size(1);
+  if (x.dim() == 0 || x.size(-1) != in_features) {
+    fail("linear: input of shape {} has {} features but the weight of shape {} expects {} (in_features)", x.shape(),
+         x.dim() ? x.size(-1) : 0, weight.shape(), in_features);
+  }
+  if (bias.defined() && bias.shape() != Shape{out_features}) {
+    fail("linear: bias of shape {} does not match out_features {}", bias.shape(), out_features);
+  }
+  if (!is_floating(x.dtype()) || x.dtype() != weight.dtype() || (bias.defined() && bias.dtype() != x.dtype())) {
+    // Mixed or integer dtypes: the general path promotes like matmul does.
+    Tensor out = matmul(x, weight.t());
+    return bias.defined() ? add(out, bias) : out;
+  }
+  const Tensor rows = x.reshape({-1, in_features}).contiguous();
+  const Tensor w = weight.contiguous();
+  const int64_t m = rows.size(0);
+  Shape out_shape = x.shape();
+  out_shape[out_shape.size() - 1] = out_features;
+  Tensor out = Tensor::empty(out_shape, x.dtype());
+  if (out.numel() == 0) return out;
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* y = out.data<T>();
+    T beta = T(0);
+    if (bias.defined()) {
+      const Tensor b = bias.contiguous();
+      const T* pb = b.data<T>();
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < out_features; ++j) y[i * out_features + j] = pb[j];
+      }
+      beta = T(1);
+    }
+    if (in_features == 0) {  // an empty sum: the output is the bias (or zero)
+      if (!bias.defined()) out.zero_();
+      return;
+    }
+    detail::gemm<T>(false, true, m, out_features, in_features, T(1), rows.data<T>(), in_features, w.data<T>(),
+                    in_features, beta, y, out_features);
+  });
+  return out;
+}
+
+}  // namespace nabla
