@@ -311,6 +311,36 @@ std::vector<OpCase> build_op_table() {
   t.row("matmul", "1-d @ 1-d (dot)", [](const Args& x) { return matmul(x[0], x[1]); }, {{{4}}, {{4}}});
   t.row("matmul", "1-d @ batched", [](const Args& x) { return matmul(x[0], x[1]); }, {{{4}}, {{2, 4, 3}}});
   t.row("matmul", "batched @ 1-d", [](const Args& x) { return matmul(x[0], x[1]); }, {{{2, 3, 4}}, {{4}}});
+  t.row("linear", "with bias", [](const Args& x) { return linear(x[0], x[1], x[2]); }, {{{3, 4}}, {{2, 4}}, {{2}}});
+  t.row("linear", "no bias, batched input", [](const Args& x) { return linear(x[0], x[1]); }, {{{2, 3, 4}}, {{5, 4}}});
+  t.row("linear", "transposed input", [](const Args& x) { return linear(x[0].t(), x[1], x[2]); },
+        {{{4, 3}}, {{2, 4}}, {{2}}});
+  const Conv2dParams plain_conv{};
+  const Conv2dParams strided_conv{.stride = 2, .padding = 1, .dilation = 1, .groups = 1};
+  const Conv2dParams dilated_grouped_conv{.stride = 1, .padding = {1, 0}, .dilation = 2, .groups = 2};
+  t.row("conv2d", "3x3 with bias", [plain_conv](const Args& x) { return conv2d(x[0], x[1], x[2], plain_conv); },
+        {{{2, 2, 5, 5}}, {{3, 2, 3, 3}}, {{3}}});
+  t.row("conv2d", "stride 2, padding 1, no bias",
+        [strided_conv](const Args& x) { return conv2d(x[0], x[1], Variable(), strided_conv); },
+        {{{2, 2, 5, 5}}, {{3, 2, 3, 3}}});
+  t.row("conv2d", "dilation 2, groups 2, padding 1x0",
+        [dilated_grouped_conv](const Args& x) { return conv2d(x[0], x[1], x[2], dilated_grouped_conv); },
+        {{{1, 4, 6, 6}}, {{4, 2, 2, 2}}, {{4}}});
+  t.row("conv2d", "1x1 kernel", [plain_conv](const Args& x) { return conv2d(x[0], x[1], x[2], plain_conv); },
+        {{{2, 3, 4, 4}}, {{2, 3, 1, 1}}, {{2}}});
+  t.row("conv2d_backward_input", "stride 2, padding 1",
+        [strided_conv](const Args& x) { return conv2d_backward_input(x[0], x[1], {2, 2, 5, 5}, strided_conv); },
+        {{{2, 3, 3, 3}}, {{3, 2, 3, 3}}});
+  t.row("conv2d_backward_weight", "groups 2",
+        [dilated_grouped_conv](const Args& x) {
+          return conv2d_backward_weight(x[0], x[1], {4, 2, 2, 2}, dilated_grouped_conv);
+        },
+        {{{1, 4, 6, 6}}, {{1, 4, 6, 4}}});
+  const Tensor ce_target = int_index({2, 0, 3});
+  t.row("cross_entropy_rows", "plain", [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target); },
+        {{{3, 4}}});
+  t.row("cross_entropy_rows", "label smoothing 0.1",
+        [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1); }, {{{3, 4}}});
   const Window2d k3s2p1{.kernel = 3, .stride = 2, .padding = 1};
   const Window2d k2s2{.kernel = 2, .stride = 2};
   const Window2d k2d2{.kernel = 2, .stride = 1, .padding = 0, .dilation = 2};
@@ -369,6 +399,13 @@ std::vector<OpCase> build_gradgrad_table() {
   t.row("var", "axis 1", [](const Args& x) { return var(x[0], {1}); }, {{{2, 3}}});
   t.row("logsumexp", "axis 1", [](const Args& x) { return logsumexp(x[0], {1}); }, {{{2, 3}}});
   t.row("log_softmax", "axis 1", [](const Args& x) { return log_softmax(x[0], 1); }, {{{2, 3}}});
+  t.row("linear", "with bias", [](const Args& x) { return linear(x[0], x[1], x[2]); }, {{{2, 3}}, {{2, 3}}, {{2}}});
+  const Conv2dParams padded_conv{.stride = 1, .padding = 1, .dilation = 1, .groups = 1};
+  t.row("conv2d", "padding 1", [padded_conv](const Args& x) { return conv2d(x[0], x[1], x[2], padded_conv); },
+        {{{1, 2, 4, 4}}, {{2, 2, 3, 3}}, {{2}}});
+  const Tensor ce_target = tensor({1, 0}, {2}, int64);
+  t.row("cross_entropy_rows", "label smoothing 0.1",
+        [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1); }, {{{2, 3}}});
   t.row("softmax", "axis 0", [](const Args& x) { return softmax(x[0], 0); }, {{{2, 3}}});
   const Window2d k2{.kernel = 2};
   const Window2d k2s2{.kernel = 2, .stride = 2};

@@ -91,6 +91,21 @@ Variable avg_pool2d(const Variable& x, const Window2d& window, bool count_includ
 Variable avg_pool2d_backward(const Variable& grad_output, const Shape& input_shape, const Window2d& window,
                              bool count_include_pad = true);
 
+// ---- fused primitives behind nn's layers (one node each instead of a chain of small ones)
+// x [..., in] @ weight[out, in]^T + bias [out] (bias optional).
+Variable linear(const Variable& x, const Variable& weight, const Variable& bias = {});
+// 2-d convolution and its two adjoints. The three are linear in each argument and each one's
+// gradient is written with the other two, so convolutions have second derivatives too.
+Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias = {}, const Conv2dParams& params = {});
+Variable conv2d_backward_input(const Variable& grad_output, const Variable& weight, const Shape& input_shape,
+                               const Conv2dParams& params);
+Variable conv2d_backward_weight(const Variable& x, const Variable& grad_output, const Shape& weight_shape,
+                                const Conv2dParams& params);
+// Per-row cross-entropy of logits [N, C] against int64 classes [N], with label smoothing eps:
+// loss = logsumexp(x) - (1 - eps) * x[target] - eps * mean(x). Gradient: softmax(x) - q, where q is
+// the smoothed one-hot target. Targets must be valid (nn::functional::cross_entropy checks them).
+Variable cross_entropy_rows(const Variable& logits, const Tensor& target, double label_smoothing = 0.0);
+
 // ---- operators
 inline Variable operator+(const Variable& a, const Variable& b) { return add(a, b); }
 inline Variable operator-(const Variable& a, const Variable& b) { return sub(a, b); }

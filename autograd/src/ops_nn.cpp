@@ -1,0 +1,83 @@
+// Fused primitives for the common layers. Each could be composed from smaller ops; as one node
+// with one formula it records and runs faster, and its backward is still written with
+// differentiable ops, so higher-order gradients keep working.
+#include "nabla/autograd/functions.hpp"
+#include "nabla/autograd/node.hpp"
+
+namespace nabla {
+
+Variable linear(const Variable& x, const Variable& weight, const Variable& bias) {
+  Tensor out = nabla::linear(x.data(), weight.data(), bias.defined() ? bias.data() : Tensor());
+  return record("linear", {x, weight, bias}, std::move(out),
+                [sx = save(x), sw = save(weight), x_needs = x.requires_grad(), w_needs = weight.requires_grad()](
+                    const Variable& g) {
+                  const Variable& xv = sx.get();
+                  const Variable& wv = sw.get();
+                  const int64_t in = wv.shape()[1], out = wv.shape()[0];
+                  // dW = g^T x over all leading axes; db = g summed to [out] by the engine.
+                  Variable grad_w;
+                  if (w_needs) grad_w = matmul(transpose(reshape(g, {-1, out}), 0, 1), reshape(xv, {-1, in}));
+                  return Gradients{x_needs ? matmul(g, wv) : Variable(), grad_w, g};
+                });
+}
+
+Variable cross_entropy_rows(const Variable& logits, const Tensor& target, double label_smoothing) {
+  if (logits.dim() != 2) fail("cross_entropy_rows: logits must be [N, C], got shape {}", logits.shape());
+  const Tensor& x = logits.data();
+  const int64_t classes = x.shape()[1];
+  const Tensor column = target.reshape({-1, 1});
+  Tensor loss = nabla::sub(logsumexp(x, {1}), nabla::gather(x, 1, column).reshape({-1}).mul_(1.0 - label_smoothing));
+  if (label_smoothing > 0.0) loss = nabla::sub(loss, nabla::mul(nabla::mean(x, {1}), label_smoothing));
+  return record("cross_entropy", {logits}, std::move(loss), [sx = save(logits), column, label_smoothing, classes](const Variable& g) {
+    const Variable& xv = sx.get();
+    // The smoothed target distribution q: eps/C everywhere plus (1 - eps) at the target class.
+    Tensor q = full(xv.shape(), label_smoothing / static_cast<double>(classes), xv.dtype());
+    q = nabla::scatter_add(q, 1, column, full(column.shape(), 1.0 - label_smoothing, xv.dtype()));
+    return Gradients{(softmax(xv, 1) - q) * unsqueeze(g, 1)};
+  });
+}
+
+}  // namespace nabla
+
+namespace nabla {
+
+// y = conv(x, w) + b. With gy = dL/dy:  dL/dx = conv_backward_input(gy, w),
+// dL/dw = conv_backward_weight(x, gy), dL/db = gy summed over N, H, W.
+Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias, const Conv2dParams& params) {
+  Tensor out = nabla::conv2d(x.data(), weight.data(), bias.defined() ? bias.data() : Tensor(), params);
+  return record("conv2d", {x, weight, bias}, std::move(out),
+                [sx = save(x), sw = save(weight), x_needs = x.requires_grad(), w_needs = weight.requires_grad(),
+                 b_needs = bias.defined() && bias.requires_grad(), params](const Variable& g) {
+                  const Variable& xv = sx.get();
+                  const Variable& wv = sw.get();
+                  return Gradients{x_needs ? conv2d_backward_input(g, wv, xv.shape(), params) : Variable(),
+                                   w_needs ? conv2d_backward_weight(xv, g, wv.shape(), params) : Variable(),
+                                   b_needs ? sum(g, {0, 2, 3}) : Variable()};
+                });
+}
+
+// z = B_in(g, w) is linear in g (its adjoint is conv(., w)) and in w (dL/dw = B_w(gz, g)).
+Variable conv2d_backward_input(const Variable& grad_output, const Variable& weight, const Shape& input_shape,
+                               const Conv2dParams& params) {
+  Tensor out = nabla::conv2d_backward_input(grad_output.data(), weight.data(), input_shape, params);
+  return record("conv2d_backward_input", {grad_output, weight}, std::move(out),
+                [sg = save(grad_output), sw = save(weight), g_needs = grad_output.requires_grad(),
+                 w_needs = weight.requires_grad(), params](const Variable& gz) {
+                  return Gradients{g_needs ? conv2d(gz, sw.get(), Variable(), params) : Variable(),
+                                   w_needs ? conv2d_backward_weight(gz, sg.get(), sw->shape(), params) : Variable()};
+                });
+}
+
+// z = B_w(x, g) is linear in x (dL/dx = B_in(g, gz)) and in g (dL/dg = conv(x, gz)).
+Variable conv2d_backward_weight(const Variable& x, const Variable& grad_output, const Shape& weight_shape,
+                                const Conv2dParams& params) {
+  Tensor out = nabla::conv2d_backward_weight(x.data(), grad_output.data(), weight_shape, params);
+  return record("conv2d_backward_weight", {x, grad_output}, std::move(out),
+                [sx = save(x), sg = save(grad_output), x_needs = x.requires_grad(),
+                 g_needs = grad_output.requires_grad(), params](const Variable& gz) {
+                  return Gradients{x_needs ? conv2d_backward_input(sg.get(), gz, sx->shape(), params) : Variable(),
+                                   g_needs ? conv2d(sx.get(), gz, Variable(), params) : Variable()};
+                });
+}
+
+}  // namespace nabla

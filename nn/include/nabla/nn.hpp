@@ -1,0 +1,10 @@
+#pragma once
+// The nn layer: modules, layers, the functional API, losses, initialisers, optimisers,
+// schedulers, and save/load.
+#include "nabla/nn/functional.hpp"
+#include "nabla/nn/init.hpp"
+#include "nabla/nn/layers.hpp"
+#include "nabla/nn/module.hpp"
+#include "nabla/nn/optim.hpp"
+#include "nabla/nn/scheduler.hpp"
+#include "nabla/nn/serialize.hpp"
