@@ -18,6 +18,12 @@ void Scheduler::step() {
   optimizer_.set_lr(lr_at(epoch_));
 }
 
+void Scheduler::set_epoch(int64_t epoch) {
+  if (epoch < 0) fail("Scheduler::set_epoch: epoch must be non-negative, got {}", epoch);
+  epoch_ = epoch;
+  optimizer_.set_lr(lr_at(epoch_));
+}
+
 // ---- StepLR
 
 StepLR::StepLR(Optimizer& optimizer, int64_t step_size, double gamma)

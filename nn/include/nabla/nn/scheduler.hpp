@@ -14,6 +14,8 @@ class Scheduler {
   virtual ~Scheduler() = default;
   virtual void step();
   int64_t epoch() const { return epoch_; }
+  // Jumps to `epoch` (when resuming a run) and sets the optimiser's lr to that epoch's value.
+  void set_epoch(int64_t epoch);
   double base_lr() const { return base_lr_; }
 
  protected:
