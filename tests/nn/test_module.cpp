@@ -257,7 +257,7 @@ TEST_CASE("module: summary lists layers, output shapes after a forward, and para
   CHECK(Catch::contains(net.summary(), "total parameters: 105 (100 trainable)"));
 }
 
-TEST_CASE("module: Sequential from a list, a vector and push_back; indexing", "[module][sequential]") {
+TEST_CASE("module: Sequential from a list, a vector and push_back, and indexing", "[module][sequential]") {
   auto first = std::make_shared<nn::Linear>(4, 8);
   auto activation = std::make_shared<nn::Tanh>();
   auto last = std::make_shared<nn::Linear>(8, 2);

@@ -202,7 +202,7 @@ TEST_CASE("serialize: the bytes on disk are the documented format", "[serialize]
   CHECK(crc32_of(payload) == 0xf87b93c3u);  // the value printed in docs/FORMAT.md
 }
 
-TEST_CASE("serialize: module_state is a snapshot; prefixes select a part of an archive", "[serialize]") {
+TEST_CASE("serialize: module_state is a snapshot, and prefixes select a part of an archive", "[serialize]") {
   auto model = trained_model(3);
   const nn::Archive state = nn::module_state(*model);
   CHECK(state.entries().size() == model->named_parameters().size() + model->named_buffers().size());

@@ -1,0 +1,69 @@
+#include "progress.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include <fmt/core.h>
+
+namespace nabla::examples {
+
+std::string format_duration(double seconds) {
+  const int64_t s = static_cast<int64_t>(std::max(0.0, std::round(seconds)));
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+ProgressBar::ProgressBar(std::string label, int64_t total_steps, int64_t items_per_step)
+    : label_(std::move(label)),
+      total_(std::max<int64_t>(total_steps, 1)),
+      items_per_step_(items_per_step),
+      interactive_(isatty(fileno(stderr)) != 0),
+      start_(std::chrono::steady_clock::now()) {}
+
+double ProgressBar::elapsed_seconds() const {
+  const auto end = is_stopped_ ? stopped_ : std::chrono::steady_clock::now();
+  return std::chrono::duration<double>(end - start_).count();
+}
+
+double ProgressBar::stop() {
+  if (!is_stopped_) {
+    stopped_ = std::chrono::steady_clock::now();
+    is_stopped_ = true;
+  }
+  return elapsed_seconds();
+}
+
+void ProgressBar::update(int64_t steps_done, double running_loss, double running_accuracy) {
+  done_ = steps_done;
+  loss_ = running_loss;
+  accuracy_ = running_accuracy;
+  if (!interactive_) return;
+  const auto now = std::chrono::steady_clock::now();
+  // Redraw at most ~10 times a second: terminal output must not slow training down.
+  if (steps_done < total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  const double elapsed = elapsed_seconds();
+  const double rate = elapsed > 0 ? static_cast<double>(steps_done * items_per_step_) / elapsed : 0.0;
+  const double left = steps_done > 0 ? elapsed * static_cast<double>(total_ - steps_done) / static_cast<double>(steps_done) : 0.0;
+  constexpr int kWidth = 28;
+  const int filled = static_cast<int>(kWidth * steps_done / total_);
+  std::string bar(static_cast<size_t>(filled), '=');
+  if (filled < kWidth) bar += '>';
+  bar.resize(kWidth, ' ');
+  fmt::print(stderr, "\r{} [{}] {}/{} loss {:.4f} acc {:5.2f}% {:.0f} img/s left {}   ", label_, bar, steps_done, total_,
+             loss_, 100.0 * accuracy_, rate, format_duration(left));
+  std::fflush(stderr);
+}
+
+double ProgressBar::finish(const std::string& extra) {
+  const double elapsed = elapsed_seconds();
+  const double rate = elapsed > 0 ? static_cast<double>(done_ * items_per_step_) / elapsed : 0.0;
+  if (interactive_) fmt::print(stderr, "\r\033[K");
+  fmt::print(stderr, "{} loss {:.4f} acc {:.2f}% ({:.1f} s, {:.0f} img/s){}\n", label_, loss_, 100.0 * accuracy_, elapsed,
+             rate, extra);
+  return elapsed;
+}
+
+}  // namespace nabla::examples

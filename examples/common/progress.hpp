@@ -1,0 +1,39 @@
+#pragma once
+// A progress bar for training loops. On a terminal it redraws one line (batch i/n, running loss
+// and accuracy, images/s, time left); when output is a file or pipe it stays silent until
+// finish(), which prints one plain line, so logs stay readable.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace nabla::examples {
+
+class ProgressBar {
+ public:
+  ProgressBar(std::string label, int64_t total_steps, int64_t items_per_step);
+  // Call after each step with the running averages so far.
+  void update(int64_t steps_done, double running_loss, double running_accuracy);
+  // Stops the clock (e.g. before evaluating); returns the seconds since construction.
+  double stop();
+  // Ends the line (terminal) or prints the one summary line (file/pipe), timed up to stop() if it
+  // was called; returns those seconds.
+  double finish(const std::string& extra = "");
+  double elapsed_seconds() const;
+
+ private:
+  std::string label_;
+  int64_t total_;
+  int64_t items_per_step_;
+  bool interactive_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_{};
+  std::chrono::steady_clock::time_point stopped_{};
+  bool is_stopped_ = false;
+  int64_t done_ = 0;
+  double loss_ = 0.0, accuracy_ = 0.0;
+};
+
+// "1:05" / "12:34:56".
+std::string format_duration(double seconds);
+
+}  // namespace nabla::examples

@@ -1,0 +1,67 @@
+// fashion_mnist: clothing classification on Fashion-MNIST (Zalando), with a dense or a
+// convolutional network.
+//
+//   build/bin/fashion_mnist --model mlp
+//   build/bin/fashion_mnist --model cnn
+// The data comes from --data, $NABLA_DATA/fashion-mnist, ./data/fashion-mnist or the Debian
+// package (apt-get install dataset-fashion-mnist -> /usr/share/datasets/fashion-mnist).
+#include <classifier.hpp>
+
+using namespace nabla;
+namespace ex = nabla::examples;
+
+namespace {
+
+std::shared_ptr<nn::Module> make_mlp() {
+  return std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+      std::make_shared<nn::Linear>(784, 512), std::make_shared<nn::ReLU>(), std::make_shared<nn::Dropout>(0.2),
+      std::make_shared<nn::Linear>(512, 256), std::make_shared<nn::ReLU>(), std::make_shared<nn::Dropout>(0.2),
+      std::make_shared<nn::Linear>(256, 10)});
+}
+
+// Two conv blocks with batch normalisation, then a small classifier.
+std::shared_ptr<nn::Module> make_cnn() {
+  return std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+      std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 1, .out_channels = 32, .kernel_size = 3, .padding = 1}),
+      std::make_shared<nn::BatchNorm2d>(32), std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(2),
+      std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 32, .out_channels = 64, .kernel_size = 3, .padding = 1}),
+      std::make_shared<nn::BatchNorm2d>(64), std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(2),
+      std::make_shared<nn::Flatten>(), std::make_shared<nn::Dropout>(0.3),
+      std::make_shared<nn::Linear>(64 * 7 * 7, 128), std::make_shared<nn::ReLU>(), std::make_shared<nn::Dropout>(0.3),
+      std::make_shared<nn::Linear>(128, 10)});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ex::CommonOptions options;
+  options.epochs = 10;
+  options.batch_size = 64;
+  options.lr = 1e-3;
+  options.optimizer = "adam";
+  options.schedule = "cosine";
+  std::string model_kind = "mlp";
+  CLI::App app{"Train a classifier on Fashion-MNIST"};
+  ex::add_common_flags(app, options);
+  app.add_option("--model", model_kind, "mlp or cnn")->capture_default_str()->check(CLI::IsMember({"mlp", "cnn"}));
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    ex::prepare(options);
+    const auto dir = datasets::find_fashion_mnist_dir(options.data);
+    datasets::FashionMNIST train(dir, datasets::Split::train, datasets::FashionMNIST::normalization);
+    datasets::FashionMNIST test(dir, datasets::Split::test, datasets::FashionMNIST::normalization);
+    const bool mlp = model_kind == "mlp";
+    ex::train_classifier({.example = "fashion_mnist_" + model_kind,
+                          .model_description = mlp ? "784-512-256-10 relu, dropout 0.2" : "conv32-bn-pool-conv64-bn-pool-fc128-fc10",
+                          .model = mlp ? make_mlp() : make_cnn(),
+                          .train = &train,
+                          .test = &test,
+                          .flatten_inputs = mlp},
+                         options);
+  } catch (const nabla::Error& e) {
+    fmt::print(stderr, "fashion_mnist: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

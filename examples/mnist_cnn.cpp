@@ -1,0 +1,50 @@
+// mnist_cnn: a convolutional network on MNIST (two 3x3 convolutions, max pooling, dropout, two
+// linear layers — the network of PyTorch's MNIST example), trained with Adam.
+//
+//   build/bin/mnist_cnn                  # defaults: 3 epochs, batch 64, Adam 1e-3
+//   build/bin/mnist_cnn --epochs 1 --limit 10000 --json
+#include <classifier.hpp>
+
+using namespace nabla;
+namespace ex = nabla::examples;
+
+int main(int argc, char** argv) {
+  ex::CommonOptions options;
+  options.epochs = 3;
+  options.batch_size = 64;
+  options.lr = 1e-3;
+  options.optimizer = "adam";
+  options.schedule = "cosine";
+  CLI::App app{"Train a convolutional network on MNIST"};
+  ex::add_common_flags(app, options);
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    ex::prepare(options);
+    const auto dir = datasets::find_mnist_dir(options.data);
+    datasets::MNIST train(dir, datasets::Split::train, datasets::MNIST::normalization);
+    datasets::MNIST test(dir, datasets::Split::test, datasets::MNIST::normalization);
+
+    // [N,1,28,28] -> conv 32 -> [N,32,26,26] -> conv 64 -> [N,64,24,24] -> pool -> [N,64,12,12]
+    // -> flatten [N,9216] -> 128 -> 10
+    auto model = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+        std::make_shared<nn::Conv2d>(1, 32, 3), std::make_shared<nn::ReLU>(),
+        std::make_shared<nn::Conv2d>(32, 64, 3), std::make_shared<nn::ReLU>(),
+        std::make_shared<nn::MaxPool2d>(2), std::make_shared<nn::Dropout>(0.25),
+        std::make_shared<nn::Flatten>(),
+        std::make_shared<nn::Linear>(9216, 128), std::make_shared<nn::ReLU>(), std::make_shared<nn::Dropout>(0.5),
+        std::make_shared<nn::Linear>(128, 10)});
+
+    ex::train_classifier({.example = "mnist_cnn",
+                          .model_description = "conv32-conv64-maxpool-fc128-fc10",
+                          .model = model,
+                          .train = &train,
+                          .test = &test,
+                          .report_seconds_to_99 = true},
+                         options);
+  } catch (const nabla::Error& e) {
+    fmt::print(stderr, "mnist_cnn: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

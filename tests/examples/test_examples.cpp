@@ -1,0 +1,155 @@
+// End-to-end tests of the example programs: they run the real binaries on the real MNIST files
+// (found at $NABLA_SOURCE_DIR/../shared/data/mnist, as in CI) and check what a user would see.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "nabla/nabla.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Output {
+  int exit_code = -1;
+  std::string text;  // stdout and stderr together
+};
+
+Output run(const std::string& command) {
+  Output out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe)) out.text += buffer.data();
+  const int status = pclose(pipe);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+std::string binary(const std::string& name) { return std::string(NABLA_BIN_DIR) + "/" + name; }
+
+// The MNIST directory CI provides, or empty when this checkout has none beside it.
+std::string mnist_dir() {
+  const char* source = std::getenv("NABLA_SOURCE_DIR");
+  const fs::path dir = fs::path(source ? source : NABLA_SOURCE_DIR_FALLBACK) / ".." / "shared" / "data" / "mnist";
+  return fs::exists(dir / "train-images-idx3-ubyte.gz") ? fs::canonical(dir).string() : std::string();
+}
+
+// A fresh scratch directory for one test.
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("nabla-examples-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// The value of "key": in the last JSON line of the output.
+double json_value(const std::string& text, const std::string& key) {
+  const size_t line = text.rfind("{\"example\"");
+  REQUIRE(line != std::string::npos);
+  const size_t at = text.find("\"" + key + "\":", line);
+  REQUIRE(at != std::string::npos);
+  return std::stod(text.substr(at + key.size() + 3));
+}
+
+bool is_png(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::array<unsigned char, 8> head{};
+  in.read(reinterpret_cast<char*>(head.data()), 8);
+  return in && head == std::array<unsigned char, 8>{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+}
+
+}  // namespace
+
+TEST_CASE("examples: mnist_mlp trained on 10,000 MNIST images for one epoch reaches 90 percent", "[examples][e2e]") {
+  const std::string data = mnist_dir();
+  if (data.empty()) {
+    WARN("MNIST not found beside the project (../shared/data/mnist); skipping");
+    return;
+  }
+  const fs::path out = scratch("mlp");
+  const Output result = run(binary("mnist_mlp") +
+                            " --epochs 1 --limit 10000 --hidden 128 --activation relu --optimizer adam --lr 0.002"
+                            " --batch-size 32 --json --data " + data + " --out " + out.string());
+  INFO(result.text);
+  REQUIRE(result.exit_code == 0);
+  CHECK(json_value(result.text, "test_accuracy") >= 0.90);
+  CHECK(json_value(result.text, "epochs") == 1);
+  // The report a user reads: the confusion table with per-class precision/recall/F1.
+  CHECK_THAT(result.text, Catch::Contains("precision") && Catch::Contains("recall"));
+  for (const char* picture : {"samples.png", "predictions.png", "confusion.png", "curves.png"}) {
+    INFO(picture);
+    CHECK(is_png(out / picture));
+  }
+  CHECK(fs::exists(out / "confusion.csv"));
+  CHECK(fs::exists(out / "metrics.json"));
+  fs::remove_all(out);
+}
+
+TEST_CASE("examples: a run resumed from its checkpoint ends exactly where an uninterrupted run does", "[examples][checkpoint]") {
+  const std::string data = mnist_dir();
+  if (data.empty()) {
+    WARN("MNIST not found beside the project (../shared/data/mnist); skipping");
+    return;
+  }
+  const fs::path dir = scratch("resume");
+  const std::string common = " --limit 2000 --seed 5 --data " + data + " --out " + dir.string() +
+                             " --hidden 64 --activation relu --dropout 0.2 --optimizer adam --lr 0.002 --batch-size 32";
+  const std::string straight = (dir / "straight.nbl").string();
+  const std::string halfway = (dir / "halfway.nbl").string();
+  const std::string resumed = (dir / "resumed.nbl").string();
+
+  const Output a = run(binary("mnist_mlp") + common + " --epochs 2 --save " + straight);
+  INFO(a.text);
+  REQUIRE(a.exit_code == 0);
+  const Output b = run(binary("mnist_mlp") + common + " --epochs 1 --save " + halfway);
+  REQUIRE(b.exit_code == 0);
+  fs::copy_file(halfway, resumed);
+  const Output c = run(binary("mnist_mlp") + common + " --epochs 2 --resume " + resumed + " --save " + resumed);
+  INFO(c.text);
+  REQUIRE(c.exit_code == 0);
+
+  // Same weights, bit for bit: the shuffle order, dropout masks and optimiser state all resumed.
+  const nabla::nn::Archive x = nabla::nn::read_archive(straight);
+  const nabla::nn::Archive y = nabla::nn::read_archive(resumed);
+  int compared = 0;
+  for (const auto& [name, value] : x.entries()) {
+    if (name.rfind("model.", 0) != 0) continue;
+    INFO(name);
+    CHECK(nabla::equal(std::get<nabla::Tensor>(value), y.tensor(name)));
+    ++compared;
+  }
+  CHECK(compared == 4);  // two Linear layers (784-64-10), weight and bias each
+  fs::remove_all(dir);
+}
+
+TEST_CASE("examples: a missing dataset is reported with every place searched", "[examples][errors]") {
+  const Output result = run("env -u NABLA_DATA " + binary("mnist_mlp") + " --data /nonexistent/mnist-dir --epochs 1");
+  CHECK(result.exit_code != 0);
+  CHECK_THAT(result.text, Catch::Contains("/nonexistent/mnist-dir"));
+}
+
+TEST_CASE("examples: --help lists the common flags", "[examples]") {
+  for (const char* program : {"mnist_mlp", "mnist_cnn", "fashion_mnist", "custom_model"}) {
+    INFO(program);
+    const Output result = run(binary(program) + " --help");
+    CHECK(result.exit_code == 0);
+    for (const char* flag : {"--data", "--epochs", "--batch-size", "--lr", "--optimizer", "--threads", "--seed", "--limit",
+                             "--out", "--save", "--resume", "--json"}) {
+      CHECK_THAT(result.text, Catch::Contains(flag));
+    }
+  }
+}
+
+TEST_CASE("examples: custom_op checks its own gradients", "[examples]") {
+  const Output result = run(binary("custom_op"));
+  INFO(result.text);
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.text, Catch::Contains("gradcheck: passed, gradgradcheck: passed"));
+}
