@@ -15,6 +15,7 @@
 
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/linalg.hpp"
+#include "nabla/tensor/threads.hpp"
 #include "openblas_coretype.hpp"
 
 // Weak: null when the executable was not linked with the preinit object (nabla reached through
@@ -69,9 +70,29 @@ void report_openblas_kernels() {
   }
 }
 
-void report_openblas_kernels_once() {
-  static const bool reported = (report_openblas_kernels(), true);
-  (void)reported;
+// nabla's thread pool owns the cores: OpenBLAS runs one thread inside whichever thread calls it, and
+// large products are split across the pool by gemm() below. Two pools spinning on two cores would
+// take them from each other (libtorch's OpenMP and OpenBLAS pools do exactly that).
+void first_use_setup() {
+  static const bool done = (report_openblas_kernels(), openblas_set_num_threads(1), true);
+  (void)done;
+}
+
+// Multiply-adds below which one thread does the whole product (splitting costs a wake-up).
+constexpr double kParallelGemmWork = 1 << 21;
+
+template <class T>
+void call_blas(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+               const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  const CBLAS_TRANSPOSE op_a = transpose_a ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE op_b = transpose_b ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, op_a, op_b, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb),
+                beta, c, int(ldc));
+  } else {
+    cblas_dgemm(CblasRowMajor, op_a, op_b, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb),
+                beta, c, int(ldc));
+  }
 }
 
 // BLAS takes 32-bit sizes: refuse what would be truncated rather than compute garbage.
@@ -121,15 +142,24 @@ void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T
     }
     return;
   }
-  report_openblas_kernels_once();
-  const CBLAS_TRANSPOSE op_a = transpose_a ? CblasTrans : CblasNoTrans;
-  const CBLAS_TRANSPOSE op_b = transpose_b ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, op_a, op_b, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb),
-                beta, c, int(ldc));
+  first_use_setup();
+  const int threads = get_num_threads();
+  const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (threads < 2 || in_parallel_region() || work < kParallelGemmWork || std::max(m, n) < 2 * threads) {
+    call_blas(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  // Split the longer side of C into one block per thread; each block is an independent product.
+  if (m >= n) {
+    parallel_for(0, m, (m + threads - 1) / threads, [&](int64_t lo, int64_t hi) {
+      const T* a_rows = transpose_a ? a + lo : a + lo * lda;  // rows lo..hi of op(A)
+      call_blas(transpose_a, transpose_b, hi - lo, n, k, alpha, a_rows, lda, b, ldb, beta, c + lo * ldc, ldc);
+    });
   } else {
-    cblas_dgemm(CblasRowMajor, op_a, op_b, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb),
-                beta, c, int(ldc));
+    parallel_for(0, n, (n + threads - 1) / threads, [&](int64_t lo, int64_t hi) {
+      const T* b_columns = transpose_b ? b + lo * ldb : b + lo;  // columns lo..hi of op(B)
+      call_blas(transpose_a, transpose_b, m, hi - lo, k, alpha, a, lda, b_columns, ldb, beta, c + lo, ldc);
+    });
   }
 }
 
@@ -138,7 +168,8 @@ template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const fl
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
                            const double*, int64_t, double, double*, int64_t);
 
-void blas_set_num_threads(int n) { openblas_set_num_threads(n); }
+// nabla splits products across its own pool, so OpenBLAS itself always runs single-threaded.
+void blas_set_num_threads(int) { openblas_set_num_threads(1); }
 
 }  // namespace detail
 }  // namespace nabla

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "blas.hpp"
+#include "window.hpp"
 #include "nabla/tensor/factories.hpp"
 #include "nabla/tensor/threads.hpp"
 
@@ -48,14 +49,16 @@ void check_float_operands(const char* op, std::initializer_list<const Tensor*> t
   }
 }
 
-// The columns of image n: [C*kh*kw, OH*OW]. A 1x1 convolution with stride 1 and no padding needs no
-// unfolding: the image itself is its column matrix.
-Tensor image_columns(const Tensor& x, int64_t n, const ConvShape& s) {
-  const Tensor image = x.narrow(0, n, 1);
+// The columns of image n, [C*kh*kw, OH*OW]: unfolded into `buffer`, or, for a 1x1 convolution
+// with stride 1 and no padding, the image itself (it already is its column matrix).
+template <class T>
+const T* image_columns(const T* x, int64_t n, const ConvShape& s, Size2d in, T* buffer) {
+  const T* image = x + n * s.in_channels * in.h * in.w;
   const bool identity = s.kernel_h == 1 && s.kernel_w == 1 && s.window.stride == Size2d(1) &&
                         s.window.padding == Size2d(0);
-  if (identity) return image.reshape({s.in_channels, s.positions()});
-  return im2col(image, s.window).reshape({s.in_channels * s.kernel_h * s.kernel_w, s.positions()});
+  if (identity) return image;
+  detail::im2col_image<T>(image, buffer, s.in_channels, in, s.window);
+  return buffer;
 }
 
 // Images per parallel chunk: one, unless images are tiny.
@@ -81,10 +84,12 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
     const T* w = weight.data<T>();
     const T* b = bias.defined() ? bias.data<T>() : nullptr;
     T* y = out.data<T>();
+    const T* px = x.data<T>();
+    const Size2d in{x.size(2), x.size(3)};
     parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
+      Tensor buffer = Tensor::empty({s.groups * K * L}, x.dtype());  // this thread's columns
       for (int64_t n = lo; n < hi; ++n) {
-        const Tensor columns = image_columns(x, n, s);
-        const T* cols = columns.data<T>();
+        const T* cols = image_columns<T>(px, n, s, in, buffer.data<T>());
         T* y_n = y + n * s.out_channels * L;
         if (b) {
           for (int64_t o = 0; o < s.out_channels; ++o) std::fill(y_n + o * L, y_n + (o + 1) * L, b[o]);
@@ -114,7 +119,7 @@ Tensor conv2d_backward_input(const Tensor& grad_output_in, const Tensor& weight_
   Tensor gx = Tensor::empty(input_shape, gy.dtype());
   if (gx.numel() == 0) return gx;
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
-  const Shape image_shape{1, s.in_channels, input_shape[2], input_shape[3]};
+  const Size2d in{input_shape[2], input_shape[3]};
   dispatch_floating(gy.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* w = weight.data<T>();
@@ -128,7 +133,7 @@ Tensor conv2d_backward_input(const Tensor& grad_output_in, const Tensor& weight_
           // columns of group g = W_g^T [K, O] @ gy_n,g [O, L]
           detail::gemm<T>(true, false, K, L, O, T(1), w + g * O * K, K, g_n + g * O * L, L, T(0), cols + g * K * L, L);
         }
-        gx.narrow(0, n, 1).copy_(col2im(columns.reshape({1, s.groups * K, L}), image_shape, s.window));
+        detail::col2im_image<T>(cols, gx.data<T>() + n * s.in_channels * in.h * in.w, s.in_channels, in, s.window);
       }
     });
   });
@@ -157,14 +162,16 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* g_all = gy.data<T>();
+    const T* px = x.data<T>();
+    const Size2d in{x.size(2), x.size(3)};
     parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+      Tensor buffer = Tensor::empty({s.groups * K * L}, x.dtype());
       for (int64_t chunk = lo; chunk < hi; ++chunk) {
         Tensor partial = zeros(weight_shape, x.dtype());
         T* pw = partial.data<T>();
         const int64_t first = chunk * per_chunk, last = std::min(s.batch, first + per_chunk);
         for (int64_t n = first; n < last; ++n) {
-          const Tensor columns = image_columns(x, n, s);
-          const T* cols = columns.data<T>();
+          const T* cols = image_columns<T>(px, n, s, in, buffer.data<T>());
           const T* g_n = g_all + n * s.out_channels * L;
           for (int64_t g = 0; g < s.groups; ++g) {
             // dW_g [O, K] += gy_n,g [O, L] @ columns_g^T [L, K]

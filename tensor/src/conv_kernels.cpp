@@ -7,6 +7,8 @@
 // part with no per-element test (and, for stride 1, as a memcpy).
 #include "nabla/tensor/conv_kernels.hpp"
 
+#include "window.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -350,6 +352,27 @@ Size2d window_output_size(Size2d in, const Window2d& window, const char* op) {
   }
   return Size2d((padded_h - window_h) / s.h + 1, (padded_w - window_w) / s.w + 1);
 }
+
+namespace detail {
+
+template <class T>
+void im2col_image(const T* image, T* columns, int64_t channels, Size2d in, const Window2d& window) {
+  const Size2d out = window_output_size(in, window, "im2col");
+  im2col_kernel<T>(image, columns, make_geometry({1, channels, in.h, in.w}, out, window));
+}
+
+template <class T>
+void col2im_image(const T* columns, T* image, int64_t channels, Size2d in, const Window2d& window) {
+  const Size2d out = window_output_size(in, window, "col2im");
+  col2im_kernel<T>(columns, image, make_geometry({1, channels, in.h, in.w}, out, window));
+}
+
+template void im2col_image<float>(const float*, float*, int64_t, Size2d, const Window2d&);
+template void im2col_image<double>(const double*, double*, int64_t, Size2d, const Window2d&);
+template void col2im_image<float>(const float*, float*, int64_t, Size2d, const Window2d&);
+template void col2im_image<double>(const double*, double*, int64_t, Size2d, const Window2d&);
+
+}  // namespace detail
 
 Tensor im2col(const Tensor& x_in, const Window2d& window) {
   check_image(x_in, "im2col", "x");
