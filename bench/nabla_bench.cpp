@@ -1,0 +1,276 @@
+// nabla-bench: trains one of the three reference MNIST workloads and prints ONE JSON line on stdout
+// with the keys of the libtorch anchor (shared/anchors/libtorch/mnist_bench.cpp), so the two can
+// be compared line for line. Progress goes to stderr.
+//
+//   nabla-bench --model {mlp30,mlp,cnn} --epochs N --threads T [--data DIR] [--limit N]
+//               [--seed S] [--eval-reps R] [--prefetch P] [--skip-eval]
+//
+// The workloads (identical to the anchor's):
+//   mlp30: Linear(784,30)-Sigmoid-Linear(30,10); SGD lr 0.1, no momentum; batch 10; inputs in [0,1].
+//   mlp:   Linear(784,512)-ReLU-Linear(512,256)-ReLU-Linear(256,10); Adam lr 1e-3; batch 64;
+//          inputs (x/255 - 0.1307)/0.3081.
+//   cnn:   Conv2d(1,32,3)-ReLU-Conv2d(32,64,3)-ReLU-MaxPool2d(2)-Flatten-Linear(9216,128)-ReLU-
+//          Linear(128,10); Adam lr 1e-3; batch 64; same normalisation.
+// Softmax cross-entropy (mean). The training set is shuffled every epoch from a fixed seed and the
+// last partial batch is kept. Only the training loop is timed (zero_grad, forward, loss, backward,
+// step, loss.item(), and taking the next batch from the DataLoader, whose background thread
+// converts it from uint8 while the step runs). Evaluation runs the 10k test images at batch 1000
+// under NoGradGuard + eval(): one warm-up pass, then --eval-reps timed passes, median reported.
+//
+// The program uses nabla the way a user would: nn::Sequential of nn layers, nn::functional::
+// cross_entropy, nn::SGD/Adam, datasets::MNIST + DataLoader. Nothing bypasses autograd or nn.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <cblas.h>  // openblas_get_num_threads, to report what OpenBLAS was really told
+#include <fmt/format.h>
+
+#include "nabla/nabla.hpp"
+
+namespace {
+
+using namespace nabla;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string model = "mlp";
+  int epochs = 1;
+  int threads = 1;
+  std::string data;  // "" = datasets::find_mnist_dir's search
+  int64_t limit = 0;
+  uint64_t seed = 1;
+  int eval_reps = 3;
+  int64_t prefetch = datasets::DataLoaderOptions{}.prefetch;
+  bool skip_eval = false;  // for profiling the training loop alone
+};
+
+// Training work per image (forward + dW + dX), from shared/anchors/RESULTS.md section 4. Used only
+// to express the measured time as an effective GFLOP/s.
+double train_flop_per_image(const std::string& model) {
+  if (model == "mlp30") return 95.9e3;
+  if (model == "mlp") return 2.41e6;
+  return 71.6e6;
+}
+
+nn::Sequential make_model(const std::string& name) {
+  using std::make_shared;
+  if (name == "mlp30") {
+    return nn::Sequential{make_shared<nn::Linear>(784, 30), make_shared<nn::Sigmoid>(),
+                          make_shared<nn::Linear>(30, 10)};
+  }
+  if (name == "mlp") {
+    return nn::Sequential{make_shared<nn::Linear>(784, 512), make_shared<nn::ReLU>(),
+                          make_shared<nn::Linear>(512, 256), make_shared<nn::ReLU>(),
+                          make_shared<nn::Linear>(256, 10)};
+  }
+  return nn::Sequential{make_shared<nn::Conv2d>(1, 32, 3),     make_shared<nn::ReLU>(),
+                        make_shared<nn::Conv2d>(32, 64, 3),    make_shared<nn::ReLU>(),
+                        make_shared<nn::MaxPool2d>(2),         make_shared<nn::Flatten>(),
+                        make_shared<nn::Linear>(9216, 128),    make_shared<nn::ReLU>(),
+                        make_shared<nn::Linear>(128, 10)};
+}
+
+// The MNIST batch is [B, 1, 28, 28]; the perceptrons take [B, 784] (a view, no copy).
+Tensor model_input(const Tensor& images, const std::string& model) {
+  return model == "cnn" ? images : images.reshape({-1, 784});
+}
+
+// getrusage's high-water mark of the resident set (KiB on Linux).
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+std::string json_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+struct EpochResult {
+  double seconds = 0;
+  double data_wait_seconds = 0;  // of which: waiting for the DataLoader's next batch
+  double mean_loss = 0;
+};
+
+EpochResult train_epoch(nn::Sequential& model, nn::Optimizer& optimizer, datasets::DataLoader& loader,
+                        const std::string& model_name) {
+  model.train();
+  EpochResult result;
+  double loss_sum = 0;
+  int64_t steps = 0;
+  // begin() starts the epoch's prefetch thread and shuffles; the clock starts once it is running,
+  // as the anchor starts its clock after the epoch's shuffle.
+  auto batch = loader.begin();
+  const auto start = Clock::now();
+  while (batch != loader.end()) {
+    optimizer.zero_grad();
+    Variable logits = model.forward(model_input(batch->inputs, model_name));
+    Variable loss = nn::functional::cross_entropy(logits, batch->targets);
+    loss.backward();
+    optimizer.step();
+    loss_sum += loss.item<float>();
+    ++steps;
+    const auto fetch_start = Clock::now();
+    ++batch;
+    result.data_wait_seconds += seconds_since(fetch_start);
+  }
+  result.seconds = seconds_since(start);
+  result.mean_loss = loss_sum / static_cast<double>(steps);
+  return result;
+}
+
+// Number of test images classified correctly; the batches are made once, outside the timing.
+int64_t count_correct(nn::Sequential& model, const std::vector<datasets::Batch>& batches,
+                      const std::string& model_name) {
+  int64_t correct = 0;
+  for (const datasets::Batch& batch : batches) {
+    const Tensor predictions = argmax(model.forward(model_input(batch.inputs, model_name)).data(), 1);
+    // eq gives a uint8 mask: widen before summing so 1000 ones cannot overflow.
+    correct += sum(eq(predictions, batch.targets).to(int64)).item<int64_t>();
+  }
+  return correct;
+}
+
+int run(const Options& options) {
+  set_num_threads(options.threads);
+  manual_seed(options.seed);
+  const std::string& model_name = options.model;
+  const int64_t batch_size = model_name == "mlp30" ? 10 : 64;
+  const datasets::Normalize normalize =
+      model_name == "mlp30" ? datasets::Normalize{} : datasets::MNIST::normalization;
+
+  // ---- data (not timed)
+  const auto data_dir = datasets::find_mnist_dir(options.data);
+  const datasets::MNIST train_full(data_dir, datasets::Split::train, normalize);
+  const datasets::MNIST test(data_dir, datasets::Split::test, normalize);
+  std::optional<datasets::Subset> train_subset;
+  if (options.limit > 0 && options.limit < train_full.size()) {
+    train_subset.emplace(datasets::first_examples(train_full, options.limit));
+  }
+  const datasets::Dataset& train = train_subset ? static_cast<const datasets::Dataset&>(*train_subset)
+                                                : static_cast<const datasets::Dataset&>(train_full);
+  datasets::DataLoader loader(
+      train, {.batch_size = batch_size, .shuffle = true, .seed = options.seed, .prefetch = options.prefetch});
+  std::vector<datasets::Batch> test_batches;
+  for (datasets::Batch& batch : datasets::DataLoader(test, {.batch_size = 1000, .prefetch = 0})) {
+    test_batches.push_back(std::move(batch));
+  }
+  fmt::print(stderr, "nabla-bench: {} on {} ({} training images, {} test), {} thread(s), OpenBLAS {} core\n",
+             model_name, data_dir.string(), train.size(), test.size(), options.threads, blas_core_name());
+
+  // ---- model and optimiser
+  nn::Sequential model = make_model(model_name);
+  std::unique_ptr<nn::Optimizer> optimizer;
+  if (model_name == "mlp30") {
+    optimizer = std::make_unique<nn::SGD>(model.parameters(), 0.1);
+  } else {
+    optimizer = std::make_unique<nn::Adam>(model.parameters(), 1e-3);
+  }
+
+  // ---- training (timed)
+  std::vector<EpochResult> epochs;
+  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    epochs.push_back(train_epoch(model, *optimizer, loader, model_name));
+    const EpochResult& e = epochs.back();
+    fmt::print(stderr, "epoch {}: {:.3f} s ({:.3f} s waiting for data), mean train loss {:.4f}\n", epoch + 1,
+               e.seconds, e.data_wait_seconds, e.mean_loss);
+  }
+  const double train_peak_rss = peak_rss_mb();
+
+  // ---- evaluation
+  model.eval();
+  NoGradGuard no_grad;
+  int64_t correct = 0;
+  std::vector<double> eval_seconds;
+  for (int rep = 0; rep <= options.eval_reps && !options.skip_eval; ++rep) {  // rep 0 warms up
+    const auto start = Clock::now();
+    correct = count_correct(model, test_batches, model_name);
+    if (rep > 0) eval_seconds.push_back(seconds_since(start));
+  }
+
+  // ---- the JSON line
+  double seconds_sum = 0, wait_sum = 0;
+  for (const EpochResult& e : epochs) {
+    seconds_sum += e.seconds;
+    wait_sum += e.data_wait_seconds;
+  }
+  const double n_train = static_cast<double>(train.size());
+  const double n_test = static_cast<double>(test.size());
+  const double seconds_per_epoch = seconds_sum / epochs.size();
+  const char* coretype_env = std::getenv("OPENBLAS_CORETYPE");
+  std::string json;
+  auto out = std::back_inserter(json);
+  fmt::format_to(out, "{{\"framework\":\"nabla-{}\",\"model\":\"{}\",\"threads\":{},\"batch\":{},\"epochs\":{}",
+                 NABLA_BENCH_VERSION, model_name, options.threads, batch_size, options.epochs);
+  fmt::format_to(out, ",\"train_images\":{},\"test_images\":{}", train.size(), test.size());
+  fmt::format_to(out, ",\"train_seconds_per_epoch\":{:.4f},\"train_seconds_per_60k\":{:.4f}", seconds_per_epoch,
+                 seconds_per_epoch * 60000.0 / n_train);
+  fmt::format_to(out, ",\"train_images_per_second\":{:.4f}", n_train / seconds_per_epoch);
+  fmt::format_to(out, ",\"final_epoch_train_loss\":{:.4f}", epochs.back().mean_loss);
+  if (options.skip_eval) {
+    fmt::format_to(out, ",\"test_accuracy\":null,\"eval_images_per_second\":null");
+  } else {
+    fmt::format_to(out, ",\"test_accuracy\":{:.4f}", static_cast<double>(correct) / n_test);
+    fmt::format_to(out, ",\"eval_images_per_second\":{:.4f}", n_test / median(eval_seconds));
+  }
+  fmt::format_to(out, ",\"peak_rss_mb\":{:.4f}", peak_rss_mb());
+  fmt::format_to(out, ",\"blas_core\":\"{}\",\"blas_threads\":{}", json_escape(blas_core_name()),
+                 openblas_get_num_threads());
+  // nabla's extras.
+  fmt::format_to(out, ",\"train_peak_rss_mb\":{:.4f}", train_peak_rss);
+  fmt::format_to(out, ",\"gflops_effective\":{:.4f}",
+                 train_flop_per_image(model_name) * n_train / seconds_per_epoch / 1e9);
+  fmt::format_to(out, ",\"data_wait_seconds_per_epoch\":{:.4f}", wait_sum / epochs.size());
+  fmt::format_to(out, ",\"openblas_coretype_env\":\"{}\"}}", json_escape(coretype_env ? coretype_env : ""));
+  fmt::print("{}\n", json);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"Trains a reference MNIST workload and prints one JSON line (see bench/run)", "nabla-bench"};
+  app.add_option("--model", options.model, "Workload")->check(CLI::IsMember({"mlp30", "mlp", "cnn"}))->capture_default_str();
+  app.add_option("--epochs", options.epochs, "Training epochs")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--threads", options.threads, "Threads for nabla and OpenBLAS")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--data", options.data, "MNIST directory (default: datasets::find_mnist_dir's search)");
+  app.add_option("--limit", options.limit, "Train on the first N images (0: all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", options.seed, "Seed for initialisation and shuffling")->capture_default_str();
+  app.add_option("--eval-reps", options.eval_reps, "Timed evaluation passes (median)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--prefetch", options.prefetch, "Batches the DataLoader prepares ahead (0: no thread)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_flag("--skip-eval", options.skip_eval, "Train only (for profiling): no evaluation, accuracy null");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return run(options);
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "nabla-bench: {}\n", error.what());
+    return 1;
+  }
+}
