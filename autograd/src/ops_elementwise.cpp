@@ -153,8 +153,13 @@ Variable sigmoid(const Variable& x) {
 Variable relu(const Variable& x) {
   // The mask is a constant: relu'' is 0 almost everywhere.
   return record("relu", {x}, nabla::relu(x.data()), [](const Variable& g, const Variable& out) {
-    return Gradients{g * gt(out.data(), 0.0).to(out.dtype())};
+    return Gradients{relu_backward(g, out.data())};
   });
+}
+
+Variable relu_backward(const Variable& grad_output, const Tensor& output) {
+  return record("relu_backward", {grad_output}, nabla::relu_backward(grad_output.data(), output),
+                [output](const Variable& g) { return Gradients{relu_backward(g, output)}; });
 }
 
 Variable clamp(const Variable& x, double low, double high) {

@@ -52,7 +52,7 @@ Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias,
                   const Variable& wv = sw.get();
                   return Gradients{x_needs ? conv2d_backward_input(g, wv, xv.shape(), params) : Variable(),
                                    w_needs ? conv2d_backward_weight(xv, g, wv.shape(), params) : Variable(),
-                                   b_needs ? sum(g, {0, 2, 3}) : Variable()};
+                                   b_needs ? sum(sum(g, {2, 3}), {0}) : Variable()};
                 });
 }
 

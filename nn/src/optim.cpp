@@ -320,6 +320,44 @@ Adam::Adam(std::vector<Variable> parameters, const AdamOptions& options, bool de
   if (!(options.weight_decay >= 0.0)) fail("{}: weight_decay must be >= 0, got {}", name, options.weight_decay);
 }
 
+namespace {
+
+template <class T>
+struct AdamConstants {
+  T beta1, beta2, one_minus_beta1, one_minus_beta2, eps, l2, shrink, step_size, bias_correction2_sqrt;
+};
+
+// One fused pass over a parameter. The constants arrive by value and the arrays as restrict
+// pointers, so the compiler keeps everything in registers and vectorises (sqrt and division
+// included); amsgrad gets its own loop rather than a branch per element.
+template <class T>
+void adam_update(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, T* __restrict v_max,
+                 int64_t n, const AdamConstants<T> c) {
+  if (!v_max) {
+    for (int64_t k = 0; k < n; ++k) {
+      const T gk = g[k] + c.l2 * p[k];
+      const T mk = c.beta1 * m[k] + c.one_minus_beta1 * gk;
+      const T vk = c.beta2 * v[k] + c.one_minus_beta2 * gk * gk;
+      m[k] = mk;
+      v[k] = vk;
+      p[k] = p[k] * c.shrink - c.step_size * mk / (std::sqrt(vk) / c.bias_correction2_sqrt + c.eps);
+    }
+    return;
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    const T gk = g[k] + c.l2 * p[k];
+    const T mk = c.beta1 * m[k] + c.one_minus_beta1 * gk;
+    const T vk = c.beta2 * v[k] + c.one_minus_beta2 * gk * gk;
+    const T vmax = std::max(v_max[k], vk);
+    m[k] = mk;
+    v[k] = vk;
+    v_max[k] = vmax;
+    p[k] = p[k] * c.shrink - c.step_size * mk / (std::sqrt(vmax) / c.bias_correction2_sqrt + c.eps);
+  }
+}
+
+}  // namespace
+
 void Adam::step() {
   NoGradGuard no_grad;
   ++step_count_;
@@ -353,17 +391,10 @@ void Adam::step() {
       const T shrink = static_cast<T>(decoupled_ ? 1.0 - lr() * options_.weight_decay : 1.0);
       const T step_size = static_cast<T>(lr() / bias_correction1);
       const T bias_correction2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
+      const AdamConstants<T> c{beta1, beta2, one_minus_beta1, one_minus_beta2, eps, l2, shrink, step_size,
+                               bias_correction2_sqrt};
       for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-        for (int64_t k = begin; k < end; ++k) {
-          const T gk = g[k] + l2 * p[k];
-          const T pk = p[k] * shrink;
-          m[k] = beta1 * m[k] + one_minus_beta1 * gk;
-          v[k] = beta2 * v[k] + one_minus_beta2 * gk * gk;
-          T second = v[k];
-          if (v_max) second = v_max[k] = std::max(v_max[k], v[k]);
-          const T denominator = std::sqrt(second) / bias_correction2_sqrt + eps;
-          p[k] = pk - step_size * m[k] / denominator;
-        }
+        adam_update<T>(p + begin, g + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, end - begin, c);
       });
     });
     values.storage()->bump_version();

@@ -188,6 +188,19 @@ Tensor relu(const Tensor& x) {
   check_defined(x, "relu");
   return unary(x, "relu", x.dtype(), [](auto v) { return v > decltype(v)(0) ? v : decltype(v)(0); });
 }
+Tensor relu_backward(const Tensor& grad_output, const Tensor& output) {
+  check_defined(grad_output, "relu_backward");
+  check_defined(output, "relu_backward");
+  if (grad_output.shape() != output.shape()) {
+    fail("relu_backward: grad_output of shape {} does not match the output's shape {}", grad_output.shape(), output.shape());
+  }
+  if (grad_output.dtype() != output.dtype() || !is_floating(output.dtype())) {
+    fail("relu_backward: needs float tensors of one dtype, got {} and {}", grad_output.dtype(), output.dtype());
+  }
+  return binary(grad_output, output, "relu_backward", output.dtype(), output.dtype(),
+                [](auto g, auto y) { return y > decltype(y)(0) ? g : decltype(g)(0); });
+}
+
 Tensor clamp(const Tensor& x, double low, double high) {
   check_defined(x, "clamp");
   if (low > high) fail("clamp: low {} is greater than high {}", low, high);

@@ -185,6 +185,9 @@ std::vector<OpCase> build_op_table() {
   t.row("erf", "", [](const Args& x) { return erf(x[0]); }, {{{3, 4}}});
   t.row("sigmoid", "", [](const Args& x) { return sigmoid(x[0]); }, {{{3, 4}}});
   t.row("relu", "", [](const Args& x) { return relu(x[0]); }, {{{3, 4}, away_from_zero}});
+  const Tensor relu_output = tensor({0.5, 0.0, 1.5, 0.0, 2.0, 0.25}, {2, 3}, float64);
+  t.row("relu_backward", "mask from a fixed output",
+        [relu_output](const Args& x) { return relu_backward(x[0], relu_output); }, {{{2, 3}}});
   t.row("relu", "transposed inside", [](const Args& x) { return relu(x[0].t()); }, {{{3, 4}, away_from_zero}});
   t.row("clamp", "", [](const Args& x) { return clamp(x[0], -1.0, 1.0); }, {{{4, 5}, away_from_unit_bounds}});
   t.row("clamp", "one-sided", [](const Args& x) { return clamp(x[0], -1.0, 1e300); }, {{{4, 5}, away_from_unit_bounds}});

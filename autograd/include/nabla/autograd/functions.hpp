@@ -35,6 +35,8 @@ Variable tanh(const Variable& x);
 Variable erf(const Variable& x);
 Variable sigmoid(const Variable& x);
 Variable relu(const Variable& x);  // gradient 0 at 0
+// grad_output where output > 0, else 0: relu's gradient as one op (linear in grad_output).
+Variable relu_backward(const Variable& grad_output, const Tensor& output);
 Variable clamp(const Variable& x, double low, double high);  // gradient 1 inside [low, high]
 // a where mask is non-zero, else b; the mask is not differentiated.
 Variable where(const Tensor& mask, const Variable& a, const Variable& b);

@@ -35,6 +35,8 @@ Tensor tanh(const Tensor& x);
 Tensor erf(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
+// ReLU's gradient in one pass: grad_output where output > 0, else 0 (shapes must match).
+Tensor relu_backward(const Tensor& grad_output, const Tensor& output);
 Tensor clamp(const Tensor& x, double low, double high);
 
 // Comparisons return uint8 masks (1 where true).
