@@ -29,9 +29,7 @@ Variable fit_to_input(const Variable& gradient, const Edge& edge, const Node& no
 }
 
 void check_backward_anomaly(const Node& node, size_t input, const Variable& g) {
-  const Tensor& t = g.data();
-  if (!is_floating(t.dtype()) || t.numel() == 0) return;
-  if (min(eq(sub(t, t), 0.0)).item<int64_t>() != 1) {
+  if (!detail::all_finite(g.data())) {
     std::string shapes;
     for (size_t i = 0; i < node.edges.size(); ++i) shapes += (i ? ", " : "") + to_string(node.edges[i].shape);
     fail("anomaly: backward of '{}' produced NaN or Inf in the gradient for input {} (input shapes: {}; "
@@ -39,9 +37,9 @@ void check_backward_anomaly(const Node& node, size_t input, const Variable& g) {
   }
 }
 
-// Nodes reachable from the roots, each with the number of edges pointing at it from the others.
-std::vector<Node*> collect_graph(const std::vector<Node*>& roots) {
-  std::vector<Node*> order;
+// Visits the nodes reachable from the roots, resetting each one's scratch state and counting the
+// edges that point at it from the others.
+void collect_graph(const std::vector<Node*>& roots) {
   std::unordered_set<Node*> seen;
   std::vector<Node*> stack;
   for (Node* root : roots) {
@@ -54,7 +52,6 @@ std::vector<Node*> collect_graph(const std::vector<Node*>& roots) {
   while (!stack.empty()) {  // iterative: graphs may be 100,000+ nodes deep
     Node* node = stack.back();
     stack.pop_back();
-    order.push_back(node);
     for (const Edge& edge : node->edges) {
       Node* next = edge.node.get();
       if (!next) continue;
@@ -66,7 +63,6 @@ std::vector<Node*> collect_graph(const std::vector<Node*>& roots) {
       ++next->dependencies;
     }
   }
-  return order;
 }
 
 // Restores the caller's grad mode when backward ends (it switches it per node).
@@ -122,10 +118,8 @@ void run(const std::vector<Variable>& outputs, const std::vector<Variable>& grad
     }
   }
 
-  // Keep every node alive while we run (edges own them, but a root might be the only owner).
-  std::vector<Node*> order = collect_graph(roots);
-  std::vector<std::shared_ptr<Node>> keep_alive;
-  for (auto& [node, seed] : node_seeds) keep_alive.push_back(node);
+  // node_seeds keeps the roots alive while we run; edges own every other node.
+  collect_graph(roots);
   for (auto& [node, seed] : node_seeds) accumulate(node->pending_grad, seed);
 
   auto deliver_to_leaf = [&](const std::shared_ptr<VariableImpl>& leaf, const Variable& g) {
@@ -210,7 +204,6 @@ void run(const std::vector<Variable>& outputs, const std::vector<Variable>& grad
       }
     }
   }
-  (void)order;
 }
 
 }  // namespace

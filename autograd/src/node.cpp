@@ -43,13 +43,13 @@ bool any_requires_grad(std::span<const Variable> inputs) {
   return false;
 }
 
-namespace {
 bool all_finite(const Tensor& t) {
   if (!is_floating(t.dtype()) || t.numel() == 0) return true;
   const Tensor finite = eq(sub(t, t), 0.0);  // x - x is 0 exactly when x is finite
   return min(finite).item<int64_t>() == 1;
 }
 
+namespace {
 std::string describe_inputs(std::span<const Variable> inputs) {
   std::string out;
   for (size_t i = 0; i < inputs.size(); ++i) {

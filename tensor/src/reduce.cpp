@@ -169,13 +169,8 @@ ValuesIndices extreme(const Tensor& x, int64_t axis, bool keepdim, bool is_max, 
   if (!x.defined()) fail("{}: the input tensor is undefined", op);
   const int64_t a = normalize_axis(axis, x.dim(), op);
   if (x.shape()[a] == 0) fail("{}: cannot reduce over axis {} of size 0 (shape {})", op, a, x.shape());
-  ReduceLayout layout = plan_reduction(x, Dims{a}, keepdim, op);
-  // A size-1 axis is "not reduced" by the planner; the result is then the input itself.
-  if (x.shape()[a] == 1) {
-    layout.outer = x.numel();
-    layout.reduced = 1;
-    layout.inner = 1;
-  }
+  // (A size-1 axis leaves nothing to reduce: the planner lays it out as [numel, 1, 1].)
+  const ReduceLayout layout = plan_reduction(x, Dims{a}, keepdim, op);
   ValuesIndices result;
   result.indices = Tensor::empty(layout.result_shape, DType::int64);
   if (want_values) result.values = Tensor::empty(layout.result_shape, x.dtype());

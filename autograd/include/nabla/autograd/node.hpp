@@ -88,6 +88,8 @@ class Node {
 namespace detail {
 
 bool any_requires_grad(std::span<const Variable> inputs);
+// True when every element is finite (non-float tensors always are). Used by anomaly mode.
+bool all_finite(const Tensor& t);
 void check_forward_anomaly(const char* name, std::span<const Variable> inputs, const Tensor& output);
 Variable connect(std::shared_ptr<Node> node, std::span<const Variable> inputs, Tensor output);
 [[noreturn]] void throw_released(const char* name);
