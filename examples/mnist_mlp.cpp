@@ -4,7 +4,7 @@
 // (Nielsen, "Neural Networks and Deep Learning", ch. 1). Flags turn it into a modern dense net:
 //
 //   build/bin/mnist_mlp                                     # 784-30-10 sigmoid, SGD
-//   build/bin/mnist_mlp --hidden 512,256 --activation relu --optimizer adam --lr 1e-3 \
+//   build/bin/mnist_mlp --hidden 512,256 --activation relu --optimizer adam --lr 1e-3
 //                       --dropout 0.2 --epochs 15 --schedule cosine --batch-size 64
 #include <classifier.hpp>
 

@@ -1,7 +1,7 @@
-// 2-d convolution, image by image: each thread takes a share of the batch, unfolds one image at a
-// time (im2col) and multiplies it with the weight of each group in a single-threaded GEMM. The
-// threads own the cores (BLAS runs one thread inside them), and the only column matrix alive is
-// one image's per thread.
+// 2-d convolution. im2col path: each thread takes a share of the batch, unfolds one image at a
+// time and multiplies it with the weight of each group in a single-threaded GEMM. The threads own
+// the cores (BLAS runs one thread inside them), and the only column matrix alive is one image's
+// per thread. Winograd path: winograd.cpp.
 #include "nabla/tensor/conv.hpp"
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 
 #include "blas.hpp"
 #include "window.hpp"
+#include "winograd.hpp"
 #include "nabla/tensor/factories.hpp"
 #include "nabla/tensor/threads.hpp"
 
@@ -64,6 +65,32 @@ const T* image_columns(const T* x, int64_t n, const ConvShape& s, Size2d in, T* 
 // Images per parallel chunk: one, unless images are tiny.
 constexpr int64_t kImageGrain = 1;
 
+// Fewer channels than this and the 16 Winograd GEMMs are too thin to beat one im2col GEMM.
+constexpr int64_t kWinogradMinChannels = 8;
+
+bool use_winograd(const ConvShape& s, const Conv2dParams& p, const char* op) {
+  const bool applies = s.kernel_h == 3 && s.kernel_w == 3 && p.stride == Size2d(1) && p.dilation == Size2d(1) &&
+                       p.groups == 1 && p.padding.h <= 2 && p.padding.w <= 2;
+  switch (p.algorithm) {
+    case ConvAlgorithm::im2col: return false;
+    case ConvAlgorithm::winograd:
+      if (!applies) {
+        fail("{}: the Winograd algorithm needs a 3x3 kernel, stride 1, dilation 1, groups 1 and padding at most 2 "
+             "(got kernel {}x{}, stride {}x{}, dilation {}x{}, groups {}, padding {}x{}); use ConvAlgorithm::automatic",
+             op, s.kernel_h, s.kernel_w, p.stride.h, p.stride.w, p.dilation.h, p.dilation.w, p.groups, p.padding.h,
+             p.padding.w);
+      }
+      return true;
+    case ConvAlgorithm::automatic:
+      return applies && s.in_channels >= kWinogradMinChannels && s.out_channels >= kWinogradMinChannels;
+  }
+  return false;
+}
+
+detail::Winograd3x3 winograd_geometry(const ConvShape& s, Size2d in, const Conv2dParams& p) {
+  return {s.batch, s.in_channels, s.out_channels, in, p.padding, s.out};
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dParams& params) {
@@ -78,6 +105,14 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   const Tensor bias = bias_in.defined() ? bias_in.contiguous() : Tensor();
   Tensor out = Tensor::empty({s.batch, s.out_channels, s.out.h, s.out.w}, x.dtype());
   if (out.numel() == 0) return out;
+  if (use_winograd(s, params, "conv2d")) {
+    dispatch_floating(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      detail::winograd_conv3x3<T>(x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
+                                  out.data<T>(), winograd_geometry(s, {x.size(2), x.size(3)}, params));
+    });
+    return out;
+  }
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -118,8 +153,27 @@ Tensor conv2d_backward_input(const Tensor& grad_output_in, const Tensor& weight_
   const Tensor weight = weight_in.contiguous();
   Tensor gx = Tensor::empty(input_shape, gy.dtype());
   if (gx.numel() == 0) return gx;
-  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
   const Size2d in{input_shape[2], input_shape[3]};
+  if (use_winograd(s, params, "conv2d_backward_input")) {
+    // The adjoint of a stride-1 convolution is the convolution of grad_output, padded by
+    // 2 - padding, with the filter flipped in space and transposed in channels.
+    Tensor flipped = Tensor::empty({s.in_channels, s.out_channels, 3, 3}, weight.dtype());
+    dispatch_floating(gy.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* w = weight.data<T>();
+      T* f = flipped.data<T>();
+      for (int64_t o = 0; o < s.out_channels; ++o) {
+        for (int64_t c = 0; c < s.in_channels; ++c) {
+          for (int64_t i = 0; i < 9; ++i) f[(c * s.out_channels + o) * 9 + i] = w[(o * s.in_channels + c) * 9 + 8 - i];
+        }
+      }
+      const detail::Winograd3x3 geometry{s.batch, s.out_channels, s.in_channels, s.out,
+                                         {2 - params.padding.h, 2 - params.padding.w}, in};
+      detail::winograd_conv3x3<T>(gy.data<T>(), flipped.data<T>(), nullptr, gx.data<T>(), geometry);
+    });
+    return gx;
+  }
+  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
   dispatch_floating(gy.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* w = weight.data<T>();
@@ -158,6 +212,14 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
   std::vector<Tensor> partials(static_cast<size_t>(chunks));
   Tensor gw = zeros(weight_shape, x.dtype());
   if (gw.numel() == 0 || s.batch == 0) return gw;
+  if (use_winograd(s, params, "conv2d_backward_weight")) {
+    dispatch_floating(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      detail::winograd_conv3x3_weight_grad<T>(x.data<T>(), gy.data<T>(), gw.data<T>(),
+                                              winograd_geometry(s, {x.size(2), x.size(3)}, params));
+    });
+    return gw;
+  }
   const int64_t per_chunk = (s.batch + chunks - 1) / chunks;
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);

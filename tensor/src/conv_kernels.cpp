@@ -7,6 +7,7 @@
 // part with no per-element test (and, for stride 1, as a memcpy).
 #include "nabla/tensor/conv_kernels.hpp"
 
+#include "simd.hpp"
 #include "window.hpp"
 
 #include <algorithm>
@@ -225,8 +226,54 @@ void col2im_kernel(const T* columns, T* image, const Geometry& g) {
   });
 }
 
+// The common 2x2, stride-2 window without padding, one output row from two input rows: written
+// so that it vectorises. The same rule as the general kernel: the first of equal maxima wins, and
+// the first NaN wins and propagates.
+template <class T>
+inline void max_pool_2x2_row(const T* __restrict top, const T* __restrict bottom, T* __restrict values,
+                             int64_t* __restrict indices, int64_t first_index, int64_t in_w, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    T best = top[2 * i];
+    int64_t best_index = first_index + 2 * i;
+    const T candidates[3] = {top[2 * i + 1], bottom[2 * i], bottom[2 * i + 1]};
+    const int64_t offsets[3] = {1, in_w, in_w + 1};
+    for (int k = 0; k < 3; ++k) {
+      const T v = candidates[k];
+      const bool take = v > best || (v != v && best == best);
+      best = take ? v : best;
+      best_index = take ? first_index + 2 * i + offsets[k] : best_index;
+    }
+    values[i] = best;
+    indices[i] = best_index;
+  }
+}
+
+template <class T>
+NABLA_SIMD_CLONES void max_pool_2x2_planes(const T* image, T* values, int64_t* indices, const Geometry& g,
+                                           int64_t first_plane, int64_t last_plane) {
+  for (int64_t plane = first_plane; plane < last_plane; ++plane) {
+    const T* in = image + plane * g.in_plane();
+    for (int64_t oh = 0; oh < g.out_h; ++oh) {
+      const int64_t row = 2 * oh * g.in_w;
+      max_pool_2x2_row(in + row, in + row + g.in_w, values + plane * g.out_plane() + oh * g.out_w,
+                       indices + plane * g.out_plane() + oh * g.out_w, row, g.in_w, g.out_w);
+    }
+  }
+}
+
+bool is_plain_2x2(const Geometry& g) {
+  return g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.padding_h == 0 &&
+         g.padding_w == 0 && g.dilation_h == 1 && g.dilation_w == 1;
+}
+
 template <class T>
 void max_pool_kernel(const T* image, T* values, int64_t* indices, const Geometry& g, const PoolTaps& taps) {
+  if (is_plain_2x2(g)) {
+    parallel_for(0, g.planes, plane_grain(g.taps() * g.out_plane()), [&](int64_t lo, int64_t hi) {
+      max_pool_2x2_planes<T>(image, values, indices, g, lo, hi);
+    });
+    return;
+  }
   parallel_for(0, g.planes, plane_grain(g.taps() * g.out_plane()), [&](int64_t lo, int64_t hi) {
     for (int64_t plane = lo; plane < hi; ++plane) {
       const T* in = image + plane * g.in_plane();

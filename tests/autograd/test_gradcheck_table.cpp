@@ -339,6 +339,17 @@ std::vector<OpCase> build_op_table() {
           return conv2d_backward_weight(x[0], x[1], {4, 2, 2, 2}, dilated_grouped_conv);
         },
         {{{1, 4, 6, 6}}, {{1, 4, 6, 4}}});
+  const Conv2dParams winograd_conv{.padding = 1, .algorithm = ConvAlgorithm::winograd};
+  const Conv2dParams winograd_conv_pad2{.padding = 2, .algorithm = ConvAlgorithm::winograd};
+  t.row("conv2d", "Winograd, padding 1, odd output",
+        [winograd_conv](const Args& x) { return conv2d(x[0], x[1], x[2], winograd_conv); },
+        {{{2, 3, 5, 4}}, {{2, 3, 3, 3}}, {{2}}});
+  t.row("conv2d_backward_input", "Winograd, padding 2",
+        [winograd_conv_pad2](const Args& x) { return conv2d_backward_input(x[0], x[1], {1, 2, 3, 4}, winograd_conv_pad2); },
+        {{{1, 3, 5, 6}}, {{3, 2, 3, 3}}});
+  t.row("conv2d_backward_weight", "Winograd, padding 1",
+        [winograd_conv](const Args& x) { return conv2d_backward_weight(x[0], x[1], {3, 2, 3, 3}, winograd_conv); },
+        {{{2, 2, 4, 5}}, {{2, 3, 4, 5}}});
   const Tensor ce_target = int_index({2, 0, 3});
   t.row("cross_entropy_rows", "plain", [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target); },
         {{{3, 4}}});
@@ -406,6 +417,9 @@ std::vector<OpCase> build_gradgrad_table() {
   const Conv2dParams padded_conv{.stride = 1, .padding = 1, .dilation = 1, .groups = 1};
   t.row("conv2d", "padding 1", [padded_conv](const Args& x) { return conv2d(x[0], x[1], x[2], padded_conv); },
         {{{1, 2, 4, 4}}, {{2, 2, 3, 3}}, {{2}}});
+  const Conv2dParams winograd_conv{.padding = 1, .algorithm = ConvAlgorithm::winograd};
+  t.row("conv2d", "Winograd, padding 1", [winograd_conv](const Args& x) { return conv2d(x[0], x[1], x[2], winograd_conv); },
+        {{{1, 2, 3, 4}}, {{2, 2, 3, 3}}, {{2}}});
   const Tensor ce_target = tensor({1, 0}, {2}, int64);
   t.row("cross_entropy_rows", "label smoothing 0.1",
         [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1); }, {{{2, 3}}});

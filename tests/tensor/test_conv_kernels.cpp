@@ -342,3 +342,28 @@ TEST_CASE("convolution and pooling kernels report bad arguments", "[conv][errors
                              "shape [1, 1, 3, 3] of input shape [1, 1, 4, 4]"));
   CHECK_THROWS_AS(max_pool2d(Tensor(), w), Error);
 }
+
+TEST_CASE("max_pool2d with the common 2x2 stride-2 window matches a naive loop", "[conv]") {
+  // This window has its own vectorised kernel; ties (integral values) and odd sizes included.
+  reference::Rng rng(77);
+  for (DType dtype : {float32, float64}) {
+    const Shape shape{2, 3, 7, 9};
+    const Tensor x = reference::random_tensor(shape, dtype, reference::all_layouts[0], rng, -3, 3, /*integral=*/true);
+    const PoolResult pooled = max_pool2d(x, {.kernel = 2, .stride = 2});
+    const Shape out_shape{2, 3, 3, 4};
+    auto reference_max = [&](const Index& o, bool want_index) {
+      double best = 0;
+      int64_t best_index = -1;
+      for (int64_t i = 0; i < 2; ++i) {
+        for (int64_t j = 0; j < 2; ++j) {
+          const int64_t ih = 2 * o[2] + i, iw = 2 * o[3] + j;
+          const double value = read(x, {o[0], o[1], ih, iw});
+          if (best_index < 0 || value > best) best = value, best_index = ih * shape[3] + iw;
+        }
+      }
+      return want_index ? static_cast<double>(best_index) : best;
+    };
+    check_elements(pooled.values, out_shape, [&](const Index& o) { return reference_max(o, false); }, {0, 0});
+    check_elements(pooled.indices, out_shape, [&](const Index& o) { return reference_max(o, true); }, {0, 0});
+  }
+}

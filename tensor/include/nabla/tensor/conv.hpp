@@ -1,18 +1,25 @@
 #pragma once
 // 2-d convolution (cross-correlation, as in PyTorch) as three kernels: the forward and its two
-// adjoints. Each works image by image (im2col of one image into a per-thread buffer, then one
-// GEMM per group), threads split the batch, and no batch-sized column matrix is ever built, so
-// memory stays at the size of the activations.
+// adjoints. Threads split the batch and work on blocks of images in buffers of their own, so no
+// batch-sized column matrix is ever built and memory stays at the size of the activations.
+// Two algorithms: im2col + GEMM (any shape), and Winograd F(2x2, 3x3) for 3x3 stride-1
+// convolutions, which needs 2.25x fewer multiplies (results agree to float rounding).
 #include "nabla/tensor/conv_kernels.hpp"
 #include "nabla/tensor/tensor.hpp"
 
 namespace nabla {
+
+// automatic: Winograd where it applies (3x3 kernel, stride 1, dilation 1, groups 1, padding at
+// most 2) and pays (at least 8 channels in and out), im2col otherwise. Asking for winograd where
+// it does not apply is an error.
+enum class ConvAlgorithm { automatic, im2col, winograd };
 
 struct Conv2dParams {
   Size2d stride = 1;
   Size2d padding = 0;
   Size2d dilation = 1;
   int64_t groups = 1;
+  ConvAlgorithm algorithm = ConvAlgorithm::automatic;
 };
 
 // x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] (optional) -> [N, O, OH, OW].

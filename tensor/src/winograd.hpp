@@ -1,0 +1,28 @@
+#pragma once
+// Private: 3x3, stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray,
+// "Fast Algorithms for Convolutional Neural Networks", 2015). Each 2x2 block of output comes from
+// a 4x4 block of input with 16 multiplies per channel pair instead of 36: the input and filter
+// are transformed into 16 planes, the channel sums become 16 GEMMs, and the output is
+// transformed back. The same transforms give the filter gradient (its adjoint), and the input
+// gradient is a Winograd convolution of the output gradient with the flipped filter.
+// Shapes are the caller's to check.
+#include <cstdint>
+
+#include "nabla/tensor/conv_kernels.hpp"
+
+namespace nabla::detail {
+
+struct Winograd3x3 {
+  int64_t batch = 0, in_channels = 0, out_channels = 0;
+  Size2d in, padding, out;  // out = in + 2 * padding - 2
+};
+
+// y [N, K, OH, OW] = x [N, C, H, W] (*) weight [K, C, 3, 3] + bias [K] (bias may be null).
+template <class T>
+void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Winograd3x3& g);
+
+// grad_weight [K, C, 3, 3] = the gradient of the convolution above with respect to its weight.
+template <class T>
+void winograd_conv3x3_weight_grad(const T* x, const T* grad_y, T* grad_weight, const Winograd3x3& g);
+
+}  // namespace nabla::detail

@@ -1,0 +1,163 @@
+// conv2d and its two adjoints, both algorithms (im2col + GEMM, Winograd F(2x2, 3x3)), against a
+// direct loop in double precision, and the adjoint identities that tie the three kernels together:
+// <conv(x, w), g> = <x, backward_input(g, w)> = <w, backward_weight(x, g)>.
+#include <nabla/tensor.hpp>
+
+#include "reference.hpp"
+
+using namespace nabla;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Case {
+  const char* name;
+  Shape input;   // [N, C, H, W]
+  Shape weight;  // [K, C, kh, kw]
+  Conv2dParams params;
+};
+
+// Direct convolution in double: out[n][k][i][j] = bias[k] + sum x[n][c][i+a-p][j+b-p] w[k][c][a][b].
+std::vector<double> direct_conv(const std::vector<double>& x, const Shape& xs, const std::vector<double>& w,
+                                const Shape& ws, const std::vector<double>& bias, Size2d padding, Size2d& out) {
+  const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], K = ws[0], kh = ws[2], kw = ws[3];
+  out = {H + 2 * padding.h - kh + 1, W + 2 * padding.w - kw + 1};
+  std::vector<double> y(static_cast<size_t>(N * K * out.h * out.w));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < out.h; ++i)
+        for (int64_t j = 0; j < out.w; ++j) {
+          double total = bias.empty() ? 0.0 : bias[static_cast<size_t>(k)];
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t a = 0; a < kh; ++a)
+              for (int64_t b = 0; b < kw; ++b) {
+                const int64_t r = i + a - padding.h, s = j + b - padding.w;
+                if (r < 0 || r >= H || s < 0 || s >= W) continue;
+                total += x[static_cast<size_t>(((n * C + c) * H + r) * W + s)] *
+                         w[static_cast<size_t>(((k * C + c) * kh + a) * kw + b)];
+              }
+          y[static_cast<size_t>(((n * K + k) * out.h + i) * out.w + j)] = total;
+        }
+  return y;
+}
+
+Tensor random_tensor(const Shape& shape, DType dtype, reference::Rng& rng) {
+  Tensor t = Tensor::empty(shape, dtype);
+  reference::for_each_index(shape, [&](const reference::Index& i) { reference::write(t, i, rng.uniform(-1, 1)); });
+  return t;
+}
+
+double dot(const Tensor& a, const Tensor& b) {
+  const auto va = reference::elements(a), vb = reference::elements(b);
+  REQUIRE(va.size() == vb.size());
+  double total = 0;
+  for (size_t i = 0; i < va.size(); ++i) total += va[i] * vb[i];
+  return total;
+}
+
+void check_close(const Tensor& actual, const std::vector<double>& expected, DType dtype) {
+  const auto values = reference::elements(actual);
+  REQUIRE(values.size() == expected.size());
+  const double tolerance = dtype == float64 ? 1e-11 : 2e-5;
+  int64_t mismatches = 0;
+  std::string first;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!reference::close(values[i], expected[i], tolerance, tolerance) && mismatches++ == 0) {
+      first = "element " + std::to_string(i) + ": got " + std::to_string(values[i]) + ", expected " +
+              std::to_string(expected[i]);
+    }
+  }
+  INFO(first);
+  CHECK(mismatches == 0);
+}
+
+const std::vector<Case>& stride1_3x3_cases() {
+  static const std::vector<Case> cases = {
+      {"even output, no padding", {2, 8, 10, 10}, {9, 8, 3, 3}, {}},
+      {"odd output, padding 1", {3, 8, 7, 9}, {8, 8, 3, 3}, {.padding = 1}},
+      {"padding 2, uneven padding", {1, 9, 5, 6}, {10, 9, 3, 3}, {.padding = {2, 1}}},
+      {"single output row and column", {2, 8, 3, 3}, {8, 8, 3, 3}, {}},
+      {"batch larger than a block", {13, 8, 6, 6}, {8, 8, 3, 3}, {.padding = 1}},
+      {"few channels", {2, 1, 6, 5}, {3, 1, 3, 3}, {.padding = 1}},
+  };
+  return cases;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d: both algorithms match a direct loop, with their adjoints", "[conv]") {
+  reference::Rng rng(11);
+  for (DType dtype : {float64, float32}) {
+    for (const Case& c : stride1_3x3_cases()) {
+      for (ConvAlgorithm algorithm : {ConvAlgorithm::im2col, ConvAlgorithm::winograd, ConvAlgorithm::automatic}) {
+        INFO(c.name << ", " << dtype_name(dtype) << ", algorithm " << static_cast<int>(algorithm));
+        Conv2dParams params = c.params;
+        params.algorithm = algorithm;
+        const Tensor x = random_tensor(c.input, dtype, rng);
+        const Tensor w = random_tensor(c.weight, dtype, rng);
+        const Tensor bias = random_tensor({c.weight[0]}, dtype, rng);
+        Size2d out;
+        const auto expected = direct_conv(reference::elements(x), c.input, reference::elements(w), c.weight,
+                                          reference::elements(bias), params.padding, out);
+        const Tensor y = conv2d(x, w, bias, params);
+        REQUIRE(y.shape() == Shape{c.input[0], c.weight[0], out.h, out.w});
+        check_close(y, expected, dtype);
+
+        // The adjoints, through the identities above and against the direct loop's own adjoint.
+        const Tensor g = random_tensor(y.shape(), dtype, rng);
+        const Tensor gx = conv2d_backward_input(g, w, c.input, params);
+        const Tensor gw = conv2d_backward_weight(x, g, c.weight, params);
+        const double tolerance = dtype == float64 ? 1e-10 : 1e-3;
+        const double forward = dot(conv2d(x, w, Tensor(), params), g);
+        CHECK(dot(x, gx) == Approx(forward).epsilon(tolerance).margin(tolerance));
+        CHECK(dot(w, gw) == Approx(forward).epsilon(tolerance).margin(tolerance));
+        const Tensor gx_reference = conv2d_backward_input(g, w, c.input, {.padding = params.padding,
+                                                                          .algorithm = ConvAlgorithm::im2col});
+        const Tensor gw_reference = conv2d_backward_weight(x, g, c.weight, {.padding = params.padding,
+                                                                           .algorithm = ConvAlgorithm::im2col});
+        check_close(gx, reference::elements(gx_reference), dtype);
+        check_close(gw, reference::elements(gw_reference), dtype);
+      }
+    }
+  }
+}
+
+TEST_CASE("conv2d: the im2col adjoints match direct loops", "[conv]") {
+  // gx[n][c][r][s] = sum over (k, i, j) with r = i + a - p of g[n][k][i][j] w[k][c][a][b]; checked
+  // one-hot: with g a single 1 at (n, k, i, j), gx is w[k] placed at (i - p, j - p).
+  const Shape input{1, 2, 4, 5}, weight{3, 2, 3, 3};
+  reference::Rng rng(5);
+  const Tensor w = random_tensor(weight, float64, rng);
+  const Conv2dParams params{.padding = 1, .algorithm = ConvAlgorithm::im2col};
+  Tensor g = zeros({1, 3, 4, 5}, float64);
+  reference::write(g, {0, 1, 2, 3}, 1.0);
+  const Tensor gx = conv2d_backward_input(g, w, input, params);
+  reference::check_elements(gx, input, [&](const reference::Index& i) {
+    const int64_t a = i[2] - 2 + 1, b = i[3] - 3 + 1;
+    if (a < 0 || a > 2 || b < 0 || b > 2) return 0.0;
+    return reference::read(w, {1, i[1], a, b});
+  }, reference::elementwise_tolerance(float64));
+  const Tensor x = random_tensor(input, float64, rng);
+  const Tensor gw = conv2d_backward_weight(x, g, weight, params);
+  reference::check_elements(gw, weight, [&](const reference::Index& i) {
+    if (i[0] != 1) return 0.0;
+    const int64_t r = 2 + i[2] - 1, s = 3 + i[3] - 1;
+    if (r < 0 || r >= 4 || s < 0 || s >= 5) return 0.0;
+    return reference::read(x, {0, i[1], r, s});
+  }, reference::elementwise_tolerance(float64));
+}
+
+TEST_CASE("conv2d: Winograd refuses shapes it cannot compute", "[conv][errors]") {
+  const Tensor x = zeros({1, 8, 8, 8});
+  const Tensor w3 = zeros({8, 8, 3, 3});
+  CHECK_THROWS_WITH(conv2d(x, w3, Tensor(), {.stride = 2, .algorithm = ConvAlgorithm::winograd}),
+                    Contains("conv2d: the Winograd algorithm needs a 3x3 kernel, stride 1") && Contains("stride 2x2"));
+  CHECK_THROWS_WITH(conv2d(x, zeros({8, 8, 5, 5}), Tensor(), {.algorithm = ConvAlgorithm::winograd}),
+                    Contains("kernel 5x5"));
+  CHECK_THROWS_WITH(conv2d(x, w3, Tensor(), {.padding = 3, .algorithm = ConvAlgorithm::winograd}),
+                    Contains("padding 3x3"));
+  CHECK_THROWS_WITH(conv2d(x, zeros({8, 4, 3, 3}), Tensor(), {.groups = 2, .algorithm = ConvAlgorithm::winograd}),
+                    Contains("groups 2"));
+  // automatic falls back to im2col where Winograd does not apply.
+  CHECK(conv2d(x, w3, Tensor(), {.stride = 2}).shape() == Shape{1, 8, 3, 3});
+}
