@@ -77,7 +77,8 @@ const std::vector<Case>& stride1_3x3_cases() {
       {"odd output, padding 1", {3, 8, 7, 9}, {8, 8, 3, 3}, {.padding = 1}},
       {"padding 2, uneven padding", {1, 9, 5, 6}, {10, 9, 3, 3}, {.padding = {2, 1}}},
       {"single output row and column", {2, 8, 3, 3}, {8, 8, 3, 3}, {}},
-      {"batch larger than a block", {13, 8, 6, 6}, {8, 8, 3, 3}, {.padding = 1}},
+      {"small images, several blocks of several images", {37, 8, 6, 6}, {8, 8, 3, 3}, {.padding = 1}},
+      {"a large odd image cut into bands of tile rows", {2, 8, 41, 37}, {8, 8, 3, 3}, {}},
       {"few channels", {2, 1, 6, 5}, {3, 1, 3, 3}, {.padding = 1}},
   };
   return cases;
