@@ -1,6 +1,6 @@
 // Convolution and pooling kernels. Each is linear in its input, and each one's backward is its
 // adjoint, which is itself a differentiable op here: im2col <-> col2im, avg_pool2d <->
-// avg_pool2d_backward, and max pooling's scatter <-> gather.
+// avg_pool2d_backward, and max_pool2d (a gather from the winners) <-> max_pool2d_backward.
 #include "nabla/autograd/functions.hpp"
 #include "nabla/autograd/node.hpp"
 
@@ -19,15 +19,18 @@ Variable col2im(const Variable& columns, const Shape& image_shape, const Window2
 
 VariableIndices max_pool2d(const Variable& x, const Window2d& window) {
   PoolResult result = nabla::max_pool2d(x.data(), window);
-  // Backward scatters each output gradient to the input position that won, over flattened
-  // H*W planes; scatter_add's own backward (gather) gives the second derivative.
-  const Tensor plane_index = result.indices.flatten(2);
-  Variable values = record("max_pool2d", {x}, result.values, [shape = x.shape(), plane_index](const Variable& g) {
-    const Shape planes{shape[0], shape[1], shape[2] * shape[3]};
-    const Variable base(zeros(planes, g.dtype()));
-    return Gradients{reshape(scatter_add(base, 2, plane_index, flatten(g, 2)), shape)};
+  Variable values = record("max_pool2d", {x}, result.values, [shape = x.shape(), indices = result.indices](const Variable& g) {
+    return Gradients{max_pool2d_backward(g, indices, shape)};
   });
   return {values, result.indices};
+}
+
+Variable max_pool2d_backward(const Variable& grad_output, const Tensor& indices, const Shape& input_shape) {
+  // The adjoint of scattering to the winners is gathering from them (over flattened H*W planes).
+  return record("max_pool2d_backward", {grad_output}, nabla::max_pool2d_backward(grad_output.data(), indices, input_shape),
+                [indices](const Variable& g) {
+                  return Gradients{reshape(gather(flatten(g, 2), 2, indices.flatten(2)), indices.shape())};
+                });
 }
 
 Variable avg_pool2d(const Variable& x, const Window2d& window, bool count_include_pad) {

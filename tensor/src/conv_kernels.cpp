@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "nabla/tensor/error.hpp"
+#include "nabla/tensor/factories.hpp"
 #include "nabla/tensor/threads.hpp"
 
 namespace nabla {
@@ -474,6 +475,47 @@ PoolResult max_pool2d(const Tensor& x_in, const Window2d& window) {
     max_pool_kernel<T>(x.data<T>(), result.values.data<T>(), result.indices.data<int64_t>(), g, taps);
   });
   return result;
+}
+
+Tensor max_pool2d_backward(const Tensor& grad_output_in, const Tensor& indices_in, const Shape& input_shape) {
+  check_image(grad_output_in, "max_pool2d_backward", "grad_output");
+  check_image_shape(input_shape, "max_pool2d_backward");
+  if (!indices_in.defined()) fail("max_pool2d_backward: indices is undefined (pass max_pool2d's indices)");
+  if (indices_in.dtype() != int64 || indices_in.shape() != grad_output_in.shape()) {
+    fail("max_pool2d_backward: indices must be int64 of grad_output's shape {} (as max_pool2d returns them), got {} {}",
+         grad_output_in.shape(), indices_in.dtype(), indices_in.shape());
+  }
+  const Shape& out_shape = grad_output_in.shape();
+  if (out_shape[0] != input_shape[0] || out_shape[1] != input_shape[1]) {
+    fail("max_pool2d_backward: grad_output of shape {} does not pool an input of shape {} (N and C differ)", out_shape,
+         input_shape);
+  }
+  Tensor grad_input = zeros(input_shape, grad_output_in.dtype());
+  if (grad_input.numel() == 0 || grad_output_in.numel() == 0) return grad_input;
+  const Tensor grad_output = grad_output_in.contiguous();
+  const Tensor indices = indices_in.contiguous();
+  const int64_t planes = input_shape[0] * input_shape[1];
+  const int64_t in_plane = input_shape[2] * input_shape[3], out_plane = out_shape[2] * out_shape[3];
+  dispatch_floating(grad_output.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* go = grad_output.data<T>();
+    const int64_t* index = indices.data<int64_t>();
+    T* gi = grad_input.data<T>();
+    parallel_for(0, planes, plane_grain(out_plane), [&](int64_t lo, int64_t hi) {
+      for (int64_t plane = lo; plane < hi; ++plane) {
+        T* dst = gi + plane * in_plane;
+        for (int64_t o = plane * out_plane; o < (plane + 1) * out_plane; ++o) {
+          const int64_t i = index[o];
+          if (i < 0 || i >= in_plane) {
+            fail("max_pool2d_backward: index {} at flat position {} is outside the {}x{} input plane", i, o,
+                 input_shape[2], input_shape[3]);
+          }
+          dst[i] += go[o];
+        }
+      }
+    });
+  });
+  return grad_input;
 }
 
 Tensor avg_pool2d(const Tensor& x_in, const Window2d& window, bool count_include_pad) {

@@ -372,6 +372,12 @@ std::vector<OpCase> build_op_table() {
         {{{2, 2, 5, 5}, distinct}});
   t.row("max_pool2d", "kernel 3, stride 2, padding 1", [k3s2p1](const Args& x) { return max_pool2d(x[0], k3s2p1).values; },
         {{{2, 2, 5, 5}, distinct}});
+  // Winners of a fixed input, overlapping windows included (a position can win twice).
+  Generator pool_generator(9);
+  const Tensor pool_winners = max_pool2d(randn({2, 2, 5, 5}, float64, pool_generator), k3s2p1).indices;
+  t.row("max_pool2d_backward", "kernel 3, stride 2, padding 1",
+        [pool_winners](const Args& x) { return max_pool2d_backward(x[0], pool_winners, {2, 2, 5, 5}); },
+        {{{2, 2, 3, 3}}});
   t.row("avg_pool2d", "kernel 2, stride 2", [k2s2](const Args& x) { return avg_pool2d(x[0], k2s2); }, {{{2, 2, 5, 5}}});
   t.row("avg_pool2d", "padding 1, count_include_pad", [k3s2p1](const Args& x) { return avg_pool2d(x[0], k3s2p1, true); },
         {{{2, 2, 5, 5}}});

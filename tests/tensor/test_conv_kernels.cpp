@@ -367,3 +367,28 @@ TEST_CASE("max_pool2d with the common 2x2 stride-2 window matches a naive loop",
     check_elements(pooled.indices, out_shape, [&](const Index& o) { return reference_max(o, true); }, {0, 0});
   }
 }
+
+TEST_CASE("max_pool2d_backward adds each gradient at its window's winner", "[conv]") {
+  // Overlapping windows: a position that wins two windows receives both gradients.
+  const Tensor x = tensor({1, 9, 2, 3, 4, 5, 6, 7, 8}, {1, 1, 3, 3});
+  const PoolResult pooled = max_pool2d(x, {.kernel = 2, .stride = 1});
+  check_values(pooled.indices, {1, 1, 2, 2}, {1, 1, 7, 8});
+  const Tensor g = tensor({1, 2, 3, 4}, {1, 1, 2, 2});
+  check_values(max_pool2d_backward(g, pooled.indices, x.shape()), {1, 1, 3, 3}, {0, 3, 0, 0, 0, 0, 0, 3, 4});
+  // <max_pool2d(x), g> == <x, max_pool2d_backward(g)> (pooling is linear given its winners).
+  Generator generator(3);
+  const Tensor big = randn({2, 3, 9, 8}, float64, generator);
+  const Window2d w{.kernel = 3, .stride = 2, .padding = 1};
+  const PoolResult p = max_pool2d(big, w);
+  const Tensor gg = randn(p.values.shape(), float64, generator);
+  CHECK(inner_product(p.values, gg) == Approx(inner_product(big, max_pool2d_backward(gg, p.indices, big.shape()))));
+}
+
+TEST_CASE("max_pool2d_backward refuses indices that do not fit", "[conv][errors]") {
+  const Tensor g = ones({1, 1, 2, 2});
+  CHECK_THROWS_WITH(max_pool2d_backward(g, Tensor(), {1, 1, 4, 4}), Contains("indices is undefined"));
+  CHECK_THROWS_WITH(max_pool2d_backward(g, zeros({1, 1, 2, 2}), {1, 1, 4, 4}), Contains("must be int64"));
+  CHECK_THROWS_WITH(max_pool2d_backward(g, full({1, 1, 2, 2}, 16, int64), {1, 1, 4, 4}),
+                    Contains("index 16") && Contains("outside the 4x4 input plane"));
+  CHECK_THROWS_WITH(max_pool2d_backward(g, zeros({1, 1, 2, 2}, int64), {2, 1, 4, 4}), Contains("N and C differ"));
+}

@@ -89,6 +89,8 @@ Variable matmul(const Variable& a, const Variable& b);
 Variable im2col(const Variable& x, const Window2d& window);
 Variable col2im(const Variable& columns, const Shape& image_shape, const Window2d& window);
 VariableIndices max_pool2d(const Variable& x, const Window2d& window);
+// max_pool2d's adjoint: grad_output added at the winners (`indices`) in a zero input-shaped image.
+Variable max_pool2d_backward(const Variable& grad_output, const Tensor& indices, const Shape& input_shape);
 Variable avg_pool2d(const Variable& x, const Window2d& window, bool count_include_pad = true);
 Variable avg_pool2d_backward(const Variable& grad_output, const Shape& input_shape, const Window2d& window,
                              bool count_include_pad = true);

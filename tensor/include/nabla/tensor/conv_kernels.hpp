@@ -41,6 +41,9 @@ struct PoolResult {
   Tensor indices;
 };
 PoolResult max_pool2d(const Tensor& x, const Window2d& window);
+// The adjoint of max pooling: each grad_output element added at its window's winner (indices, as
+// max_pool2d returns them) in a zero image of input_shape [N, C, H, W].
+Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape);
 // Average pooling; count_include_pad divides by the full window size, else by the in-bounds part.
 Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pad = true);
 // The adjoint of avg_pool2d: spreads each output gradient over its window.
