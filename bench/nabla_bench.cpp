@@ -123,7 +123,7 @@ EpochResult train_epoch(nn::Sequential& model, nn::Optimizer& optimizer, dataset
   EpochResult result;
   double loss_sum = 0;
   int64_t steps = 0;
-  // begin() starts the epoch's prefetch thread and shuffles; the clock starts once it is running,
+  // begin() shuffles (and starts the prefetch thread, if any); the clock starts after it,
   // as the anchor starts its clock after the epoch's shuffle.
   auto batch = loader.begin();
   const auto start = Clock::now();

@@ -63,11 +63,24 @@ struct DataLoader::Iterator::State {
     return dataset->get_batch(std::span<const int64_t>(order.data() + begin, static_cast<size_t>(end - begin)));
   }
 
+  int64_t refill_at() const { return prefetch / 2; }
+
+  // Tells the dataset which examples batch `batch` will read.
+  void hint(int64_t batch) const {
+    const int64_t begin = batch * batch_size;
+    const int64_t end = std::min<int64_t>(begin + batch_size, static_cast<int64_t>(order.size()));
+    dataset->will_need(std::span<const int64_t>(order.data() + begin, static_cast<size_t>(end - begin)));
+  }
+
   void produce() {
     for (int64_t batch = 0; batch < num_batches; ++batch) {
       {
         std::unique_lock<std::mutex> lock(mutex);
-        space_free.wait(lock, [&] { return stopping || static_cast<int64_t>(queue.size()) < prefetch; });
+        // A full queue is refilled once half of it is consumed: one wake-up per prefetch / 2
+        // batches rather than one per batch (which costs more than a small batch takes to make).
+        if (static_cast<int64_t>(queue.size()) >= prefetch) {
+          space_free.wait(lock, [&] { return stopping || static_cast<int64_t>(queue.size()) <= refill_at(); });
+        }
         if (stopping) return;
       }
       Batch made;
@@ -100,6 +113,7 @@ struct DataLoader::Iterator::State {
     }
     if (prefetch == 0) {
       current = make_batch(current_index);
+      if (current_index + 1 < num_batches) hint(current_index + 1);
       return;
     }
     std::unique_lock<std::mutex> lock(mutex);
@@ -114,8 +128,9 @@ struct DataLoader::Iterator::State {
     }
     current = std::move(queue.front());
     queue.pop_front();
+    const bool wake_producer = static_cast<int64_t>(queue.size()) == refill_at();
     lock.unlock();
-    space_free.notify_one();
+    if (wake_producer) space_free.notify_one();
   }
 };
 

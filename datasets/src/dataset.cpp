@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "cache_hint.hpp"
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/index.hpp"
 
@@ -14,6 +15,8 @@ void Dataset::check_index(int64_t index, const char* dataset_name) const {
          index, size(), size() - 1);
   }
 }
+
+void Dataset::will_need(std::span<const int64_t> /*indices*/) const {}
 
 Batch Dataset::get_batch(std::span<const int64_t> indices) const {
   if (indices.empty()) fail("Dataset::get_batch: no indices given; a batch needs at least one example");
@@ -90,6 +93,15 @@ Batch TensorDataset::get_batch(std::span<const int64_t> indices) const {
   return batch;
 }
 
+void TensorDataset::will_need(std::span<const int64_t> indices) const {
+  const size_t row_bytes =
+      static_cast<size_t>(inputs_.numel() / std::max<int64_t>(inputs_.size(0), 1)) * itemsize(inputs_.dtype());
+  const auto* source = static_cast<const uint8_t*>(inputs_.raw_data());
+  for (int64_t index : indices) {
+    if (index >= 0 && index < size()) detail::prefetch_bytes(source + static_cast<size_t>(index) * row_bytes, row_bytes);
+  }
+}
+
 // ---- Subset
 
 Subset::Subset(const Dataset& base, std::vector<int64_t> indices)
@@ -116,6 +128,19 @@ Batch Subset::get_batch(std::span<const int64_t> indices) const {
   Batch batch = base_.get_batch(mapped);
   batch.indices.assign(indices.begin(), indices.end());
   return batch;
+}
+
+void Subset::will_need(std::span<const int64_t> indices) const {
+  // Mapped in small pieces on the stack: a hint should not allocate.
+  constexpr size_t kPiece = 64;
+  int64_t mapped[kPiece];
+  size_t count = 0;
+  for (int64_t index : indices) {
+    if (index < 0 || index >= size()) continue;
+    mapped[count++] = indices_[static_cast<size_t>(index)];
+    if (count == kPiece) base_.will_need({mapped, count}), count = 0;
+  }
+  if (count > 0) base_.will_need({mapped, count});
 }
 
 Subset first_examples(const Dataset& base, int64_t count) {

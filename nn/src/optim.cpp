@@ -1,5 +1,7 @@
 #include "nabla/nn/optim.hpp"
 
+#include "nabla/tensor/simd.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -258,6 +260,34 @@ SGD::SGD(std::vector<Variable> parameters, const SGDOptions& options)
   }
 }
 
+namespace {
+
+template <class T>
+struct SgdConstants {
+  T lr, weight_decay, momentum, keep;
+  bool nesterov, first_step;
+};
+
+// One pass over a parameter, restrict pointers and constants by value so that it vectorises; the
+// plain case (no momentum) gets its own loop.
+template <class T>
+NABLA_SIMD_CLONES void sgd_update(T* __restrict p, const T* __restrict g, T* __restrict b, int64_t n,
+                                  const SgdConstants<T> c) {
+  if (!b) {
+    for (int64_t k = 0; k < n; ++k) p[k] -= c.lr * (g[k] + c.weight_decay * p[k]);
+    return;
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    T d = g[k] + c.weight_decay * p[k];
+    const T bk = c.first_step ? d : c.momentum * b[k] + c.keep * d;
+    b[k] = bk;
+    d = c.nesterov ? d + c.momentum * bk : bk;
+    p[k] -= c.lr * d;
+  }
+}
+
+}  // namespace
+
 void SGD::step() {
   NoGradGuard no_grad;
   ++step_count_;
@@ -284,16 +314,9 @@ void SGD::step() {
       const T weight_decay = static_cast<T>(options_.weight_decay);
       const T momentum = static_cast<T>(options_.momentum);
       const T keep = static_cast<T>(1.0 - options_.dampening);
-      const bool nesterov = options_.nesterov;
+      const SgdConstants<T> c{lr, weight_decay, momentum, keep, options_.nesterov, first_step};
       for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-        for (int64_t k = begin; k < end; ++k) {
-          T d = g[k] + weight_decay * p[k];
-          if (b) {
-            b[k] = first_step ? d : momentum * b[k] + keep * d;
-            d = nesterov ? d + momentum * b[k] : b[k];
-          }
-          p[k] -= lr * d;
-        }
+        sgd_update<T>(p + begin, g + begin, b ? b + begin : nullptr, end - begin, c);
       });
     });
     values.storage()->bump_version();
@@ -331,7 +354,7 @@ struct AdamConstants {
 // pointers, so the compiler keeps everything in registers and vectorises (sqrt and division
 // included); amsgrad gets its own loop rather than a branch per element.
 template <class T>
-void adam_update(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, T* __restrict v_max,
+NABLA_SIMD_CLONES void adam_update(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, T* __restrict v_max,
                  int64_t n, const AdamConstants<T> c) {
   if (!v_max) {
     for (int64_t k = 0; k < n; ++k) {

@@ -7,7 +7,7 @@
 // part with no per-element test (and, for stride 1, as a memcpy).
 #include "nabla/tensor/conv_kernels.hpp"
 
-#include "simd.hpp"
+#include "nabla/tensor/simd.hpp"
 #include "window.hpp"
 
 #include <algorithm>

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "blas.hpp"
-#include "simd.hpp"
+#include "nabla/tensor/simd.hpp"
 #include "nabla/tensor/factories.hpp"
 #include "nabla/tensor/tensor.hpp"
 #include "nabla/tensor/threads.hpp"

@@ -65,7 +65,7 @@ class ExampleOnlyDataset : public ds::Dataset {
 
 TEST_CASE("DataLoader batches cover the dataset in order without shuffle", "[dataloader]") {
   const ds::TensorDataset data = numbered_dataset(10);
-  for (int64_t prefetch : {0, 1, 2}) {
+  for (int64_t prefetch : {0, 1, 2, 5, 8}) {
     ds::DataLoader loader(data, {.batch_size = 4, .prefetch = prefetch});
     CHECK(loader.size() == 3);
     CHECK(loader.num_examples() == 10);
@@ -215,4 +215,46 @@ TEST_CASE("TensorDataset, Subset and the default get_batch", "[dataset]") {
   CHECK(stacked.inputs.shape() == Shape{2, 2, 2});
   CHECK(stacked.inputs.at<float>({1, 1, 1}) == 3.0f);
   CHECK(stacked.targets.to_vector<int64_t>() == std::vector<int64_t>{3, 1});
+}
+
+namespace {
+
+// Records the hints it is given and the batches it is asked for.
+class HintRecordingDataset : public ds::Dataset {
+ public:
+  int64_t size() const override { return 10; }
+  ds::Example get(int64_t index) const override { return {full({1}, double(index)), 0}; }
+  ds::Batch get_batch(std::span<const int64_t> indices) const override {
+    batches.emplace_back(indices.begin(), indices.end());
+    return Dataset::get_batch(indices);
+  }
+  void will_need(std::span<const int64_t> indices) const override { hints.emplace_back(indices.begin(), indices.end()); }
+  mutable std::vector<std::vector<int64_t>> batches, hints;
+};
+
+}  // namespace
+
+TEST_CASE("DataLoader without a thread tells the dataset which examples come next", "[dataloader]") {
+  HintRecordingDataset data;
+  ds::DataLoader loader(data, {.batch_size = 4, .shuffle = true, .seed = 3});
+  const std::vector<int64_t> order = loader.order(0);
+  int64_t batches = 0;
+  for (ds::Batch& batch : loader) {
+    (void)batch;
+    ++batches;
+  }
+  CHECK(batches == 3);
+  // Each batch but the first was hinted, exactly, one batch before it was read.
+  REQUIRE(data.batches.size() == 3);
+  REQUIRE(data.hints.size() == 2);
+  CHECK(data.hints[0] == data.batches[1]);
+  CHECK(data.hints[1] == data.batches[2]);
+  CHECK(data.batches[2] == std::vector<int64_t>(order.begin() + 8, order.end()));
+  // Hints reach the base dataset through a Subset, mapped, with out-of-range indices ignored.
+  HintRecordingDataset base;
+  ds::Subset subset(base, {9, 7, 5});
+  const std::vector<int64_t> asked{2, 0, 3, -1};
+  subset.will_need(asked);
+  REQUIRE(base.hints.size() == 1);
+  CHECK(base.hints[0] == std::vector<int64_t>{5, 9});
 }

@@ -1,6 +1,6 @@
 #pragma once
-// DataLoader: walks a Dataset in batches, optionally shuffled, while a background thread prepares
-// the next batches so the training step never waits for data.
+// DataLoader: walks a Dataset in batches, optionally shuffled, optionally with a background
+// thread preparing the next batches.
 //
 //   datasets::MNIST train(datasets::find_mnist_dir(), datasets::Split::train);
 //   datasets::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = 1});
@@ -14,12 +14,16 @@
 // by one, so consecutive loops see different orders. The order of epoch e depends only on
 // (seed, e): runs repeat exactly, and set_epoch(e) resumes a stopped run at epoch e.
 //
-// Threads: each iteration owns one background thread that calls dataset.get_batch for the batches
-// ahead, keeping at most `prefetch` finished batches queued. Destroying the iteration (leaving
-// the loop early, by break or exception) stops and joins the thread; an exception thrown while
-// making a batch is rethrown from the iterator's ++ (or from begin()) in the consumer's thread,
-// after the batches before it were delivered. prefetch = 0 makes batches on demand, in the
-// calling thread.
+// Threads: with prefetch = 0 (the default, as PyTorch's num_workers = 0) batches are made on
+// demand in the calling thread, and the dataset is told one batch ahead which examples come next
+// (Dataset::will_need), so an in-memory dataset such as MNIST serves a batch from cache in a few
+// microseconds; handing batches over from another thread would cost more than that. Set prefetch
+// when get_batch is slow (decoding files, augmentation): each iteration then owns one background
+// thread that calls dataset.get_batch for the batches ahead, keeping at most `prefetch` finished
+// batches queued and refilling the queue once half of it is consumed. Destroying the iteration
+// (leaving the loop early, by break or exception) stops and joins the thread; an exception thrown
+// while making a batch is rethrown from the iterator's ++ (or from begin()) in the consumer's
+// thread, after the batches before it were delivered.
 //
 // Buffers: each batch is a fresh tensor pair, but nabla's caching allocator hands back the
 // storage of batches already released, so a steady loop stops allocating after a few steps.
@@ -36,7 +40,7 @@ struct DataLoaderOptions {
   bool shuffle = false;     // a new random order every epoch; otherwise 0, 1, 2, ...
   uint64_t seed = 0;        // the shuffle's seed
   bool drop_last = false;   // skip the final batch when it would be smaller than batch_size
-  int64_t prefetch = 2;     // batches prepared ahead by the background thread (0: no thread)
+  int64_t prefetch = 0;     // batches prepared ahead by a background thread (0: no thread)
 };
 
 class DataLoader {

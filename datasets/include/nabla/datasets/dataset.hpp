@@ -41,6 +41,11 @@ class Dataset {
   // it from get() one example at a time; datasets override it with a single loop that writes
   // straight into the batch tensor.
   virtual Batch get_batch(std::span<const int64_t> indices) const;
+  // A hint that the examples at `indices` will be read soon: datasets held in memory pull their
+  // bytes toward the CPU cache so that the next get_batch does not wait on memory (the
+  // DataLoader gives it one batch ahead). The default ignores it; so do overrides for indices
+  // outside [0, size()).
+  virtual void will_need(std::span<const int64_t> indices) const;
 
  protected:
   // Throws naming `dataset_name` when index is outside [0, size()).
@@ -57,6 +62,7 @@ class TensorDataset : public Dataset {
   int64_t size() const override { return inputs_.size(0); }
   Example get(int64_t index) const override;
   Batch get_batch(std::span<const int64_t> indices) const override;
+  void will_need(std::span<const int64_t> indices) const override;
 
   const Tensor& inputs() const { return inputs_; }
   const Tensor& targets() const { return targets_; }  // int64 [N]
@@ -78,6 +84,7 @@ class Subset : public Dataset {
   Example get(int64_t index) const override;
   // Batch::indices are positions in the subset (not in `base`).
   Batch get_batch(std::span<const int64_t> indices) const override;
+  void will_need(std::span<const int64_t> indices) const override;
 
  private:
   const Dataset& base_;

@@ -44,6 +44,7 @@ class MNIST : public Dataset {
   int64_t size() const override { return images_.size(0); }
   Example get(int64_t index) const override;
   Batch get_batch(std::span<const int64_t> indices) const override;
+  void will_need(std::span<const int64_t> indices) const override;
 
   // The raw data: images uint8 [N, 28, 28] (0 = background) and labels uint8 [N].
   const Tensor& images() const { return images_; }
@@ -65,7 +66,8 @@ class MNIST : public Dataset {
   std::vector<std::string> class_names_;
   Split split_;
   Normalize normalize_;
-  float pixel_values_[256];  // float value of each pixel byte under normalize_
+  // A pixel byte p becomes p * pixel_scale_ + pixel_offset_: (p / 255 - mean) / std.
+  float pixel_scale_ = 0, pixel_offset_ = 0;
   Tensor images_;
   Tensor labels_;
 };
