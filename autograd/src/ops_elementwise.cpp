@@ -147,7 +147,17 @@ Variable erf(const Variable& x) {
 
 Variable sigmoid(const Variable& x) {
   return record("sigmoid", {x}, nabla::sigmoid(x.data()),
-                [](const Variable& g, const Variable& out) { return Gradients{g * out * (1.0 - out)}; });
+                [](const Variable& g, const Variable& out) { return Gradients{sigmoid_backward(g, out)}; });
+}
+
+Variable sigmoid_backward(const Variable& grad_output, const Variable& output) {
+  // z = g y (1 - y): dz/dg = y (1 - y), dz/dy = g (1 - 2 y).
+  return record("sigmoid_backward", {grad_output, output}, nabla::sigmoid_backward(grad_output.data(), output.data()),
+                [sg = save(grad_output), sy = save(output)](const Variable& u) {
+                  const Variable& g = sg.get();
+                  const Variable& y = sy.get();
+                  return Gradients{sigmoid_backward(u, y), u * g * (1.0 - 2.0 * y)};
+                });
 }
 
 Variable relu(const Variable& x) {

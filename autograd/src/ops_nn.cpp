@@ -22,19 +22,30 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
 }
 
 Variable cross_entropy_rows(const Variable& logits, const Tensor& target, double label_smoothing) {
-  if (logits.dim() != 2) fail("cross_entropy_rows: logits must be [N, C], got shape {}", logits.shape());
-  const Tensor& x = logits.data();
-  const int64_t classes = x.shape()[1];
-  const Tensor column = target.reshape({-1, 1});
-  Tensor loss = nabla::sub(logsumexp(x, {1}), nabla::gather(x, 1, column).reshape({-1}).mul_(1.0 - label_smoothing));
-  if (label_smoothing > 0.0) loss = nabla::sub(loss, nabla::mul(nabla::mean(x, {1}), label_smoothing));
-  return record("cross_entropy", {logits}, std::move(loss), [sx = save(logits), column, label_smoothing, classes](const Variable& g) {
-    const Variable& xv = sx.get();
-    // The smoothed target distribution q: eps/C everywhere plus (1 - eps) at the target class.
-    Tensor q = full(xv.shape(), label_smoothing / static_cast<double>(classes), xv.dtype());
-    q = nabla::scatter_add(q, 1, column, full(column.shape(), 1.0 - label_smoothing, xv.dtype()));
-    return Gradients{(softmax(xv, 1) - q) * unsqueeze(g, 1)};
-  });
+  return record("cross_entropy", {logits}, nabla::cross_entropy_rows(logits.data(), target, label_smoothing),
+                [sx = save(logits), target, label_smoothing](const Variable& g) {
+                  return Gradients{cross_entropy_rows_backward(sx.get(), target, g, label_smoothing)};
+                });
+}
+
+// out = (s - q) * g[:, None] with s = softmax(x): linear in g, and in x through s, whose Jacobian
+// is diag(s) - s s^T. So for an upstream gradient u:  dL/dg = sum_j u (s - q),
+// dL/dx = g[:, None] * (u s - s * sum_j(u s)).
+Variable cross_entropy_rows_backward(const Variable& logits, const Tensor& target, const Variable& grad,
+                                     double label_smoothing) {
+  Tensor out = nabla::cross_entropy_rows_backward(logits.data(), target, grad.data(), label_smoothing);
+  return record("cross_entropy_rows_backward", {logits, grad}, std::move(out),
+                [sx = save(logits), sg = save(grad), target, label_smoothing](const Variable& u) {
+                  const Variable& x = sx.get();
+                  const Variable& g = sg.get();
+                  const int64_t classes = x.shape()[1];
+                  Tensor q = full(x.shape(), label_smoothing / static_cast<double>(classes), x.dtype());
+                  q = nabla::scatter_add(q, 1, target.reshape({-1, 1}),
+                                         full({x.shape()[0], 1}, 1.0 - label_smoothing, x.dtype()));
+                  const Variable s = softmax(x, 1);
+                  const Variable us = u * s;
+                  return Gradients{(us - s * sum(us, {1}, true)) * unsqueeze(g, 1), sum(u * (s - Variable(q)), {1})};
+                });
 }
 
 }  // namespace nabla

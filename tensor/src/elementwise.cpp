@@ -188,17 +188,29 @@ Tensor relu(const Tensor& x) {
   check_defined(x, "relu");
   return unary(x, "relu", x.dtype(), [](auto v) { return v > decltype(v)(0) ? v : decltype(v)(0); });
 }
-Tensor relu_backward(const Tensor& grad_output, const Tensor& output) {
-  check_defined(grad_output, "relu_backward");
-  check_defined(output, "relu_backward");
+namespace {
+// An activation's backward from its output: same shapes, one float dtype.
+void check_activation_backward(const Tensor& grad_output, const Tensor& output, const char* op) {
+  check_defined(grad_output, op);
+  check_defined(output, op);
   if (grad_output.shape() != output.shape()) {
-    fail("relu_backward: grad_output of shape {} does not match the output's shape {}", grad_output.shape(), output.shape());
+    fail("{}: grad_output of shape {} does not match the output's shape {}", op, grad_output.shape(), output.shape());
   }
   if (grad_output.dtype() != output.dtype() || !is_floating(output.dtype())) {
-    fail("relu_backward: needs float tensors of one dtype, got {} and {}", grad_output.dtype(), output.dtype());
+    fail("{}: needs float tensors of one dtype, got {} and {}", op, grad_output.dtype(), output.dtype());
   }
+}
+}  // namespace
+
+Tensor relu_backward(const Tensor& grad_output, const Tensor& output) {
+  check_activation_backward(grad_output, output, "relu_backward");
   return binary(grad_output, output, "relu_backward", output.dtype(), output.dtype(),
                 [](auto g, auto y) { return y > decltype(y)(0) ? g : decltype(g)(0); });
+}
+Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
+  check_activation_backward(grad_output, output, "sigmoid_backward");
+  return binary(grad_output, output, "sigmoid_backward", output.dtype(), output.dtype(),
+                [](auto g, auto y) { return g * y * (decltype(y)(1) - y); });
 }
 
 Tensor clamp(const Tensor& x, double low, double high) {

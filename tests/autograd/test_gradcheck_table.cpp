@@ -186,6 +186,8 @@ std::vector<OpCase> build_op_table() {
   t.row("sigmoid", "", [](const Args& x) { return sigmoid(x[0]); }, {{{3, 4}}});
   t.row("relu", "", [](const Args& x) { return relu(x[0]); }, {{{3, 4}, away_from_zero}});
   const Tensor relu_output = tensor({0.5, 0.0, 1.5, 0.0, 2.0, 0.25}, {2, 3}, float64);
+  t.row("sigmoid_backward", "", [](const Args& x) { return sigmoid_backward(x[0], x[1]); },
+        {{{2, 3}}, {{2, 3}, positive}});
   t.row("relu_backward", "mask from a fixed output",
         [relu_output](const Args& x) { return relu_backward(x[0], relu_output); }, {{{2, 3}}});
   t.row("relu", "transposed inside", [](const Args& x) { return relu(x[0].t()); }, {{{3, 4}, away_from_zero}});
@@ -355,6 +357,10 @@ std::vector<OpCase> build_op_table() {
         {{{3, 4}}});
   t.row("cross_entropy_rows", "label smoothing 0.1",
         [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1); }, {{{3, 4}}});
+  t.row("cross_entropy_rows_backward", "plain",
+        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1]); }, {{{3, 4}}, {{3}}});
+  t.row("cross_entropy_rows_backward", "label smoothing 0.2",
+        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.2); }, {{{3, 4}}, {{3}}});
   const Window2d k3s2p1{.kernel = 3, .stride = 2, .padding = 1};
   const Window2d k2s2{.kernel = 2, .stride = 2};
   const Window2d k2d2{.kernel = 2, .stride = 1, .padding = 0, .dilation = 2};
@@ -429,6 +435,9 @@ std::vector<OpCase> build_gradgrad_table() {
   const Tensor ce_target = tensor({1, 0}, {2}, int64);
   t.row("cross_entropy_rows", "label smoothing 0.1",
         [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1); }, {{{2, 3}}});
+  t.row("cross_entropy_rows_backward", "label smoothing 0.1",
+        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.1); },
+        {{{2, 3}}, {{2}}});
   t.row("softmax", "axis 0", [](const Args& x) { return softmax(x[0], 0); }, {{{2, 3}}});
   const Window2d k2{.kernel = 2};
   const Window2d k2s2{.kernel = 2, .stride = 2};

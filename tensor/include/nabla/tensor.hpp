@@ -10,6 +10,7 @@
 #include "nabla/tensor/format.hpp"
 #include "nabla/tensor/index.hpp"
 #include "nabla/tensor/linalg.hpp"
+#include "nabla/tensor/loss.hpp"
 #include "nabla/tensor/random.hpp"
 #include "nabla/tensor/reduce.hpp"
 #include "nabla/tensor/storage.hpp"

@@ -37,6 +37,8 @@ Variable sigmoid(const Variable& x);
 Variable relu(const Variable& x);  // gradient 0 at 0
 // grad_output where output > 0, else 0: relu's gradient as one op (linear in grad_output).
 Variable relu_backward(const Variable& grad_output, const Tensor& output);
+// g * y * (1 - y): sigmoid's backward from its output y, differentiable in both.
+Variable sigmoid_backward(const Variable& grad_output, const Variable& output);
 Variable clamp(const Variable& x, double low, double high);  // gradient 1 inside [low, high]
 // a where mask is non-zero, else b; the mask is not differentiated.
 Variable where(const Tensor& mask, const Variable& a, const Variable& b);
@@ -107,8 +109,12 @@ Variable conv2d_backward_weight(const Variable& x, const Variable& grad_output, 
                                 const Conv2dParams& params);
 // Per-row cross-entropy of logits [N, C] against int64 classes [N], with label smoothing eps:
 // loss = logsumexp(x) - (1 - eps) * x[target] - eps * mean(x). Gradient: softmax(x) - q, where q is
-// the smoothed one-hot target. Targets must be valid (nn::functional::cross_entropy checks them).
+// the smoothed one-hot target; a target outside [0, C) is an error naming the row.
 Variable cross_entropy_rows(const Variable& logits, const Tensor& target, double label_smoothing = 0.0);
+// Its gradient, (softmax(x) - q) * grad[:, None], as an op of its own (one fused pass) whose
+// derivatives in logits and grad give cross-entropy second derivatives.
+Variable cross_entropy_rows_backward(const Variable& logits, const Tensor& target, const Variable& grad,
+                                     double label_smoothing = 0.0);
 
 // ---- operators
 inline Variable operator+(const Variable& a, const Variable& b) { return add(a, b); }

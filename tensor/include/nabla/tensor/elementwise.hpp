@@ -37,6 +37,8 @@ Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 // ReLU's gradient in one pass: grad_output where output > 0, else 0 (shapes must match).
 Tensor relu_backward(const Tensor& grad_output, const Tensor& output);
+// grad_output * y * (1 - y), for y = sigmoid(x): sigmoid's backward in one pass.
+Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output);
 Tensor clamp(const Tensor& x, double low, double high);
 
 // Comparisons return uint8 masks (1 where true).

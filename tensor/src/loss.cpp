@@ -1,0 +1,115 @@
+#include "nabla/tensor/loss.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "nabla/tensor/error.hpp"
+#include "nabla/tensor/threads.hpp"
+
+namespace nabla {
+
+namespace {
+
+// Rows per parallel chunk: enough elements that waking a thread pays.
+int64_t row_grain(int64_t classes) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(classes, 1)); }
+
+void check_rows(const Tensor& logits, const Tensor& target, const char* op) {
+  if (!logits.defined() || !target.defined()) fail("{}: an operand is undefined", op);
+  if (logits.dim() != 2) fail("{}: logits must be [N, C], got shape {}", op, logits.shape());
+  if (!is_floating(logits.dtype())) fail("{}: logits must be float32 or float64, got {}", op, logits.dtype());
+  if (target.dtype() != int64 || target.dim() != 1 || target.size(0) != logits.size(0)) {
+    fail("{}: target must be int64 class indices of shape [{}] for logits of shape {}, got {} {}", op, logits.size(0),
+         logits.shape(), target.dtype(), target.shape());
+  }
+  if (logits.size(1) == 0 && logits.size(0) > 0) fail("{}: logits of shape {} have no classes", op, logits.shape());
+}
+
+int64_t checked_class(const int64_t* target, int64_t row, int64_t classes, const char* op) {
+  const int64_t t = target[row];
+  if (t < 0 || t >= classes) {
+    fail("{}: target contains class {}, but the scores have {} classes (valid: 0 to {}); first at row {}", op, t,
+         classes, classes - 1, row);
+  }
+  return t;
+}
+
+// log(sum(exp(row))), shifted by the row's max; a row whose max is infinite is not shifted (as
+// logsumexp: an all -inf row gives -inf, not NaN).
+template <class T>
+T row_logsumexp(const T* row, int64_t n) {
+  T top = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < n; ++j) top = row[j] > top ? row[j] : top;
+  const T shift = std::isinf(top) ? T(0) : top;
+  T total = 0;
+  for (int64_t j = 0; j < n; ++j) total += std::exp(row[j] - shift);
+  return std::log(total) + shift;
+}
+
+}  // namespace
+
+Tensor cross_entropy_rows(const Tensor& logits_in, const Tensor& target_in, double label_smoothing) {
+  check_rows(logits_in, target_in, "cross_entropy");
+  const Tensor logits = logits_in.contiguous();
+  const Tensor target = target_in.contiguous();
+  const int64_t rows = logits.size(0), classes = logits.size(1);
+  Tensor loss = Tensor::empty({rows}, logits.dtype());
+  dispatch_floating(logits.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = logits.data<T>();
+    const int64_t* t = target.data<int64_t>();
+    T* out = loss.data<T>();
+    const T keep = static_cast<T>(1.0 - label_smoothing);
+    const T spread = static_cast<T>(label_smoothing / static_cast<double>(classes));
+    parallel_for(0, rows, row_grain(classes), [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        const T* row = x + i * classes;
+        const int64_t c = checked_class(t, i, classes, "cross_entropy");
+        T value = row_logsumexp(row, classes) - keep * row[c];
+        if (label_smoothing > 0.0) {
+          T total = 0;
+          for (int64_t j = 0; j < classes; ++j) total += row[j];
+          value -= spread * total;
+        }
+        out[i] = value;
+      }
+    });
+  });
+  return loss;
+}
+
+Tensor cross_entropy_rows_backward(const Tensor& logits_in, const Tensor& target_in, const Tensor& grad_in,
+                                   double label_smoothing) {
+  check_rows(logits_in, target_in, "cross_entropy_rows_backward");
+  if (!grad_in.defined()) fail("cross_entropy_rows_backward: grad is undefined");
+  if (grad_in.shape() != Shape{logits_in.size(0)} || grad_in.dtype() != logits_in.dtype()) {
+    fail("cross_entropy_rows_backward: grad must be {} of shape [{}] (one value per row), got {} {}", logits_in.dtype(),
+         logits_in.size(0), grad_in.dtype(), grad_in.shape());
+  }
+  const Tensor logits = logits_in.contiguous();
+  const Tensor target = target_in.contiguous();
+  const Tensor grad = grad_in.contiguous();
+  const int64_t rows = logits.size(0), classes = logits.size(1);
+  Tensor result = Tensor::empty(logits.shape(), logits.dtype());
+  dispatch_floating(logits.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = logits.data<T>();
+    const int64_t* t = target.data<int64_t>();
+    const T* g = grad.data<T>();
+    T* out = result.data<T>();
+    const T keep = static_cast<T>(1.0 - label_smoothing);
+    const T spread = static_cast<T>(label_smoothing / static_cast<double>(classes));
+    parallel_for(0, rows, row_grain(classes), [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        const T* row = x + i * classes;
+        T* o = out + i * classes;
+        const int64_t c = checked_class(t, i, classes, "cross_entropy_rows_backward");
+        const T lse = row_logsumexp(row, classes);
+        for (int64_t j = 0; j < classes; ++j) o[j] = (std::exp(row[j] - lse) - spread) * g[i];
+        o[c] -= keep * g[i];
+      }
+    });
+  });
+  return result;
+}
+
+}  // namespace nabla

@@ -1,0 +1,64 @@
+// The fused cross-entropy kernels against the formula written out in double, and their errors.
+#include <nabla/tensor.hpp>
+
+#include "reference.hpp"
+
+using namespace nabla;
+using Catch::Matchers::Contains;
+
+TEST_CASE("cross_entropy_rows matches logsumexp minus the smoothed target score", "[loss]") {
+  reference::Rng rng(4);
+  for (DType dtype : {float64, float32}) {
+    for (double eps : {0.0, 0.1}) {
+      const int64_t rows = 37, classes = 7;
+      Tensor x = Tensor::empty({rows, classes}, dtype);
+      Tensor target = Tensor::empty({rows}, int64);
+      Tensor grad = Tensor::empty({rows}, dtype);
+      for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t j = 0; j < classes; ++j) reference::write(x, {i, j}, rng.uniform(-30, 30));
+        reference::write(target, {i}, static_cast<double>(rng.integer(0, classes - 1)));
+        reference::write(grad, {i}, rng.uniform(-2, 2));
+      }
+      auto lse = [&](int64_t i) {
+        double top = -1e300, total = 0;
+        for (int64_t j = 0; j < classes; ++j) top = std::max(top, reference::read(x, {i, j}));
+        for (int64_t j = 0; j < classes; ++j) total += std::exp(reference::read(x, {i, j}) - top);
+        return std::log(total) + top;
+      };
+      const reference::Tolerance tolerance = reference::reduction_tolerance(dtype);
+      reference::check_elements(cross_entropy_rows(x, target, eps), {rows}, [&](const reference::Index& i) {
+        const int64_t t = static_cast<int64_t>(reference::read(target, {i[0]}));
+        double mean = 0;
+        for (int64_t j = 0; j < classes; ++j) mean += reference::read(x, {i[0], j}) / classes;
+        return lse(i[0]) - (1 - eps) * reference::read(x, {i[0], t}) - eps * mean;
+      }, tolerance);
+      reference::check_elements(cross_entropy_rows_backward(x, target, grad, eps), {rows, classes},
+                                [&](const reference::Index& i) {
+        const int64_t t = static_cast<int64_t>(reference::read(target, {i[0]}));
+        const double q = eps / classes + (i[1] == t ? 1 - eps : 0.0);
+        return (std::exp(reference::read(x, i) - lse(i[0])) - q) * reference::read(grad, {i[0]});
+      }, tolerance);
+    }
+  }
+}
+
+TEST_CASE("cross_entropy_rows of a known row, and of extreme logits", "[loss]") {
+  // logits [0, ln 3]: softmax [1/4, 3/4]; loss for class 1 = -ln(3/4).
+  const Tensor x = tensor({0.0, std::log(3.0)}, {1, 2}, float64);
+  const Tensor target = tensor({1}, {1}, int64);
+  reference::check_values(cross_entropy_rows(x, target), {1}, {-std::log(0.75)}, 1e-12);
+  reference::check_values(cross_entropy_rows_backward(x, target, ones({1}, float64)), {1, 2}, {0.25, -0.25}, 1e-12);
+  // Huge logits do not overflow (shifted by the row max).
+  const Tensor big = tensor({1000.0, 0.0}, {1, 2});
+  reference::check_values(cross_entropy_rows(big, tensor({0}, {1}, int64)), {1}, {0.0}, 1e-6);
+}
+
+TEST_CASE("cross_entropy_rows refuses bad targets and shapes", "[loss][errors]") {
+  const Tensor x = zeros({3, 4});
+  CHECK_THROWS_WITH(cross_entropy_rows(x, tensor({0, 4, 1}, {3}, int64)),
+                    Contains("target contains class 4, but the scores have 4 classes (valid: 0 to 3); first at row 1"));
+  CHECK_THROWS_WITH(cross_entropy_rows(x, tensor({0, -1, 1}, {3}, int64)), Contains("class -1"));
+  CHECK_THROWS_WITH(cross_entropy_rows(x, zeros({3})), Contains("int64 class indices of shape [3]"));
+  CHECK_THROWS_WITH(cross_entropy_rows(zeros({3, 4, 1}), zeros({3}, int64)), Contains("[N, C]"));
+  CHECK_THROWS_WITH(cross_entropy_rows_backward(x, zeros({3}, int64), zeros({2})), Contains("one value per row"));
+}
