@@ -22,3 +22,22 @@ TEST_CASE("sigmoid_backward is g * y * (1 - y)", "[elementwise]") {
   CHECK(allclose(sigmoid_backward(g, y), tensor({0.25, -0.375, 0.27, 0.0}, {2, 2}, float64)));
   CHECK_THROWS_WITH(sigmoid_backward(g, tensor({1, 2}, {2})), Catch::Contains("sigmoid_backward") && Catch::Contains("[2, 2]"));
 }
+
+TEST_CASE("float32 sigmoid (vectorised exp) matches double precision over the whole range", "[elementwise]") {
+  std::vector<float> values;
+  for (double v = -120.0; v <= 120.0; v += 0.0137) values.push_back(static_cast<float>(v));
+  for (float v : {0.0f, -0.0f, 88.7f, -88.7f, 104.0f, -104.0f, 1e-8f, -1e-8f}) values.push_back(v);
+  const Tensor x = from_vector(values, {static_cast<int64_t>(values.size())});
+  const std::vector<float> y = sigmoid(x).to_vector<float>();
+  int64_t mismatches = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double expected = 1.0 / (1.0 + std::exp(-static_cast<double>(values[i])));
+    if (std::abs(y[i] - expected) > 1e-40 + 3e-7 * expected) ++mismatches;
+  }
+  CHECK(mismatches == 0);
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> special = sigmoid(from_vector(std::vector<float>{inf, -inf, std::nanf("")}, {3})).to_vector<float>();
+  CHECK(special[0] == 1.0f);
+  CHECK(special[1] == 0.0f);
+  CHECK(std::isnan(special[2]));
+}
