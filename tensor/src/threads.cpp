@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -17,8 +18,35 @@ namespace {
 
 thread_local bool t_in_parallel_region = false;
 
-// A fixed set of workers that each take one chunk of a parallel_for. Workers sleep on a
-// condition variable between jobs, so an idle pool costs nothing (no spinning against BLAS).
+// A worker (or the caller, waiting for the workers) spins this long before it sleeps. A training
+// step runs dozens of parallel loops a few microseconds apart; waking a sleeping thread costs
+// more than that (a futex call, a context switch), and sleeping between them lost ~15 % of a
+// 2-thread MLP step to the scheduler. A bounded spin keeps the pool responsive inside a step
+// and idle (asleep) between steps or when the program does other work.
+constexpr auto kSpinTime = std::chrono::microseconds(100);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Spins until done() or kSpinTime passes; true if done.
+template <class Done>
+bool spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+  for (int spins = 0;; ++spins) {
+    if (done()) return true;
+    cpu_relax();
+    if ((spins & 63) == 63 && std::chrono::steady_clock::now() > deadline) return done();
+  }
+}
+
+// A fixed set of workers that each take one chunk of a parallel_for. Between jobs a worker spins
+// briefly (see kSpinTime), then sleeps on a condition variable, so an idle pool costs nothing.
+// BLAS runs single-threaded inside the pool's threads: one owner of the cores.
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) { resize(threads); }
@@ -31,27 +59,37 @@ class ThreadPool {
     stopping_ = false;
     // New workers start having "seen" the current generation: otherwise they would wake at once
     // and run the last (already finished, now null) job.
-    const uint64_t current = generation_;
+    const uint64_t current = generation_of(state_.load());
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, current] { worker_loop(i, current); });
   }
 
   // Runs fn(chunk) for chunk in [0, chunks); the caller runs chunk 0.
   void run(int chunks, const std::function<void(int)>& fn) {
     std::lock_guard<std::mutex> serial(run_mutex_);  // one job at a time
+    job_ = &fn;
+    error_ = nullptr;
+    remaining_.store(chunks - 1);
+    // Publishes the job: the next generation and its chunk count in one atomic word, so a worker
+    // never pairs one job's generation with another's count. Sequentially consistent with the
+    // sleepers_ count (and the workers' own increment-then-check), so a worker going to sleep
+    // either sees this job or is woken.
+    state_.store(((generation_of(state_.load()) + 1) << kChunkBits) | static_cast<uint64_t>(chunks));
+    if (sleepers_.load() > 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      wake_.notify_all();
+    }
+    run_chunk(fn, 0);
+    if (!spin_until([this] { return remaining_.load() == 0; })) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [this] { return remaining_.load() == 0; });
+    }
+    job_ = nullptr;
+    std::exception_ptr error;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      job_ = &fn;
-      job_chunks_ = chunks;
-      remaining_ = chunks - 1;
-      error_ = nullptr;
-      ++generation_;
+      error = error_;
     }
-    wake_.notify_all();
-    run_chunk(fn, 0);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return remaining_ == 0; });
-    job_ = nullptr;
-    if (error_) std::rethrow_exception(error_);
+    if (error) std::rethrow_exception(error);
   }
 
  private:
@@ -68,18 +106,24 @@ class ThreadPool {
 
   void worker_loop(int index, uint64_t seen) {
     for (;;) {
-      const std::function<void(int)>* job = nullptr;
-      {
+      auto new_job = [&] { return stopping_.load() || generation_of(state_.load()) != seen; };
+      if (!spin_until(new_job)) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
-        if (index >= job_chunks_) continue;
-        job = job_;
+        sleepers_.fetch_add(1);
+        wake_.wait(lock, new_job);
+        sleepers_.fetch_sub(1);
       }
-      run_chunk(*job, index);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--remaining_ == 0) done_.notify_one();
+      if (stopping_.load()) return;
+      const uint64_t state = state_.load();
+      seen = generation_of(state);
+      // A worker with no chunk in this job skips it. One with a chunk can read job_ safely: the
+      // job cannot finish, and job_ cannot change, until this worker has run its chunk.
+      if (static_cast<uint64_t>(index) >= (state & kChunkMask)) continue;
+      run_chunk(*job_, index);
+      if (remaining_.fetch_sub(1) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);  // the caller may be asleep on done_
+        done_.notify_one();
+      }
     }
   }
 
@@ -98,11 +142,15 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   std::vector<std::thread> workers_;
-  const std::function<void(int)>* job_ = nullptr;
-  int job_chunks_ = 0;
-  int remaining_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  static constexpr int kChunkBits = 16;  // chunks per job < 65536 (set_num_threads caps threads)
+  static constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
+  static uint64_t generation_of(uint64_t state) { return state >> kChunkBits; }
+
+  const std::function<void(int)>* job_ = nullptr;  // published by state_
+  std::atomic<int> remaining_{0};
+  std::atomic<uint64_t> state_{0};  // generation << kChunkBits | chunks of the latest job
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
 };
 
@@ -123,6 +171,7 @@ ThreadPool& pool() {
 
 void set_num_threads(int n) {
   if (n < 1) fail("set_num_threads: {} threads requested; pass at least 1", n);
+  if (n > 4096) fail("set_num_threads: {} threads requested; at most 4096 are supported", n);
   std::lock_guard<std::mutex> lock(g_pool_mutex);
   g_num_threads = n;
   pool().resize(n);
