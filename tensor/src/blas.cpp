@@ -151,12 +151,12 @@ void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T
   }
   // Split the longer side of C into one block per thread; each block is an independent product.
   if (m >= n) {
-    parallel_for(0, m, (m + threads - 1) / threads, [&](int64_t lo, int64_t hi) {
+    parallel_for(0, m, std::max<int64_t>(1, m / threads), [&](int64_t lo, int64_t hi) {
       const T* a_rows = transpose_a ? a + lo : a + lo * lda;  // rows lo..hi of op(A)
       call_blas(transpose_a, transpose_b, hi - lo, n, k, alpha, a_rows, lda, b, ldb, beta, c + lo * ldc, ldc);
     });
   } else {
-    parallel_for(0, n, (n + threads - 1) / threads, [&](int64_t lo, int64_t hi) {
+    parallel_for(0, n, std::max<int64_t>(1, n / threads), [&](int64_t lo, int64_t hi) {
       const T* b_columns = transpose_b ? b + lo * ldb : b + lo;  // columns lo..hi of op(B)
       call_blas(transpose_a, transpose_b, m, hi - lo, k, alpha, a, lda, b_columns, ldb, beta, c + lo, ldc);
     });

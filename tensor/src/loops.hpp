@@ -13,7 +13,7 @@
 namespace nabla::detail {
 
 // Elements per chunk below which a kernel stays on one thread.
-constexpr int64_t kParallelGrain = 32768;
+constexpr int64_t kParallelGrain = 8192;
 
 template <int K>
 struct LoopPlan {

@@ -113,7 +113,7 @@ void sum_kernel(const ReduceLayout& layout, Out* out) {
   // Reduced block in the middle: add whole contiguous rows of `inner` values, into an Acc
   // buffer so float32 accumulates in double here too.
   using Acc = typename Accumulator<T>::type;
-  parallel_for(0, O * I, std::max<int64_t>(I, kReduceGrain / std::max<int64_t>(R, 1)), [&](int64_t lo, int64_t hi) {
+  parallel_for(0, O * I, std::max<int64_t>(1, kReduceGrain / std::max<int64_t>(R, 1)), [&](int64_t lo, int64_t hi) {
     std::vector<Acc> acc;
     // Work in units of (o, inner range) so each thread owns distinct outputs.
     for (int64_t start = lo; start < hi;) {
