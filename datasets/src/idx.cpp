@@ -44,6 +44,15 @@ const IdxType* find_idx_type(uint8_t code) {
 // Reads a file through zlib's gz* interface, which decompresses gzip data and passes anything
 // else through unchanged. Every read either returns bytes, returns short at the true end of the
 // data, or throws naming the file and zlib's message (a corrupt or cut-off gzip stream).
+// The most payload a file of its size can hold: its size, or for gzip the size times deflate's
+// largest compression ratio (1032:1).
+uint64_t plausible_payload(const std::filesystem::path& file, bool compressed) {
+  std::error_code error;
+  const uint64_t size = std::filesystem::file_size(file, error);
+  if (error) return 0;
+  return compressed ? size * 1032 : size;
+}
+
 class ByteReader {
  public:
   explicit ByteReader(const std::filesystem::path& file) : file_(file) {
@@ -224,11 +233,19 @@ Tensor read_idx(const std::filesystem::path& file) {
   const uint64_t payload_bytes = count * type->file_itemsize;
   const uint64_t total_bytes = header_bytes + payload_bytes;
 
-  // ---- the elements. The buffer grows only as data arrives (doubling, capped at what the header
+  // ---- the elements. Bytes (MNIST's pixels and labels) are read straight into the tensor when
+  // the file can hold what the header promises, so loading holds one copy of the data, not two.
+  // Otherwise the buffer grows only as data arrives (doubling, capped at what the header
   // promises), so a lying header costs at most what the file really holds.
+  const bool bytes_as_is = type->dtype == DType::uint8 && type->file_itemsize == 1;
+  Tensor direct;
+  if (bytes_as_is && payload_bytes <= plausible_payload(file, reader.compressed())) {
+    direct = Tensor::empty(shape, DType::uint8);
+  }
   std::vector<uint8_t> payload;
   uint64_t have = 0;
-  while (have < payload_bytes) {
+  if (direct.defined()) have = reader.read(direct.raw_data(), static_cast<size_t>(payload_bytes));
+  while (!direct.defined() && have < payload_bytes) {
     if (have == payload.size()) {
       const uint64_t grown = std::max<uint64_t>(2 * payload.size(), uint64_t{1} << 20);
       payload.resize(static_cast<size_t>(std::min(grown, payload_bytes)));
@@ -259,6 +276,7 @@ Tensor read_idx(const std::filesystem::path& file) {
          type->name, shape);
   }
 
+  if (direct.defined()) return direct;
   Tensor out = Tensor::empty(shape, type->dtype);
   convert_elements(*type, payload.data(), static_cast<int64_t>(count), out);
   return out;

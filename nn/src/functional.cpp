@@ -22,7 +22,10 @@ Size2d default_stride(Size2d stride, Size2d kernel) { return (stride.h == 0 && s
 }  // namespace
 
 Variable max_pool2d(const Variable& x, Size2d kernel, Size2d stride, Size2d padding, Size2d dilation) {
-  return nabla::max_pool2d(x, Window2d{kernel, default_stride(stride, kernel), padding, dilation}).values;
+  const Window2d window{kernel, default_stride(stride, kernel), padding, dilation};
+  // Only the values are returned: without a gradient to route, the winners need not be kept.
+  if (!is_grad_enabled() || !x.requires_grad()) return Variable(nabla::max_pool2d(x.data(), window, false).values);
+  return nabla::max_pool2d(x, window).values;
 }
 
 Variable avg_pool2d(const Variable& x, Size2d kernel, Size2d stride, Size2d padding, bool count_include_pad) {

@@ -230,7 +230,7 @@ void col2im_kernel(const T* columns, T* image, const Geometry& g) {
 // The common 2x2, stride-2 window without padding, one output row from two input rows: written
 // so that it vectorises. The same rule as the general kernel: the first of equal maxima wins, and
 // the first NaN wins and propagates.
-template <class T>
+template <class T, bool kIndices>
 inline void max_pool_2x2_row(const T* __restrict top, const T* __restrict bottom, T* __restrict values,
                              int64_t* __restrict indices, int64_t first_index, int64_t in_w, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -245,7 +245,7 @@ inline void max_pool_2x2_row(const T* __restrict top, const T* __restrict bottom
       best_index = take ? first_index + 2 * i + offsets[k] : best_index;
     }
     values[i] = best;
-    indices[i] = best_index;
+    if constexpr (kIndices) indices[i] = best_index;
   }
 }
 
@@ -256,8 +256,13 @@ NABLA_SIMD_CLONES void max_pool_2x2_planes(const T* image, T* values, int64_t* i
     const T* in = image + plane * g.in_plane();
     for (int64_t oh = 0; oh < g.out_h; ++oh) {
       const int64_t row = 2 * oh * g.in_w;
-      max_pool_2x2_row(in + row, in + row + g.in_w, values + plane * g.out_plane() + oh * g.out_w,
-                       indices + plane * g.out_plane() + oh * g.out_w, row, g.in_w, g.out_w);
+      T* value_row = values + plane * g.out_plane() + oh * g.out_w;
+      if (indices) {
+        max_pool_2x2_row<T, true>(in + row, in + row + g.in_w, value_row, indices + plane * g.out_plane() + oh * g.out_w,
+                                  row, g.in_w, g.out_w);
+      } else {
+        max_pool_2x2_row<T, false>(in + row, in + row + g.in_w, value_row, nullptr, row, g.in_w, g.out_w);
+      }
     }
   }
 }
@@ -279,7 +284,7 @@ void max_pool_kernel(const T* image, T* values, int64_t* indices, const Geometry
     for (int64_t plane = lo; plane < hi; ++plane) {
       const T* in = image + plane * g.in_plane();
       T* value_out = values + plane * g.out_plane();
-      int64_t* index_out = indices + plane * g.out_plane();
+      int64_t* index_out = indices ? indices + plane * g.out_plane() : nullptr;
       for (int64_t oh = 0; oh < g.out_h; ++oh) {
         const Range rows = taps.rows[static_cast<size_t>(oh)];
         const int64_t top = oh * g.stride_h - g.padding_h;
@@ -318,7 +323,7 @@ void max_pool_kernel(const T* image, T* values, int64_t* indices, const Geometry
             }
           }
           value_out[oh * g.out_w + ow] = best;
-          index_out[oh * g.out_w + ow] = best_index;
+          if (index_out) index_out[oh * g.out_w + ow] = best_index;
         }
       }
     }
@@ -460,19 +465,20 @@ Tensor col2im(const Tensor& columns_in, const Shape& image_shape, const Window2d
   return image;
 }
 
-PoolResult max_pool2d(const Tensor& x_in, const Window2d& window) {
+PoolResult max_pool2d(const Tensor& x_in, const Window2d& window, bool with_indices) {
   check_image(x_in, "max_pool2d", "x");
   const Shape& shape = x_in.shape();
   const Size2d out = window_output_size({shape[2], shape[3]}, window, "max_pool2d");
   const Geometry g = make_geometry(shape, out, window);
   const PoolTaps taps = pool_taps(g, window, "max_pool2d");
   const Shape out_shape{shape[0], shape[1], out.h, out.w};
-  PoolResult result{Tensor::empty(out_shape, x_in.dtype()), Tensor::empty(out_shape, int64)};
+  PoolResult result{Tensor::empty(out_shape, x_in.dtype()), with_indices ? Tensor::empty(out_shape, int64) : Tensor()};
   if (result.values.numel() == 0) return result;
   const Tensor x = x_in.contiguous();
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    max_pool_kernel<T>(x.data<T>(), result.values.data<T>(), result.indices.data<int64_t>(), g, taps);
+    max_pool_kernel<T>(x.data<T>(), result.values.data<T>(), with_indices ? result.indices.data<int64_t>() : nullptr, g,
+                       taps);
   });
   return result;
 }

@@ -392,3 +392,14 @@ TEST_CASE("max_pool2d_backward refuses indices that do not fit", "[conv][errors]
                     Contains("index 16") && Contains("outside the 4x4 input plane"));
   CHECK_THROWS_WITH(max_pool2d_backward(g, zeros({1, 1, 2, 2}, int64), {2, 1, 4, 4}), Contains("N and C differ"));
 }
+
+TEST_CASE("max_pool2d without indices gives the same values", "[conv]") {
+  Generator generator(12);
+  const Tensor x = randn({2, 3, 9, 8}, float32, generator);
+  for (const Window2d& w : {Window2d{.kernel = 2, .stride = 2}, Window2d{.kernel = 3, .stride = 2, .padding = 1}}) {
+    const PoolResult full_result = max_pool2d(x, w);
+    const PoolResult values_only = max_pool2d(x, w, /*with_indices=*/false);
+    CHECK_FALSE(values_only.indices.defined());
+    CHECK(equal(values_only.values, full_result.values));
+  }
+}

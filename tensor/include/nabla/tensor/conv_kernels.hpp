@@ -40,7 +40,8 @@ struct PoolResult {
   Tensor values;
   Tensor indices;
 };
-PoolResult max_pool2d(const Tensor& x, const Window2d& window);
+// with_indices = false skips the indices (left undefined): inference needs only the values.
+PoolResult max_pool2d(const Tensor& x, const Window2d& window, bool with_indices = true);
 // The adjoint of max pooling: each grad_output element added at its window's winner (indices, as
 // max_pool2d returns them) in a zero image of input_shape [N, C, H, W].
 Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape);
