@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
-#include <unordered_map>
+#include <map>
 #include <vector>
 
 #include "nabla/tensor/error.hpp"
@@ -13,37 +13,46 @@ namespace nabla {
 namespace {
 
 constexpr size_t kAlignment = 64;
+// Each block starts with a header holding its capacity, so a block can serve any request up to
+// that size and still be returned to the right bucket. One alignment unit keeps data aligned.
+constexpr size_t kHeader = kAlignment;
+// A cached block serves a request at least this fraction of its size (no more than 2x waste).
+constexpr size_t kMaxWasteFactor = 2;
 
-// Caches freed blocks by their (64-byte rounded) size. Training repeats the same shapes every
-// step, so after the first step almost every allocation is a cache hit.
+// Caches freed blocks by capacity. Training repeats the same shapes every step, so after the
+// first step almost every allocation is a cache hit; the smaller final batch of an epoch reuses
+// the full batch's blocks (best fit within 2x) instead of allocating a second set.
 class CachingAllocator {
  public:
   void* allocate(size_t nbytes) {
     const size_t size = round_up(nbytes);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      auto it = free_blocks_.find(size);
-      if (it != free_blocks_.end() && !it->second.empty()) {
-        void* block = it->second.back();
+      auto it = free_blocks_.lower_bound(size);
+      while (it != free_blocks_.end() && it->second.empty()) ++it;
+      if (it != free_blocks_.end() && it->first <= kMaxWasteFactor * size) {
+        char* block = it->second.back();
         it->second.pop_back();
-        stats_.bytes_cached -= static_cast<int64_t>(size);
-        note_in_use(static_cast<int64_t>(size));
-        return block;
+        stats_.bytes_cached -= static_cast<int64_t>(it->first);
+        note_in_use(static_cast<int64_t>(it->first));
+        return block + kHeader;
       }
       ++stats_.system_allocations;
       note_in_use(static_cast<int64_t>(size));
     }
-    void* block = std::aligned_alloc(kAlignment, size);
+    auto* block = static_cast<char*>(std::aligned_alloc(kAlignment, size + kHeader));
     if (!block) {
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.bytes_in_use -= static_cast<int64_t>(size);
       fail("allocate: out of memory allocating {} bytes", size);
     }
-    return block;
+    *reinterpret_cast<size_t*>(block) = size;
+    return block + kHeader;
   }
 
-  void release(void* block, size_t nbytes) {
-    const size_t size = round_up(nbytes);
+  void release(void* data) {
+    char* block = static_cast<char*>(data) - kHeader;
+    const size_t size = *reinterpret_cast<const size_t*>(block);
     std::lock_guard<std::mutex> lock(mutex_);
     stats_.bytes_in_use -= static_cast<int64_t>(size);
     if (stats_.bytes_cached + static_cast<int64_t>(size) > static_cast<int64_t>(cache_limit_)) {
@@ -57,7 +66,7 @@ class CachingAllocator {
   void release_cache() {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& [size, blocks] : free_blocks_) {
-      for (void* block : blocks) std::free(block);
+      for (char* block : blocks) std::free(block);
     }
     free_blocks_.clear();
     stats_.bytes_cached = 0;
@@ -84,7 +93,7 @@ class CachingAllocator {
   }
 
   std::mutex mutex_;
-  std::unordered_map<size_t, std::vector<void*>> free_blocks_;
+  std::map<size_t, std::vector<char*>> free_blocks_;  // by capacity, for best fit
   AllocatorStats stats_;
   size_t cache_limit_ = size_t{256} << 20;
 };
@@ -108,7 +117,7 @@ Storage::~Storage() {
   if (release_) {
     release_(data_);
   } else {
-    allocator().release(data_, nbytes_);
+    allocator().release(data_);
   }
   g_live_storages.fetch_sub(1, std::memory_order_relaxed);
 }

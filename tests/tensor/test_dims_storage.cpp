@@ -218,6 +218,20 @@ TEST_CASE("caching allocator reuses blocks in a steady loop", "[storage][allocat
   CHECK(allocator_stats().system_allocations == after_warmup);
 }
 
+TEST_CASE("caching allocator serves a smaller request from a cached block within 2x", "[storage][allocator]") {
+  release_cached_memory();
+  { auto full_batch = Storage::allocate(64 * 1000); }  // a step's buffer
+  const int64_t after_full = allocator_stats().system_allocations;
+  {
+    auto last_batch = Storage::allocate(48 * 1000);  // the smaller final batch reuses it
+    CHECK(allocator_stats().system_allocations == after_full);
+    std::memset(last_batch->data(), 1, 48 * 1000);   // and it is writable all the way
+  }
+  { auto tiny = Storage::allocate(1000); }  // far smaller: a block of its own, not a 64x waste
+  CHECK(allocator_stats().system_allocations == after_full + 1);
+  release_cached_memory();
+}
+
 TEST_CASE("allocator stats track bytes in use, cached and peak", "[storage][allocator]") {
   release_cached_memory();
   const AllocatorStats start = allocator_stats();
