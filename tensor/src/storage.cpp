@@ -95,7 +95,7 @@ class CachingAllocator {
   std::mutex mutex_;
   std::map<size_t, std::vector<char*>> free_blocks_;  // by capacity, for best fit
   AllocatorStats stats_;
-  size_t cache_limit_ = size_t{256} << 20;
+  size_t cache_limit_ = size_t{1024} << 20;
 };
 
 CachingAllocator& allocator() {

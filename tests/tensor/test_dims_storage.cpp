@@ -254,7 +254,7 @@ TEST_CASE("allocator cache limit frees blocks beyond it at once", "[storage][all
   set_allocator_cache_limit(0);
   { auto storage = Storage::allocate(4096); }
   CHECK(allocator_stats().bytes_cached == 0);
-  set_allocator_cache_limit(size_t{256} << 20);
+  set_allocator_cache_limit(size_t{1024} << 20);
   { auto storage = Storage::allocate(4096); }
   CHECK(allocator_stats().bytes_cached >= 4096);
   release_cached_memory();
