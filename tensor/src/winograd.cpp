@@ -9,8 +9,11 @@
 // Since Y is linear in g, the filter gradient is the adjoint: dU[xi] = dM[xi] . V[xi]^T with
 // dM = A dY A^T, and dg = G^T dU G.
 //
-// Work is split by images across the thread pool; each thread transforms a block of images into
-// its own buffers (sized to stay in cache) and runs single-threaded GEMMs on them.
+// Work is split into blocks (a few whole images, or a band of tile rows of a large image) across
+// the thread pool; each thread transforms a block into its own buffers (sized to stay in cache)
+// and runs single-threaded GEMMs on them. F(4x4, 3x3) would need 2.25 multiplies per output
+// instead of 4; tried, its 6-point transforms over rows of a few tiles cost more here than the
+// GEMM time they saved, so F(2x2) it is.
 #include "winograd.hpp"
 
 #include <algorithm>
