@@ -208,8 +208,8 @@ def main():
                   f"{cell.median('eval_images_per_second'):.0f} | {cell.median('peak_rss_mb'):.0f} | "
                   f"{cell.median('test_accuracy'):.4f} | {wait} | {' '.join(str(v) for v in cell.values('loadavg_before'))} |")
     w("")
-    w("Data wait: seconds per epoch nabla's training loop spent waiting for the DataLoader's next batch "
-      "(its background thread converts uint8 images to float while the step runs); included in the time. "
+    w("Data wait: seconds per epoch nabla's training loop spent getting the DataLoader's next batch "
+      "(converting the batch's uint8 images to float, in the training thread); included in the time. "
       "libtorch's benchmark converts the whole set before timing and gathers each epoch's shuffle "
       "outside the clock. Load before: the 1-minute load average when each run started (it includes the "
       "previous run's own threads); on 2 cores anything well above 2 means other jobs competed. libtorch's "
