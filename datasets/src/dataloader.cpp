@@ -57,20 +57,19 @@ struct DataLoader::Iterator::State {
     if (producer.joinable()) producer.join();
   }
 
-  Batch make_batch(int64_t batch) const {
+  // The dataset indices of batch `batch` (the last may be short).
+  std::span<const int64_t> indices_of(int64_t batch) const {
     const int64_t begin = batch * batch_size;
     const int64_t end = std::min<int64_t>(begin + batch_size, static_cast<int64_t>(order.size()));
-    return dataset->get_batch(std::span<const int64_t>(order.data() + begin, static_cast<size_t>(end - begin)));
+    return {order.data() + begin, static_cast<size_t>(end - begin)};
   }
+
+  Batch make_batch(int64_t batch) const { return dataset->get_batch(indices_of(batch)); }
 
   int64_t refill_at() const { return prefetch / 2; }
 
   // Tells the dataset which examples batch `batch` will read.
-  void hint(int64_t batch) const {
-    const int64_t begin = batch * batch_size;
-    const int64_t end = std::min<int64_t>(begin + batch_size, static_cast<int64_t>(order.size()));
-    dataset->will_need(std::span<const int64_t>(order.data() + begin, static_cast<size_t>(end - begin)));
-  }
+  void hint(int64_t batch) const { dataset->will_need(indices_of(batch)); }
 
   void produce() {
     for (int64_t batch = 0; batch < num_batches; ++batch) {

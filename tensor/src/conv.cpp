@@ -41,6 +41,15 @@ ConvShape conv_shape(const Shape& x, const Shape& w, const Conv2dParams& p, cons
   return s;
 }
 
+// An adjoint's grad_output must have the convolution's output shape.
+void check_grad_output(const Tensor& grad_output, const ConvShape& s, const char* op) {
+  const Shape expected{s.batch, s.out_channels, s.out.h, s.out.w};
+  if (grad_output.shape() != expected) {
+    fail("{}: grad_output of shape {} does not match the convolution's output shape {}", op, grad_output.shape(),
+         expected);
+  }
+}
+
 void check_float_operands(const char* op, std::initializer_list<const Tensor*> tensors) {
   DType dtype = (*tensors.begin())->dtype();
   for (const Tensor* t : tensors) {
@@ -144,11 +153,7 @@ Tensor conv2d_backward_input(const Tensor& grad_output_in, const Tensor& weight_
   if (!grad_output_in.defined() || !weight_in.defined()) fail("conv2d_backward_input: an operand is undefined");
   check_float_operands("conv2d_backward_input", {&grad_output_in, &weight_in});
   const ConvShape s = conv_shape(input_shape, weight_in.shape(), params, "conv2d_backward_input");
-  const Shape expected{s.batch, s.out_channels, s.out.h, s.out.w};
-  if (grad_output_in.shape() != expected) {
-    fail("conv2d_backward_input: grad_output of shape {} does not match the convolution's output shape {}",
-         grad_output_in.shape(), expected);
-  }
+  check_grad_output(grad_output_in, s, "conv2d_backward_input");
   const Tensor gy = grad_output_in.contiguous();
   const Tensor weight = weight_in.contiguous();
   Tensor gx = Tensor::empty(input_shape, gy.dtype());
@@ -199,11 +204,7 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
   if (!x_in.defined() || !grad_output_in.defined()) fail("conv2d_backward_weight: an operand is undefined");
   check_float_operands("conv2d_backward_weight", {&x_in, &grad_output_in});
   const ConvShape s = conv_shape(x_in.shape(), weight_shape, params, "conv2d_backward_weight");
-  const Shape expected{s.batch, s.out_channels, s.out.h, s.out.w};
-  if (grad_output_in.shape() != expected) {
-    fail("conv2d_backward_weight: grad_output of shape {} does not match the convolution's output shape {}",
-         grad_output_in.shape(), expected);
-  }
+  check_grad_output(grad_output_in, s, "conv2d_backward_weight");
   const Tensor x = x_in.contiguous();
   const Tensor gy = grad_output_in.contiguous();
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();

@@ -97,6 +97,12 @@ Geometry make_geometry(const Shape& image_shape, Size2d out, const Window2d& win
   return g;
 }
 
+// The geometry of `window` sliding over images of image_shape [N, C, H, W]; throws naming `op`
+// when the window does not fit.
+Geometry window_geometry(const Shape& image_shape, const Window2d& window, const char* op) {
+  return make_geometry(image_shape, window_output_size({image_shape[2], image_shape[3]}, window, op), window);
+}
+
 // Per kernel tap, the output rows / columns that read inside the input (im2col and col2im).
 struct TapOutputs {
   std::vector<Range> rows;     // per tap i
@@ -410,14 +416,12 @@ namespace detail {
 
 template <class T>
 void im2col_image(const T* image, T* columns, int64_t channels, Size2d in, const Window2d& window) {
-  const Size2d out = window_output_size(in, window, "im2col");
-  im2col_kernel<T>(image, columns, make_geometry({1, channels, in.h, in.w}, out, window));
+  im2col_kernel<T>(image, columns, window_geometry({1, channels, in.h, in.w}, window, "im2col"));
 }
 
 template <class T>
 void col2im_image(const T* columns, T* image, int64_t channels, Size2d in, const Window2d& window) {
-  const Size2d out = window_output_size(in, window, "col2im");
-  col2im_kernel<T>(columns, image, make_geometry({1, channels, in.h, in.w}, out, window));
+  col2im_kernel<T>(columns, image, window_geometry({1, channels, in.h, in.w}, window, "col2im"));
 }
 
 template void im2col_image<float>(const float*, float*, int64_t, Size2d, const Window2d&);
@@ -430,8 +434,7 @@ template void col2im_image<double>(const double*, double*, int64_t, Size2d, cons
 Tensor im2col(const Tensor& x_in, const Window2d& window) {
   check_image(x_in, "im2col", "x");
   const Shape& shape = x_in.shape();
-  const Size2d out = window_output_size({shape[2], shape[3]}, window, "im2col");
-  const Geometry g = make_geometry(shape, out, window);
+  const Geometry g = window_geometry(shape, window, "im2col");
   Tensor columns = Tensor::empty({shape[0], shape[1] * g.taps(), g.out_plane()}, x_in.dtype());
   if (columns.numel() == 0) return columns;
   const Tensor x = x_in.contiguous();
@@ -448,8 +451,7 @@ Tensor col2im(const Tensor& columns_in, const Shape& image_shape, const Window2d
     fail("col2im: columns must be float32 or float64, got {} (convert with .to(float32))", columns_in.dtype());
   }
   check_image_shape(image_shape, "col2im");
-  const Size2d out = window_output_size({image_shape[2], image_shape[3]}, window, "col2im");
-  const Geometry g = make_geometry(image_shape, out, window);
+  const Geometry g = window_geometry(image_shape, window, "col2im");
   const Shape expected{image_shape[0], image_shape[1] * g.taps(), g.out_plane()};
   if (columns_in.shape() != expected) {
     fail("col2im: columns of shape {} do not match image shape {} with a {}x{} kernel (expected "
@@ -468,10 +470,9 @@ Tensor col2im(const Tensor& columns_in, const Shape& image_shape, const Window2d
 PoolResult max_pool2d(const Tensor& x_in, const Window2d& window, bool with_indices) {
   check_image(x_in, "max_pool2d", "x");
   const Shape& shape = x_in.shape();
-  const Size2d out = window_output_size({shape[2], shape[3]}, window, "max_pool2d");
-  const Geometry g = make_geometry(shape, out, window);
+  const Geometry g = window_geometry(shape, window, "max_pool2d");
   const PoolTaps taps = pool_taps(g, window, "max_pool2d");
-  const Shape out_shape{shape[0], shape[1], out.h, out.w};
+  const Shape out_shape{shape[0], shape[1], g.out_h, g.out_w};
   PoolResult result{Tensor::empty(out_shape, x_in.dtype()), with_indices ? Tensor::empty(out_shape, int64) : Tensor()};
   if (result.values.numel() == 0) return result;
   const Tensor x = x_in.contiguous();
@@ -496,8 +497,8 @@ Tensor max_pool2d_backward(const Tensor& grad_output_in, const Tensor& indices_i
     fail("max_pool2d_backward: grad_output of shape {} does not pool an input of shape {} (N and C differ)", out_shape,
          input_shape);
   }
-  Tensor grad_input = zeros(input_shape, grad_output_in.dtype());
-  if (grad_input.numel() == 0 || grad_output_in.numel() == 0) return grad_input;
+  if (grad_output_in.numel() == 0) return zeros(input_shape, grad_output_in.dtype());
+  Tensor grad_input = Tensor::empty(input_shape, grad_output_in.dtype());  // zeroed plane by plane below
   const Tensor grad_output = grad_output_in.contiguous();
   const Tensor indices = indices_in.contiguous();
   const int64_t planes = input_shape[0] * input_shape[1];
@@ -510,6 +511,7 @@ Tensor max_pool2d_backward(const Tensor& grad_output_in, const Tensor& indices_i
     parallel_for(0, planes, plane_grain(out_plane), [&](int64_t lo, int64_t hi) {
       for (int64_t plane = lo; plane < hi; ++plane) {
         T* dst = gi + plane * in_plane;
+        std::fill(dst, dst + in_plane, T(0));  // here, not in a separate pass: the plane stays in cache
         for (int64_t o = plane * out_plane; o < (plane + 1) * out_plane; ++o) {
           const int64_t i = index[o];
           if (i < 0 || i >= in_plane) {
@@ -527,10 +529,9 @@ Tensor max_pool2d_backward(const Tensor& grad_output_in, const Tensor& indices_i
 Tensor avg_pool2d(const Tensor& x_in, const Window2d& window, bool count_include_pad) {
   check_image(x_in, "avg_pool2d", "x");
   const Shape& shape = x_in.shape();
-  const Size2d out = window_output_size({shape[2], shape[3]}, window, "avg_pool2d");
-  const Geometry g = make_geometry(shape, out, window);
+  const Geometry g = window_geometry(shape, window, "avg_pool2d");
   const PoolTaps taps = pool_taps(g, window, "avg_pool2d");
-  Tensor result = Tensor::empty({shape[0], shape[1], out.h, out.w}, x_in.dtype());
+  Tensor result = Tensor::empty({shape[0], shape[1], g.out_h, g.out_w}, x_in.dtype());
   if (result.numel() == 0) return result;
   const Tensor x = x_in.contiguous();
   dispatch_floating(x.dtype(), [&](auto tag) {
@@ -544,10 +545,9 @@ Tensor avg_pool2d_backward(const Tensor& grad_output_in, const Shape& input_shap
                            bool count_include_pad) {
   check_image(grad_output_in, "avg_pool2d_backward", "grad_output");
   check_image_shape(input_shape, "avg_pool2d_backward");
-  const Size2d out = window_output_size({input_shape[2], input_shape[3]}, window, "avg_pool2d_backward");
-  const Geometry g = make_geometry(input_shape, out, window);
+  const Geometry g = window_geometry(input_shape, window, "avg_pool2d_backward");
   const PoolTaps taps = pool_taps(g, window, "avg_pool2d_backward");
-  const Shape expected{input_shape[0], input_shape[1], out.h, out.w};
+  const Shape expected{input_shape[0], input_shape[1], g.out_h, g.out_w};
   if (grad_output_in.shape() != expected) {
     fail("avg_pool2d_backward: grad_output shape {} does not match the pooled shape {} of input shape {}",
          grad_output_in.shape(), expected, input_shape);

@@ -4,7 +4,6 @@
 #include <mutex>
 #include <new>
 #include <map>
-#include <vector>
 
 #include "nabla/tensor/error.hpp"
 
@@ -28,13 +27,12 @@ class CachingAllocator {
     const size_t size = round_up(nbytes);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      auto it = free_blocks_.lower_bound(size);
-      while (it != free_blocks_.end() && it->second.empty()) ++it;
+      const auto it = free_blocks_.lower_bound(size);  // the smallest cached block that fits
       if (it != free_blocks_.end() && it->first <= kMaxWasteFactor * size) {
-        char* block = it->second.back();
-        it->second.pop_back();
-        stats_.bytes_cached -= static_cast<int64_t>(it->first);
-        note_in_use(static_cast<int64_t>(it->first));
+        const auto [capacity, block] = *it;
+        free_blocks_.erase(it);
+        stats_.bytes_cached -= static_cast<int64_t>(capacity);
+        note_in_use(static_cast<int64_t>(capacity));
         return block + kHeader;
       }
       ++stats_.system_allocations;
@@ -59,15 +57,13 @@ class CachingAllocator {
       std::free(block);
       return;
     }
-    free_blocks_[size].push_back(block);
+    free_blocks_.emplace(size, block);
     stats_.bytes_cached += static_cast<int64_t>(size);
   }
 
   void release_cache() {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& [size, blocks] : free_blocks_) {
-      for (char* block : blocks) std::free(block);
-    }
+    for (const auto& [size, block] : free_blocks_) std::free(block);
     free_blocks_.clear();
     stats_.bytes_cached = 0;
   }
@@ -93,7 +89,7 @@ class CachingAllocator {
   }
 
   std::mutex mutex_;
-  std::map<size_t, std::vector<char*>> free_blocks_;  // by capacity, for best fit
+  std::multimap<size_t, char*> free_blocks_;  // capacity -> block, ordered for best fit
   AllocatorStats stats_;
   size_t cache_limit_ = size_t{1024} << 20;
 };

@@ -338,6 +338,18 @@ int64_t plane_pitch(int64_t channels, int64_t ld) { return channels * ld + 16; }
 // Scratch for the transforms' intermediate rows, for bands of up to `band_rows` tile rows.
 int64_t scratch_size(const Tiling& t, int64_t band_rows) { return 8 * (band_rows + 1) * t.cols + 2 * t.cols; }
 
+// One thread's buffers for its share of `blocks`, sized for the largest block: the transforms'
+// scratch rows, and the transformed data of `first_channels` and `second_channels` channels
+// (input and output of the forward, or input and output gradient for the filter gradient).
+template <class T>
+struct BlockBuffers {
+  Tensor scratch, first, second;
+  BlockBuffers(const std::vector<Block>& blocks, const Tiling& t, int64_t first_channels, int64_t second_channels)
+      : scratch(Tensor::empty({scratch_size(t, max_band_rows(blocks))}, dtype_v<T>)),
+        first(Tensor::empty({kXi * plane_pitch(first_channels, max_block_tiles(blocks, t))}, dtype_v<T>)),
+        second(Tensor::empty({kXi * plane_pitch(second_channels, max_block_tiles(blocks, t))}, dtype_v<T>)) {}
+};
+
 }  // namespace
 
 template <class T>
@@ -351,12 +363,10 @@ void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Wi
   const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
 
   parallel_for(0, static_cast<int64_t>(blocks.size()), 1, [&](int64_t lo, int64_t hi) {
-    const int64_t ld_max = max_block_tiles(blocks, t);
-    Tensor scratch = Tensor::empty({scratch_size(t, max_band_rows(blocks))}, dtype_v<T>);
-    Tensor v_buffer = Tensor::empty({kXi * plane_pitch(C, ld_max)}, dtype_v<T>);
-    Tensor m_buffer = Tensor::empty({kXi * plane_pitch(K, ld_max)}, dtype_v<T>);
-    T* v = v_buffer.data<T>();
-    T* m = m_buffer.data<T>();
+    const BlockBuffers<T> buffers(blocks, t, C, K);
+    const Tensor& scratch = buffers.scratch;
+    T* v = buffers.first.template data<T>();
+    T* m = buffers.second.template data<T>();
     for (int64_t index = lo; index < hi; ++index) {
       const Block& b = blocks[static_cast<size_t>(index)];
       const int64_t ld = b.tiles(t), per_image = ld / b.images;
@@ -389,12 +399,10 @@ void winograd_conv3x3_weight_grad(const T* x, const T* grad_y, T* grad_weight, c
   T* du_all = partials.data<T>();
 
   parallel_for(0, chunks, 1, [&](int64_t chunk_lo, int64_t chunk_hi) {
-    const int64_t ld_max = max_block_tiles(blocks, t);
-    Tensor scratch = Tensor::empty({scratch_size(t, max_band_rows(blocks))}, dtype_v<T>);
-    Tensor v_buffer = Tensor::empty({kXi * plane_pitch(C, ld_max)}, dtype_v<T>);
-    Tensor dm_buffer = Tensor::empty({kXi * plane_pitch(K, ld_max)}, dtype_v<T>);
-    T* v = v_buffer.data<T>();
-    T* dm = dm_buffer.data<T>();
+    const BlockBuffers<T> buffers(blocks, t, C, K);
+    const Tensor& scratch = buffers.scratch;
+    T* v = buffers.first.template data<T>();
+    T* dm = buffers.second.template data<T>();
     for (int64_t chunk = chunk_lo; chunk < chunk_hi; ++chunk) {
       T* du = du_all + chunk * kXi * K * C;
       const int64_t first_block = chunk * block_count / chunks, last_block = (chunk + 1) * block_count / chunks;

@@ -86,6 +86,14 @@ inline void write(const nabla::Tensor& t, const Index& index, double value) {
   });
 }
 
+// <a, b> over all elements, read through strides, summed in long double.
+inline double inner_product(const nabla::Tensor& a, const nabla::Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  long double total = 0;
+  for_each_index(a.shape(), [&](const Index& i) { total += static_cast<long double>(read(a, i)) * read(b, i); });
+  return static_cast<double>(total);
+}
+
 // Every element in row-major order, read through strides.
 inline std::vector<double> elements(const nabla::Tensor& t) {
   std::vector<double> values;

@@ -42,17 +42,7 @@ std::vector<double> direct_conv(const std::vector<double>& x, const Shape& xs, c
 }
 
 Tensor random_tensor(const Shape& shape, DType dtype, reference::Rng& rng) {
-  Tensor t = Tensor::empty(shape, dtype);
-  reference::for_each_index(shape, [&](const reference::Index& i) { reference::write(t, i, rng.uniform(-1, 1)); });
-  return t;
-}
-
-double dot(const Tensor& a, const Tensor& b) {
-  const auto va = reference::elements(a), vb = reference::elements(b);
-  REQUIRE(va.size() == vb.size());
-  double total = 0;
-  for (size_t i = 0; i < va.size(); ++i) total += va[i] * vb[i];
-  return total;
+  return reference::random_tensor(shape, dtype, reference::Layout::contiguous, rng, -1.0, 1.0);
 }
 
 void check_close(const Tensor& actual, const std::vector<double>& expected, DType dtype) {
@@ -109,9 +99,9 @@ TEST_CASE("conv2d: both algorithms match a direct loop, with their adjoints", "[
         const Tensor gx = conv2d_backward_input(g, w, c.input, params);
         const Tensor gw = conv2d_backward_weight(x, g, c.weight, params);
         const double tolerance = dtype == float64 ? 1e-10 : 1e-3;
-        const double forward = dot(conv2d(x, w, Tensor(), params), g);
-        CHECK(dot(x, gx) == Approx(forward).epsilon(tolerance).margin(tolerance));
-        CHECK(dot(w, gw) == Approx(forward).epsilon(tolerance).margin(tolerance));
+        const double forward = reference::inner_product(conv2d(x, w, Tensor(), params), g);
+        CHECK(reference::inner_product(x, gx) == Approx(forward).epsilon(tolerance).margin(tolerance));
+        CHECK(reference::inner_product(w, gw) == Approx(forward).epsilon(tolerance).margin(tolerance));
         const Tensor gx_reference = conv2d_backward_input(g, w, c.input, {.padding = params.padding,
                                                                           .algorithm = ConvAlgorithm::im2col});
         const Tensor gw_reference = conv2d_backward_weight(x, g, c.weight, {.padding = params.padding,

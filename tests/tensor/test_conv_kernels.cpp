@@ -14,21 +14,12 @@ using namespace nabla;
 using Catch::Contains;
 using reference::check_elements;
 using reference::check_values;
+using reference::inner_product;
 using reference::Index;
 using reference::Layout;
 using reference::read;
 
 namespace {
-
-// <a, b> over all elements, read through strides.
-double inner_product(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  long double total = 0;
-  reference::for_each_index(a.shape(), [&](const Index& i) {
-    total += static_cast<long double>(read(a, i)) * read(b, i);
-  });
-  return static_cast<double>(total);
-}
 
 std::string describe(const Shape& shape, const Window2d& w) {
   return fmt::format("x {} kernel {}x{} stride {}x{} padding {}x{} dilation {}x{}", shape, w.kernel.h,

@@ -11,6 +11,7 @@ using namespace nabla;
 using Catch::Contains;
 using reference::check_elements;
 using reference::check_values;
+using reference::inner_product;
 using reference::Index;
 using reference::Layout;
 using reference::read;
@@ -39,16 +40,6 @@ Tensor random_indices(const Shape& shape, int64_t extent, reference::Rng& rng) {
   std::vector<int64_t> values(static_cast<size_t>(shape_numel(shape)));
   for (int64_t& value : values) value = rng.integer(0, extent - 1);
   return from_vector(values, shape);
-}
-
-// <a, b> over all elements, read through strides.
-double inner_product(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  long double total = 0;
-  reference::for_each_index(a.shape(), [&](const Index& i) {
-    total += static_cast<long double>(read(a, i)) * read(b, i);
-  });
-  return static_cast<double>(total);
 }
 
 Index with_axis(Index index, int64_t axis, int64_t value) {
