@@ -74,7 +74,7 @@ const T* image_columns(const T* x, int64_t n, const ConvShape& s, Size2d in, T* 
 // Images per parallel chunk: one, unless images are tiny.
 constexpr int64_t kImageGrain = 1;
 
-// Fewer channels than this and the 16 Winograd GEMMs are too thin to beat one im2col GEMM.
+// Fewer channels than this and the 36 Winograd GEMMs are too thin to beat one im2col GEMM.
 constexpr int64_t kWinogradMinChannels = 8;
 
 bool use_winograd(const ConvShape& s, const Conv2dParams& p, const char* op) {

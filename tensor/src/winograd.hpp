@@ -1,8 +1,8 @@
 #pragma once
-// Private: 3x3, stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray,
-// "Fast Algorithms for Convolutional Neural Networks", 2015). Each 2x2 block of output comes from
-// a 4x4 block of input with 16 multiplies per channel pair instead of 36: the input and filter
-// are transformed into 16 planes, the channel sums become 16 GEMMs, and the output is
+// Private: 3x3, stride-1 convolutions by Winograd's minimal filtering F(4x4, 3x3) (Lavin & Gray,
+// "Fast Algorithms for Convolutional Neural Networks", 2015). Each 4x4 block of output comes from
+// a 6x6 block of input with 36 multiplies per channel pair instead of 144: the input and filter
+// are transformed into 36 planes, the channel sums become 36 GEMMs, and the output is
 // transformed back. The same transforms give the filter gradient (its adjoint), and the input
 // gradient is a Winograd convolution of the output gradient with the flipped filter.
 // Shapes are the caller's to check.

@@ -1,4 +1,4 @@
-// conv2d and its two adjoints, both algorithms (im2col + GEMM, Winograd F(2x2, 3x3)), against a
+// conv2d and its two adjoints, both algorithms (im2col + GEMM, Winograd F(4x4, 3x3)), against a
 // direct loop in double precision, and the adjoint identities that tie the three kernels together:
 // <conv(x, w), g> = <x, backward_input(g, w)> = <w, backward_weight(x, g)>.
 #include <nabla/tensor.hpp>
@@ -45,10 +45,18 @@ Tensor random_tensor(const Shape& shape, DType dtype, reference::Rng& rng) {
   return reference::random_tensor(shape, dtype, reference::Layout::contiguous, rng, -1.0, 1.0);
 }
 
-void check_close(const Tensor& actual, const std::vector<double>& expected, DType dtype) {
+// Float tolerances: im2col sums products directly; Winograd F(4x4, 3x3) goes through transforms
+// with coefficients up to 8 and 1/24 and loses about 3 more bits (Lavin & Gray report the same;
+// F(2x2) lost 1). The observed worst case on these cases is about 6e-5.
+double tolerance_for(DType dtype, ConvAlgorithm algorithm) {
+  if (dtype == float64) return 1e-11;
+  return algorithm == ConvAlgorithm::im2col ? 2e-5 : 1.5e-4;
+}
+
+void check_close(const Tensor& actual, const std::vector<double>& expected, double tolerance) {
   const auto values = reference::elements(actual);
   REQUIRE(values.size() == expected.size());
-  const double tolerance = dtype == float64 ? 1e-11 : 2e-5;
+
   int64_t mismatches = 0;
   std::string first;
   for (size_t i = 0; i < values.size(); ++i) {
@@ -92,7 +100,7 @@ TEST_CASE("conv2d: both algorithms match a direct loop, with their adjoints", "[
                                           reference::elements(bias), params.padding, out);
         const Tensor y = conv2d(x, w, bias, params);
         REQUIRE(y.shape() == Shape{c.input[0], c.weight[0], out.h, out.w});
-        check_close(y, expected, dtype);
+        check_close(y, expected, tolerance_for(dtype, algorithm));
 
         // The adjoints, through the identities above and against the direct loop's own adjoint.
         const Tensor g = random_tensor(y.shape(), dtype, rng);
@@ -106,8 +114,8 @@ TEST_CASE("conv2d: both algorithms match a direct loop, with their adjoints", "[
                                                                           .algorithm = ConvAlgorithm::im2col});
         const Tensor gw_reference = conv2d_backward_weight(x, g, c.weight, {.padding = params.padding,
                                                                            .algorithm = ConvAlgorithm::im2col});
-        check_close(gx, reference::elements(gx_reference), dtype);
-        check_close(gw, reference::elements(gw_reference), dtype);
+        check_close(gx, reference::elements(gx_reference), tolerance_for(dtype, algorithm));
+        check_close(gw, reference::elements(gw_reference), tolerance_for(dtype, algorithm));
       }
     }
   }

@@ -2,8 +2,9 @@
 // 2-d convolution (cross-correlation, as in PyTorch) as three kernels: the forward and its two
 // adjoints. Threads split the batch and work on blocks of images in buffers of their own, so no
 // batch-sized column matrix is ever built and memory stays at the size of the activations.
-// Two algorithms: im2col + GEMM (any shape), and Winograd F(2x2, 3x3) for 3x3 stride-1
-// convolutions, which needs 2.25x fewer multiplies (results agree to float rounding).
+// Two algorithms: im2col + GEMM (any shape), and Winograd F(4x4, 3x3) for 3x3 stride-1
+// convolutions, which needs 4x fewer multiplies (float32 results agree to about 1e-4 relative,
+// against about 1e-6 for im2col; float64 to 1e-11).
 #include "nabla/tensor/conv_kernels.hpp"
 #include "nabla/tensor/tensor.hpp"
 
