@@ -12,11 +12,11 @@
 // Since Y is linear in g, the filter gradient is the adjoint: dU[xi] = dM[xi] . V[xi]^T with
 // dM = A dY A^T, and dg = G^T dU G.
 //
-// The transforms work on one row of tiles at a time, vectorised across the tiles of the row: a
-// vertical pass over whole image rows (contiguous, any width), then the horizontal pass in
-// registers, where the tiles' columns 4 apart are gathered by lane permutations (7 tiles per pair
-// of 16-float vectors). Rows of only 6 or 7 tiles, as in MNIST's 24x24 and 26x26 planes, thus
-// still run in full vectors.
+// The transforms (winograd_transforms.inc, compiled once per instruction set) work on one row of
+// tiles at a time, vectorised across the tiles of the row: a vertical pass over whole image rows
+// (contiguous, any width), then the horizontal pass in registers, where the tiles' columns 4 apart
+// are gathered by lane permutations (7 tiles per pair of 16-float vectors). Rows of only 6 or 7
+// tiles, as in MNIST's 24x24 and 26x26 planes, thus still run in full vectors.
 //
 // Work is split into blocks (a few whole images, or a band of tile rows of a large image) across
 // the thread pool; each thread transforms a block into its own buffers (sized to stay in cache)
@@ -24,11 +24,14 @@
 #include "winograd.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "blas.hpp"
+#include "nabla/tensor/error.hpp"
 #include "nabla/tensor/factories.hpp"
-#include "nabla/tensor/simd.hpp"
+#include "nabla/tensor/simd.hpp"  // NABLA_SIMD_DISPATCH
 #include "nabla/tensor/tensor.hpp"
 #include "nabla/tensor/threads.hpp"
 #include "winograd_simd.hpp"
@@ -36,9 +39,6 @@
 namespace nabla::detail {
 
 namespace {
-
-using simd::kLanes;
-using simd::Vec;
 
 constexpr int kAlpha = 6;                // a transformed block is kAlpha x kAlpha
 constexpr int kTile = 4;                 // output tile size
@@ -119,18 +119,6 @@ struct Tiling {
 
 Tiling tiling_of(const Winograd3x3& g) { return {(g.out.h + kTile - 1) / kTile, (g.out.w + kTile - 1) / kTile}; }
 
-// Tiles per horizontal segment: a segment's input, 4 * tiles + 2 columns, fits two vectors.
-template <class T>
-constexpr int64_t kSegment = (2 * kLanes<T> - 2) / kTile;
-
-// Width of a scratch row: every segment can read two whole vectors from it.
-template <class T>
-int64_t scratch_width(const Tiling& t) {
-  const int64_t last_segment = (t.cols - 1) / kSegment<T> * kSegment<T>;
-  const int64_t width = kTile * last_segment + 2 * kLanes<T>;
-  return (width + kLanes<T> - 1) / kLanes<T> * kLanes<T>;
-}
-
 // Tiles per block of work: enough columns for an efficient GEMM, few enough that a block's
 // transformed input and output stay in the core's L2 cache.
 constexpr int64_t kTargetTiles = 64;
@@ -169,249 +157,94 @@ int64_t max_block_tiles(const std::vector<Block>& blocks, const Tiling& t) {
   return most;
 }
 
-// A block's transformed data is laid out [xi][channel][tile], rows of `ld` = tiles + one vector:
+// A block's transformed data is laid out [xi][channel][tile], rows of `ld` = tiles + kSlack:
 // the transforms store whole vectors, and the lanes past a row's last tile land in that slack
 // (or on tiles that are written afterwards). xi planes are `pitch` apart, a little more than a
 // plane, so that the 36 planes do not all start at the same cache set (4 KiB aliasing).
 template <class T>
+constexpr int64_t kSlack = 64 / sizeof(T);  // the widest vector, in elements
+template <class T>
 int64_t row_stride(int64_t tiles) {
-  return tiles + kLanes<T>;
+  return tiles + kSlack<T>;
 }
 int64_t plane_pitch(int64_t channels, int64_t ld) { return channels * ld + 16; }
 
-// ---- the transforms
-
-// A vertical pass over whole rows: out[a][x] = f(in[0][x], .., in[N-1][x])[a] for x in [0, n), a
-// vector of columns at a time. The last vector ends at n, overlapping the one before it (both
-// store the same values), so that no row has a scalar tail; rows narrower than a vector go one
-// column at a time.
-template <class T, int N, class F>
-inline void vertical_pass(const T* const (&in)[N], T* const (&out)[kAlpha], int64_t n, F f) {
-  constexpr int64_t L = kLanes<T>;
-  auto columns = [&](int64_t x) {
-    Vec<T> a[N], b[kAlpha];
-    for (int i = 0; i < N; ++i) a[i] = simd::load(in[i] + x);
-    f(a, b);
-    for (int k = 0; k < kAlpha; ++k) simd::store(out[k] + x, b[k]);
-  };
-  if (n >= L) {
-    for (int64_t x = 0; x + L <= n; x += L) columns(x);
-    if (n % L != 0) columns(n - L);
-    return;
-  }
-  for (int64_t x = 0; x < n; ++x) {
-    T a[N], b[kAlpha];
-    for (int i = 0; i < N; ++i) a[i] = in[i][x];
-    f(a, b);
-    for (int k = 0; k < kAlpha; ++k) out[k][x] = b[k];
-  }
-}
-
-// Scratch for the vertical passes of a band of tile rows: kAlpha rows of scratch_width per tile
-// row, then a row of zeros (what the vertical pass reads above and below the image). Zeroed when
-// a transform starts; the vertical passes write only the image's columns, so the lanes around
-// them stay zero: they are the horizontal padding.
+// The transforms of one instruction set (winograd_transforms.inc).
 template <class T>
-int64_t scratch_size(const Tiling& t, int64_t band_rows) {
-  return (kAlpha * band_rows + 1) * scratch_width<T>(t);
-}
-
-template <class T>
-class Scratch {
- public:
-  Scratch(T* base, const Tiling& t, int64_t band_rows) : base_(base), width_(scratch_width<T>(t)) {
-    std::fill(base, base + scratch_size<T>(t, band_rows), T(0));
-    zeros_ = base + kAlpha * band_rows * width_;
-  }
-  // Row a of the vertical pass of tile row `band_row` of the band.
-  T* row(int64_t band_row, int a) const { return base_ + (band_row * kAlpha + a) * width_; }
-  const T* zeros() const { return zeros_; }
-
- private:
-  T* base_;
-  int64_t width_;
-  const T* zeros_;
+struct Kernels {
+  // V[xi][c][first + tile] = (B^T d B)[xi] for every 6x6 block d of one image's channels.
+  void (*input)(const T* image, T* scratch, T* v, int64_t channels, Size2d in, Size2d padding, const Tiling& t,
+                int64_t row_lo, int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
+  // dM[xi][k][first + tile] = (A dY A^T)[xi] for every 4x4 block dY of one image's output gradient.
+  void (*output_grad)(const T* grad_y, T* scratch, T* dm, int64_t channels, Size2d out, const Tiling& t,
+                      int64_t row_lo, int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
+  // y[k] = A^T m A (+ bias) for every tile of one image; m = M[xi][k][first + tile].
+  void (*output)(const T* m, const T* bias, T* y, int64_t channels, Size2d out, const Tiling& t, int64_t row_lo,
+                 int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
+  // U[xi][k][c] = (G g G^T)[xi] for every filter g = weight[k][c]; taps: 9 * K * C scratch.
+  void (*filters)(const T* weight, T* taps, T* u, int64_t out_channels, int64_t in_channels);
+  // Elements of scratch the input and output-gradient transforms need for a band of tile rows.
+  int64_t (*scratch_size)(const Tiling& t, int64_t band_rows);
 };
 
-// The lane permutations of the horizontal passes, built once per call (as constants folded
-// into every use they would be rebuilt lane by lane inside the loops).
-template <class T>
-struct Permutations {
-  static constexpr int L = kLanes<T>;
-  simd::Index<T> column[kAlpha];  // lane l of column[j]: column kTile * l + j of a segment
-  simd::Index<T> pairs;           // (a[0], b[0], a[1], b[1], ...)
-  simd::Index<T> quads[2];        // from two pair vectors p, q: (p[0], p[1], q[0], q[1], p[2], ...), and the upper half
-  Permutations() {
-    for (int j = 0; j < kAlpha; ++j) {
-      column[j] = simd::make_index<T>([j](int l) { return std::min(kTile * l + j, 2 * L - 1); });
-    }
-    pairs = simd::make_index<T>([](int l) { return (l % 2) * L + l / 2; });
-    for (int half = 0; half < 2; ++half) {
-      quads[half] = simd::make_index<T>([half](int l) {
-        const int tile = half * (L / 4) + l / 4, j = l % 4;
-        return j < 2 ? 2 * tile + j : L + 2 * tile + j - 2;
-      });
-    }
-  }
-};
+#if NABLA_SIMD_DISPATCH
+namespace avx512 {
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4")
+constexpr int kVectorBytes = 64;
+#include "winograd_transforms.inc"
+#pragma GCC pop_options
+}  // namespace avx512
+namespace avx2 {
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v3")
+constexpr int kVectorBytes = 32;
+#include "winograd_transforms.inc"
+#pragma GCC pop_options
+}  // namespace avx2
+#endif
 
-// The horizontal pass of one scratch row: lane l of d[j] is column kTile * l + j of the segment.
-template <class T, int N>
-inline void gather_columns(const T* row, const Permutations<T>& p, Vec<T> (&d)[N]) {
-  const Vec<T> lo = simd::load(row), hi = simd::load(row + kLanes<T>);
-  for (int j = 0; j < N; ++j) d[j] = simd::permute<T>(lo, hi, p.column[j]);
+// The build's own instruction set. 32-byte vectors at least: a segment of tiles needs 6 lanes
+// of two vectors (on plain SSE2 each operation becomes two).
+namespace baseline {
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#else
+constexpr int kVectorBytes = 32;
+#endif
+#include "winograd_transforms.inc"
+}  // namespace baseline
+
+// The best version this CPU runs. NABLA_WINOGRAD_ISA=avx512|avx2|baseline asks for one (the
+// tests check each version that way on one machine).
+template <class T>
+Kernels<T> choose_kernels() {
+  const char* requested = std::getenv("NABLA_WINOGRAD_ISA");
+  const std::string isa = requested ? requested : "";
+#if NABLA_SIMD_DISPATCH
+  __builtin_cpu_init();
+  const bool has_avx512 = __builtin_cpu_supports("x86-64-v4"), has_avx2 = __builtin_cpu_supports("x86-64-v3");
+  if (isa == "avx512" && !has_avx512) fail("NABLA_WINOGRAD_ISA=avx512, but this CPU lacks x86-64-v4 (AVX-512); unset it");
+  if (isa == "avx2" && !has_avx2) fail("NABLA_WINOGRAD_ISA=avx2, but this CPU lacks x86-64-v3 (AVX2, FMA); unset it");
+  if ((isa.empty() || isa == "avx512") && has_avx512) return avx512::kernels<T>();
+  if ((isa.empty() || isa == "avx2") && has_avx2) return avx2::kernels<T>();
+#else
+  if (isa == "avx512" || isa == "avx2") {
+    fail("NABLA_WINOGRAD_ISA={}: this build has one version of the Winograd transforms (compiled for its -march); "
+         "unset it",
+         isa);
+  }
+#endif
+  if (!isa.empty() && isa != "avx512" && isa != "avx2" && isa != "baseline") {
+    fail("NABLA_WINOGRAD_ISA={}: expected avx512, avx2 or baseline (or unset, for the best this CPU runs)", isa);
+  }
+  return baseline::kernels<T>();
 }
 
-// Asks for the next plane while this one is transformed: the transforms read activations that
-// were written long ago (out of L2), and the hardware prefetcher alone left them waiting on
-// memory (a third of the input transform's time).
 template <class T>
-inline void prefetch(const T* p, int64_t n) {
-  for (int64_t i = 0; i < n; i += 64 / static_cast<int64_t>(sizeof(T))) __builtin_prefetch(p + i);
-}
-
-// Both transforms below first run the vertical pass over every tile row of a channel, then the
-// horizontal passes: reading a scratch row right after writing it stalled on store forwarding.
-
-// V[xi][c][first + tile] = (B^T d B)[xi] for every 6x6 block d of one image's channels.
-template <class T>
-NABLA_SIMD_CLONES void transform_input(const T* image, T* scratch, T* v, int64_t channels, Size2d in,
-                                       Size2d padding, const Tiling& t, int64_t row_lo, int64_t row_hi,
-                                       int64_t first, int64_t ld, int64_t pitch) {
-  const Scratch<T> rows(scratch, t, row_hi - row_lo);
-  const Permutations<T> permutations;
-  for (int64_t c = 0; c < channels; ++c) {
-    const T* plane = image + c * in.h * in.w;
-    if (c + 1 < channels) prefetch(plane + in.h * in.w, in.h * in.w);
-    for (int64_t ty = row_lo; ty < row_hi; ++ty) {
-      const T* r[kAlpha];
-      for (int i = 0; i < kAlpha; ++i) {
-        const int64_t y = kTile * ty - padding.h + i;
-        r[i] = y >= 0 && y < in.h ? plane + y * in.w : rows.zeros();
-      }
-      T* o[kAlpha];
-      for (int a = 0; a < kAlpha; ++a) o[a] = rows.row(ty - row_lo, a) + padding.w;  // the image's column 0
-      vertical_pass<T>(r, o, in.w, [](const auto& d, auto& b) { input_1d<T>(d, b); });  // B^T d
-    }
-    for (int64_t ty = row_lo; ty < row_hi; ++ty) {
-      T* out = v + c * ld + first + (ty - row_lo) * t.cols;
-      for (int64_t tx = 0; tx < t.cols; tx += kSegment<T>) {
-        for (int a = 0; a < kAlpha; ++a) {
-          Vec<T> d[kAlpha], o[kAlpha];
-          gather_columns<T>(rows.row(ty - row_lo, a) + kTile * tx, permutations, d);
-          input_1d<T>(d, o);
-          for (int b = 0; b < kAlpha; ++b) simd::store(out + (a * kAlpha + b) * pitch + tx, o[b]);
-        }
-      }
-    }
-  }
-}
-
-// dM[xi][k][first + tile] = (A dY A^T)[xi] for every 4x4 block dY of one image's output gradient.
-template <class T>
-NABLA_SIMD_CLONES void transform_output_grad(const T* grad_y, T* scratch, T* dm, int64_t channels, Size2d out,
-                                             const Tiling& t, int64_t row_lo, int64_t row_hi, int64_t first,
-                                             int64_t ld, int64_t pitch) {
-  const Scratch<T> rows(scratch, t, row_hi - row_lo);
-  const Permutations<T> permutations;
-  for (int64_t k = 0; k < channels; ++k) {
-    const T* plane = grad_y + k * out.h * out.w;
-    if (k + 1 < channels) prefetch(plane + out.h * out.w, out.h * out.w);
-    for (int64_t ty = row_lo; ty < row_hi; ++ty) {
-      const T* r[kTile];
-      for (int i = 0; i < kTile; ++i) {
-        const int64_t y = kTile * ty + i;
-        r[i] = y < out.h ? plane + y * out.w : rows.zeros();
-      }
-      T* o[kAlpha];
-      for (int a = 0; a < kAlpha; ++a) o[a] = rows.row(ty - row_lo, a);
-      vertical_pass<T>(r, o, out.w, [](const auto& y, auto& b) { grad_1d<T>(y, b); });  // A dY
-    }
-    for (int64_t ty = row_lo; ty < row_hi; ++ty) {
-      T* out_row = dm + k * ld + first + (ty - row_lo) * t.cols;
-      for (int64_t tx = 0; tx < t.cols; tx += kSegment<T>) {
-        for (int a = 0; a < kAlpha; ++a) {
-          Vec<T> e[kTile], s[kAlpha];
-          gather_columns<T>(rows.row(ty - row_lo, a) + kTile * tx, permutations, e);
-          grad_1d<T>(e, s);
-          for (int b = 0; b < kAlpha; ++b) simd::store(out_row + (a * kAlpha + b) * pitch + tx, s[b]);
-        }
-      }
-    }
-  }
-}
-
-// Output row segment from the four columns of its tiles (lane l of y[j] is column j of tile l):
-// interleaved, it is 2 * kLanes consecutive values, of which the first `n` are stored.
-template <class T>
-inline void store_interleaved(const Vec<T> (&y)[kTile], const Permutations<T>& p, T* row, int64_t n) {
-  constexpr int L = kLanes<T>;
-  const Vec<T> p01 = simd::permute<T>(y[0], y[1], p.pairs), p23 = simd::permute<T>(y[2], y[3], p.pairs);
-  const Vec<T> lo = simd::permute<T>(p01, p23, p.quads[0]);
-  if (n < L) return simd::store_first(row, lo, n);
-  simd::store(row, lo);
-  const Vec<T> hi = simd::permute<T>(p01, p23, p.quads[1]);
-  if (n < 2 * L) return simd::store_first(row + L, hi, n - L);
-  simd::store(row + L, hi);
-}
-
-// y[k] = A^T m A (+ bias) for every tile of one image; m = M[xi][k][first + tile].
-template <class T>
-NABLA_SIMD_CLONES void transform_output(const T* m, const T* bias, T* y, int64_t channels, Size2d out,
-                                        const Tiling& t, int64_t row_lo, int64_t row_hi, int64_t first, int64_t ld,
-                                        int64_t pitch) {
-  const Permutations<T> permutations;
-  for (int64_t k = 0; k < channels; ++k) {
-    const T b = bias ? bias[k] : T(0);
-    T* plane = y + k * out.h * out.w;
-    for (int64_t ty = row_lo; ty < row_hi; ++ty) {
-      const T* s = m + k * ld + first + (ty - row_lo) * t.cols;
-      for (int64_t tx = 0; tx < t.cols; tx += kSegment<T>) {
-        Vec<T> h[kAlpha][kTile];  // m A, row by row
-        for (int a = 0; a < kAlpha; ++a) {
-          Vec<T> row[kAlpha];
-          for (int j = 0; j < kAlpha; ++j) row[j] = simd::load(s + (a * kAlpha + j) * pitch + tx);
-          output_1d<T>(row, h[a]);
-        }
-        Vec<T> y_rows[kTile][kTile];  // A^T (m A): y_rows[i][j], lane l = Y[i][j] of tile l
-        for (int j = 0; j < kTile; ++j) {
-          Vec<T> column[kAlpha], r[kTile];
-          for (int a = 0; a < kAlpha; ++a) column[a] = h[a][j];
-          output_1d<T>(column, r);
-          for (int i = 0; i < kTile; ++i) y_rows[i][j] = r[i] + b;
-        }
-        const int64_t x = kTile * tx;
-        const int64_t n = std::min(kTile * std::min(kSegment<T>, t.cols - tx), out.w - x);
-        for (int i = 0; i < kTile && kTile * ty + i < out.h; ++i) {
-          store_interleaved<T>(y_rows[i], permutations, plane + (kTile * ty + i) * out.w + x, n);
-        }
-      }
-    }
-  }
-}
-
-// U[xi][k][c] = (G g G^T)[xi] for every filter g = weight[k][c], a vector of filters at a time:
-// the 9 taps are first gathered into planes (`taps`, 9 * K * C).
-template <class T>
-NABLA_SIMD_CLONES void transform_filters(const T* weight, T* taps, T* u, int64_t out_channels,
-                                         int64_t in_channels) {
-  const int64_t pairs = out_channels * in_channels;
-  for (int64_t p = 0; p < pairs; ++p) {
-    for (int q = 0; q < 9; ++q) taps[q * pairs + p] = weight[p * 9 + q];
-  }
-  int64_t p = 0;
-  for (; p + kLanes<T> <= pairs; p += kLanes<T>) {
-    Vec<T> g[9], transformed[kXi];
-    for (int q = 0; q < 9; ++q) g[q] = simd::load(taps + q * pairs + p);
-    filter_2d<T>(g, transformed);
-    for (int xi = 0; xi < kXi; ++xi) simd::store(u + xi * pairs + p, transformed[xi]);
-  }
-  for (; p < pairs; ++p) {
-    T g[9], transformed[kXi];
-    for (int q = 0; q < 9; ++q) g[q] = taps[q * pairs + p];
-    filter_2d<T>(g, transformed);
-    for (int xi = 0; xi < kXi; ++xi) u[xi * pairs + p] = transformed[xi];
-  }
+const Kernels<T>& kernels() {
+  static const Kernels<T> chosen = choose_kernels<T>();
+  return chosen;
 }
 
 // grad_weight[k][c] = G^T dU[.][k][c] G.
@@ -442,7 +275,7 @@ template <class T>
 struct BlockBuffers {
   Tensor scratch, first, second;
   BlockBuffers(const std::vector<Block>& blocks, const Tiling& t, int64_t first_channels, int64_t second_channels)
-      : scratch(Tensor::empty({scratch_size<T>(t, max_band_rows(blocks))}, dtype_v<T>)),
+      : scratch(Tensor::empty({kernels<T>().scratch_size(t, max_band_rows(blocks))}, dtype_v<T>)),
         first(zeros({kXi * plane_pitch(first_channels, row_stride<T>(max_block_tiles(blocks, t)))}, dtype_v<T>)),
         second(zeros({kXi * plane_pitch(second_channels, row_stride<T>(max_block_tiles(blocks, t)))}, dtype_v<T>)) {}
 };
@@ -454,8 +287,9 @@ void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Wi
   const int64_t C = g.in_channels, K = g.out_channels;
   const Tiling t = tiling_of(g);
   const std::vector<Block> blocks = make_blocks(g.batch, t);
+  const Kernels<T>& kernel = kernels<T>();
   Tensor filters = Tensor::empty({kXi * K * C}, dtype_v<T>), taps = Tensor::empty({9 * K * C}, dtype_v<T>);
-  transform_filters<T>(weight, taps.data<T>(), filters.data<T>(), K, C);
+  kernel.filters(weight, taps.data<T>(), filters.data<T>(), K, C);
   const T* u = filters.data<T>();
   const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
 
@@ -469,14 +303,14 @@ void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Wi
       const int64_t tiles = b.tiles(t), per_image = tiles / b.images, ld = row_stride<T>(tiles);
       const int64_t v_pitch = plane_pitch(C, ld), m_pitch = plane_pitch(K, ld);
       for (int64_t i = 0; i < b.images; ++i) {
-        transform_input<T>(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo, b.row_hi,
+        kernel.input(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo, b.row_hi,
                            i * per_image, ld, v_pitch);
       }
       for (int64_t xi = 0; xi < kXi; ++xi) {
         gemm<T>(false, false, K, tiles, C, T(1), u + xi * K * C, C, v + xi * v_pitch, ld, T(0), m + xi * m_pitch, ld);
       }
       for (int64_t i = 0; i < b.images; ++i) {
-        transform_output<T>(m, bias, y + (b.first_image + i) * out_size, K, g.out, t, b.row_lo, b.row_hi,
+        kernel.output(m, bias, y + (b.first_image + i) * out_size, K, g.out, t, b.row_lo, b.row_hi,
                             i * per_image, ld, m_pitch);
       }
     }
@@ -487,6 +321,7 @@ template <class T>
 void winograd_conv3x3_weight_grad(const T* x, const T* grad_y, T* grad_weight, const Winograd3x3& g) {
   const int64_t C = g.in_channels, K = g.out_channels;
   const Tiling t = tiling_of(g);
+  const Kernels<T>& kernel = kernels<T>();
   const std::vector<Block> blocks = make_blocks(g.batch, t);
   const int64_t block_count = static_cast<int64_t>(blocks.size());
   const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
@@ -508,9 +343,9 @@ void winograd_conv3x3_weight_grad(const T* x, const T* grad_y, T* grad_weight, c
         const int64_t tiles = b.tiles(t), per_image = tiles / b.images, ld = row_stride<T>(tiles);
         const int64_t v_pitch = plane_pitch(C, ld), dm_pitch = plane_pitch(K, ld);
         for (int64_t i = 0; i < b.images; ++i) {
-          transform_input<T>(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo,
+          kernel.input(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo,
                              b.row_hi, i * per_image, ld, v_pitch);
-          transform_output_grad<T>(grad_y + (b.first_image + i) * out_size, scratch, dm, K, g.out, t, b.row_lo,
+          kernel.output_grad(grad_y + (b.first_image + i) * out_size, scratch, dm, K, g.out, t, b.row_lo,
                                    b.row_hi, i * per_image, ld, dm_pitch);
         }
         for (int64_t xi = 0; xi < kXi; ++xi) {

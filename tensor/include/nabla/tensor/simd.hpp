@@ -8,6 +8,7 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__) && \
     !defined(NABLA_NO_SIMD_CLONES)
 #define NABLA_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define NABLA_SIMD_DISPATCH 1  // code may also be versioned by hand (winograd.cpp), chosen at run time
 #else
 #define NABLA_SIMD_CLONES
 #endif
