@@ -24,6 +24,7 @@
 #include "winograd.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -224,8 +225,9 @@ Kernels<T> choose_kernels() {
 #if NABLA_SIMD_DISPATCH
   __builtin_cpu_init();
   const bool has_avx512 = __builtin_cpu_supports("x86-64-v4"), has_avx2 = __builtin_cpu_supports("x86-64-v3");
-  if (isa == "avx512" && !has_avx512) fail("NABLA_WINOGRAD_ISA=avx512, but this CPU lacks x86-64-v4 (AVX-512); unset it");
-  if (isa == "avx2" && !has_avx2) fail("NABLA_WINOGRAD_ISA=avx2, but this CPU lacks x86-64-v3 (AVX2, FMA); unset it");
+  if ((isa == "avx512" && !has_avx512) || (isa == "avx2" && !has_avx2)) {
+    fail("NABLA_WINOGRAD_ISA={}, but this CPU lacks that instruction set; unset it or ask for a lower one", isa);
+  }
   if ((isa.empty() || isa == "avx512") && has_avx512) return avx512::kernels<T>();
   if ((isa.empty() || isa == "avx2") && has_avx2) return avx2::kernels<T>();
 #else
@@ -293,12 +295,17 @@ void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Wi
   const T* u = filters.data<T>();
   const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
 
-  parallel_for(0, static_cast<int64_t>(blocks.size()), 1, [&](int64_t lo, int64_t hi) {
+  // Blocks are handed out one at a time rather than split in equal shares up front: on a shared
+  // machine a thread that loses its core for a while then holds up nobody (each block writes its
+  // own outputs, so the results do not depend on who computes what).
+  const int64_t block_count = static_cast<int64_t>(blocks.size());
+  std::atomic<int64_t> next_block{0};
+  parallel_for(0, std::min<int64_t>(get_num_threads(), block_count), 1, [&](int64_t, int64_t) {
     const BlockBuffers<T> buffers(blocks, t, C, K);
     T* scratch = buffers.scratch.template data<T>();
     T* v = buffers.first.template data<T>();
     T* m = buffers.second.template data<T>();
-    for (int64_t index = lo; index < hi; ++index) {
+    for (int64_t index; (index = next_block.fetch_add(1, std::memory_order_relaxed)) < block_count;) {
       const Block& b = blocks[static_cast<size_t>(index)];
       const int64_t tiles = b.tiles(t), per_image = tiles / b.images, ld = row_stride<T>(tiles);
       const int64_t v_pitch = plane_pitch(C, ld), m_pitch = plane_pitch(K, ld);
