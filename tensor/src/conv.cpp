@@ -160,21 +160,10 @@ Tensor conv2d_backward_input(const Tensor& grad_output_in, const Tensor& weight_
   if (gx.numel() == 0) return gx;
   const Size2d in{input_shape[2], input_shape[3]};
   if (use_winograd(s, params, "conv2d_backward_input")) {
-    // The adjoint of a stride-1 convolution is the convolution of grad_output, padded by
-    // 2 - padding, with the filter flipped in space and transposed in channels.
-    Tensor flipped = Tensor::empty({s.in_channels, s.out_channels, 3, 3}, weight.dtype());
     dispatch_floating(gy.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      const T* w = weight.data<T>();
-      T* f = flipped.data<T>();
-      for (int64_t o = 0; o < s.out_channels; ++o) {
-        for (int64_t c = 0; c < s.in_channels; ++c) {
-          for (int64_t i = 0; i < 9; ++i) f[(c * s.out_channels + o) * 9 + i] = w[(o * s.in_channels + c) * 9 + 8 - i];
-        }
-      }
-      const detail::Winograd3x3 geometry{s.batch, s.out_channels, s.in_channels, s.out,
-                                         {2 - params.padding.h, 2 - params.padding.w}, in};
-      detail::winograd_conv3x3<T>(gy.data<T>(), flipped.data<T>(), nullptr, gx.data<T>(), geometry);
+      detail::winograd_conv3x3_input_grad<T>(gy.data<T>(), weight.data<T>(), gx.data<T>(),
+                                             winograd_geometry(s, in, params));
     });
     return gx;
   }

@@ -3,8 +3,9 @@
 // "Fast Algorithms for Convolutional Neural Networks", 2015). Each 4x4 block of output comes from
 // a 6x6 block of input with 36 multiplies per channel pair instead of 144: the input and filter
 // are transformed into 36 planes, the channel sums become 36 GEMMs, and the output is
-// transformed back. The same transforms give the filter gradient (its adjoint), and the input
-// gradient is a Winograd convolution of the output gradient with the flipped filter.
+// transformed back. Both gradients are adjoints of the same transforms: the filter gradient
+// dU = dM V^T, the input gradient dV = U^T dM (then the input transform's adjoint), with
+// dM = A dY A^T.
 // Shapes are the caller's to check.
 #include <cstdint>
 
@@ -20,6 +21,11 @@ struct Winograd3x3 {
 // y [N, K, OH, OW] = x [N, C, H, W] (*) weight [K, C, 3, 3] + bias [K] (bias may be null).
 template <class T>
 void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Winograd3x3& g);
+
+// grad_x [N, C, H, W] = the gradient of the convolution above with respect to its input, given
+// grad_y [N, K, OH, OW] (the adjoint: dV = U^T (A dY A^T), then the input transform's adjoint).
+template <class T>
+void winograd_conv3x3_input_grad(const T* grad_y, const T* weight, T* grad_x, const Winograd3x3& g);
 
 // grad_weight [K, C, 3, 3] = the gradient of the convolution above with respect to its weight.
 template <class T>
