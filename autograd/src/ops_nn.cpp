@@ -52,25 +52,12 @@ Variable cross_entropy_rows_backward(const Variable& logits, const Tensor& targe
 
 namespace nabla {
 
-// y = conv(x, w) + b. With gy = dL/dy:  dL/dx = conv_backward_input(gy, w),
-// dL/dw = conv_backward_weight(x, gy), dL/db = gy summed over N, H, W.
-Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias, const Conv2dParams& params) {
-  Tensor out = nabla::conv2d(x.data(), weight.data(), bias.defined() ? bias.data() : Tensor(), params);
-  return record("conv2d", {x, weight, bias}, std::move(out),
-                [sx = save(x), sw = save(weight), x_needs = x.requires_grad(), w_needs = weight.requires_grad(),
-                 b_needs = bias.defined() && bias.requires_grad(), params](const Variable& g) {
-                  const Variable& xv = sx.get();
-                  const Variable& wv = sw.get();
-                  return Gradients{x_needs ? conv2d_backward_input(g, wv, xv.shape(), params) : Variable(),
-                                   w_needs ? conv2d_backward_weight(xv, g, wv.shape(), params) : Variable(),
-                                   b_needs ? sum(sum(g, {2, 3}), {0}) : Variable()};
-                });
-}
+// The two adjoints of conv2d as recorded ops, given their already computed values.
+namespace {
 
 // z = B_in(g, w) is linear in g (its adjoint is conv(., w)) and in w (dL/dw = B_w(gz, g)).
-Variable conv2d_backward_input(const Variable& grad_output, const Variable& weight, const Shape& input_shape,
-                               const Conv2dParams& params) {
-  Tensor out = nabla::conv2d_backward_input(grad_output.data(), weight.data(), input_shape, params);
+Variable record_backward_input(const Variable& grad_output, const Variable& weight, const Conv2dParams& params,
+                               Tensor out) {
   return record("conv2d_backward_input", {grad_output, weight}, std::move(out),
                 [sg = save(grad_output), sw = save(weight), g_needs = grad_output.requires_grad(),
                  w_needs = weight.requires_grad(), params](const Variable& gz) {
@@ -80,15 +67,50 @@ Variable conv2d_backward_input(const Variable& grad_output, const Variable& weig
 }
 
 // z = B_w(x, g) is linear in x (dL/dx = B_in(g, gz)) and in g (dL/dg = conv(x, gz)).
-Variable conv2d_backward_weight(const Variable& x, const Variable& grad_output, const Shape& weight_shape,
-                                const Conv2dParams& params) {
-  Tensor out = nabla::conv2d_backward_weight(x.data(), grad_output.data(), weight_shape, params);
+Variable record_backward_weight(const Variable& x, const Variable& grad_output, const Conv2dParams& params,
+                                Tensor out) {
   return record("conv2d_backward_weight", {x, grad_output}, std::move(out),
                 [sx = save(x), sg = save(grad_output), x_needs = x.requires_grad(),
                  g_needs = grad_output.requires_grad(), params](const Variable& gz) {
                   return Gradients{x_needs ? conv2d_backward_input(sg.get(), gz, sx->shape(), params) : Variable(),
                                    g_needs ? conv2d(sx.get(), gz, Variable(), params) : Variable()};
                 });
+}
+
+}  // namespace
+
+// y = conv(x, w) + b. With gy = dL/dy:  dL/dx = conv_backward_input(gy, w),
+// dL/dw = conv_backward_weight(x, gy), dL/db = gy summed over N, H, W. When both x and w need
+// gradients, one kernel computes both (it shares work between them) and each is recorded as its
+// own op, exactly as if computed apart.
+Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias, const Conv2dParams& params) {
+  Tensor out = nabla::conv2d(x.data(), weight.data(), bias.defined() ? bias.data() : Tensor(), params);
+  return record("conv2d", {x, weight, bias}, std::move(out),
+                [sx = save(x), sw = save(weight), x_needs = x.requires_grad(), w_needs = weight.requires_grad(),
+                 b_needs = bias.defined() && bias.requires_grad(), params](const Variable& g) {
+                  const Variable& xv = sx.get();
+                  const Variable& wv = sw.get();
+                  const Variable gb = b_needs ? sum(sum(g, {2, 3}), {0}) : Variable();
+                  if (x_needs && w_needs) {
+                    auto [gx, gw] = nabla::conv2d_backward(xv.data(), g.data(), wv.data(), params);
+                    return Gradients{record_backward_input(g, wv, params, std::move(gx)),
+                                     record_backward_weight(xv, g, params, std::move(gw)), gb};
+                  }
+                  return Gradients{x_needs ? conv2d_backward_input(g, wv, xv.shape(), params) : Variable(),
+                                   w_needs ? conv2d_backward_weight(xv, g, wv.shape(), params) : Variable(), gb};
+                });
+}
+
+Variable conv2d_backward_input(const Variable& grad_output, const Variable& weight, const Shape& input_shape,
+                               const Conv2dParams& params) {
+  return record_backward_input(grad_output, weight, params,
+                               nabla::conv2d_backward_input(grad_output.data(), weight.data(), input_shape, params));
+}
+
+Variable conv2d_backward_weight(const Variable& x, const Variable& grad_output, const Shape& weight_shape,
+                                const Conv2dParams& params) {
+  return record_backward_weight(x, grad_output, params,
+                                nabla::conv2d_backward_weight(x.data(), grad_output.data(), weight_shape, params));
 }
 
 }  // namespace nabla

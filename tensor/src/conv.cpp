@@ -240,4 +240,26 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
   return gw;
 }
 
+std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x_in, const Tensor& grad_output_in, const Tensor& weight_in,
+                                          const Conv2dParams& params) {
+  if (!x_in.defined() || !grad_output_in.defined() || !weight_in.defined()) {
+    fail("conv2d_backward: an operand is undefined");
+  }
+  check_float_operands("conv2d_backward", {&x_in, &grad_output_in, &weight_in});
+  const ConvShape s = conv_shape(x_in.shape(), weight_in.shape(), params, "conv2d_backward");
+  check_grad_output(grad_output_in, s, "conv2d_backward");
+  if (!use_winograd(s, params, "conv2d_backward") || x_in.numel() == 0 || weight_in.numel() == 0) {
+    return {conv2d_backward_input(grad_output_in, weight_in, x_in.shape(), params),
+            conv2d_backward_weight(x_in, grad_output_in, weight_in.shape(), params)};
+  }
+  const Tensor x = x_in.contiguous(), gy = grad_output_in.contiguous(), weight = weight_in.contiguous();
+  Tensor gx = Tensor::empty(x.shape(), x.dtype()), gw = Tensor::empty(weight.shape(), x.dtype());
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    detail::winograd_conv3x3_backward<T>(x.data<T>(), gy.data<T>(), weight.data<T>(), gx.data<T>(), gw.data<T>(),
+                                         winograd_geometry(s, {x.size(2), x.size(3)}, params));
+  });
+  return {gx, gw};
+}
+
 }  // namespace nabla

@@ -343,21 +343,25 @@ void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Wi
   });
 }
 
-template <class T>
-void winograd_conv3x3_input_grad(const T* grad_y, const T* weight, T* grad_x, const Winograd3x3& g) {
-  const int64_t C = g.in_channels, K = g.out_channels;
-  const Tiling t = tiling_of(g);
-  const Kernels<T>& kernel = kernels<T>();
-  // The forward's blocks; a band also recomputes the tile row above it, whose last two rows of
-  // contributions overlap the band's first rows (so that each row of grad_x has one writer).
-  std::vector<Block> blocks = make_blocks(g.batch, t);
-  std::vector<int64_t> owned_from(blocks.size());
+// Blocks for the input gradient: the forward's, except that a band also recomputes the tile row
+// above it, whose last two rows of contributions overlap the band's first rows (so that each row
+// of grad_x has one writer). owned_from[i] is the first tile row block i writes.
+std::vector<Block> input_grad_blocks(int64_t batch, const Tiling& t, std::vector<int64_t>& owned_from) {
+  std::vector<Block> blocks = make_blocks(batch, t);
+  owned_from.resize(blocks.size());
   for (size_t i = 0; i < blocks.size(); ++i) {
     owned_from[i] = blocks[i].row_lo;
     blocks[i].row_lo = std::max<int64_t>(0, blocks[i].row_lo - 1);
   }
-  // dV[xi] (C x tiles) = U[xi]^T dM[xi]: U transposed once, so that the GEMMs are plain products.
-  Tensor filters = Tensor::empty({2 * kXi * K * C}, dtype_v<T>), taps = Tensor::empty({9 * K * C}, dtype_v<T>);
+  return blocks;
+}
+
+// Ut[xi] = U[xi]^T (C x K), so that dV[xi] = Ut[xi] dM[xi] is a plain product. `filters` holds
+// 2 * kXi * K * C: U, then Ut.
+template <class T>
+const T* transposed_filters(const Kernels<T>& kernel, const T* weight, Tensor& filters, int64_t K, int64_t C) {
+  filters = Tensor::empty({2 * kXi * K * C}, dtype_v<T>);
+  Tensor taps = Tensor::empty({9 * K * C}, dtype_v<T>);
   T* u = filters.data<T>();
   T* ut = u + kXi * K * C;
   kernel.filters(weight, taps.data<T>(), u, K, C);
@@ -366,6 +370,18 @@ void winograd_conv3x3_input_grad(const T* grad_y, const T* weight, T* grad_x, co
       for (int64_t c = 0; c < C; ++c) ut[(xi * C + c) * K + k] = u[(xi * K + k) * C + c];
     }
   }
+  return ut;
+}
+
+template <class T>
+void winograd_conv3x3_input_grad(const T* grad_y, const T* weight, T* grad_x, const Winograd3x3& g) {
+  const int64_t C = g.in_channels, K = g.out_channels;
+  const Tiling t = tiling_of(g);
+  const Kernels<T>& kernel = kernels<T>();
+  std::vector<int64_t> owned_from;
+  const std::vector<Block> blocks = input_grad_blocks(g.batch, t, owned_from);
+  Tensor filters;
+  const T* ut = transposed_filters(kernel, weight, filters, K, C);
   const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
   const int64_t block_count = static_cast<int64_t>(blocks.size());
   std::atomic<int64_t> next_block{0};  // handed out one at a time, as in the forward
@@ -392,6 +408,67 @@ void winograd_conv3x3_input_grad(const T* grad_y, const T* weight, T* grad_x, co
       }
     }
   });
+}
+
+template <class T>
+void winograd_conv3x3_backward(const T* x, const T* grad_y, const T* weight, T* grad_x, T* grad_weight,
+                               const Winograd3x3& g) {
+  const int64_t C = g.in_channels, K = g.out_channels;
+  const Tiling t = tiling_of(g);
+  const Kernels<T>& kernel = kernels<T>();
+  std::vector<int64_t> owned_from;
+  const std::vector<Block> blocks = input_grad_blocks(g.batch, t, owned_from);
+  Tensor filters;
+  const T* ut = transposed_filters(kernel, weight, filters, K, C);
+  const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
+  const int64_t block_count = static_cast<int64_t>(blocks.size());
+  // Fixed shares of blocks, each summing its own dU (as in winograd_conv3x3_weight_grad), so that
+  // the filter gradient does not depend on timing.
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), block_count));
+  Tensor partials = zeros({chunks, kXi * K * C}, dtype_v<T>);
+  T* du_all = partials.data<T>();
+  parallel_for(0, chunks, 1, [&](int64_t chunk_lo, int64_t chunk_hi) {
+    const BlockBuffers<T> buffers(blocks, t, K, C);
+    T* scratch = buffers.scratch.template data<T>();
+    T* dm = buffers.first.template data<T>();
+    T* v = buffers.second.template data<T>();  // V, then dV
+    for (int64_t chunk = chunk_lo; chunk < chunk_hi; ++chunk) {
+      T* du = du_all + chunk * kXi * K * C;
+      const int64_t first_block = chunk * block_count / chunks, last_block = (chunk + 1) * block_count / chunks;
+      for (int64_t index = first_block; index < last_block; ++index) {
+        const Block& b = blocks[static_cast<size_t>(index)];
+        const int64_t owned = owned_from[static_cast<size_t>(index)];
+        const int64_t tiles = b.tiles(t), per_image = tiles / b.images, ld = row_stride<T>(tiles);
+        const int64_t dm_pitch = plane_pitch(K, ld), v_pitch = plane_pitch(C, ld);
+        // dM = A dY A^T once, for both gradients.
+        for (int64_t i = 0; i < b.images; ++i) {
+          kernel.output_grad(grad_y + (b.first_image + i) * out_size, scratch, dm, K, g.out, t, b.row_lo, b.row_hi,
+                             i * per_image, ld, dm_pitch);
+          kernel.input(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo, b.row_hi,
+                       i * per_image, ld, v_pitch);
+        }
+        // dU += dM V^T over the tiles this block owns (a band's recomputed row above is its neighbour's).
+        const int64_t skip = (owned - b.row_lo) * t.cols;
+        for (int64_t xi = 0; xi < kXi; ++xi) {
+          gemm<T>(false, true, K, C, tiles - skip, T(1), dm + xi * dm_pitch + skip, ld, v + xi * v_pitch + skip, ld,
+                  T(1), du + xi * K * C, C);
+        }
+        for (int64_t xi = 0; xi < kXi; ++xi) {
+          gemm<T>(false, false, C, tiles, K, T(1), ut + xi * C * K, K, dm + xi * dm_pitch, ld, T(0), v + xi * v_pitch,
+                  ld);
+        }
+        for (int64_t i = 0; i < b.images; ++i) {
+          kernel.input_adjoint(v, scratch, grad_x + (b.first_image + i) * in_size, C, g.in, g.padding, t, b.row_lo,
+                               owned, b.row_hi, i * per_image, ld, v_pitch);
+        }
+      }
+    }
+  });
+  for (int64_t chunk = 1; chunk < chunks; ++chunk) {
+    const T* src = du_all + chunk * kXi * K * C;
+    for (int64_t i = 0; i < kXi * K * C; ++i) du_all[i] += src[i];
+  }
+  untransform_filter_grads<T>(du_all, grad_weight, K, C);
 }
 
 template <class T>
@@ -443,6 +520,10 @@ template void winograd_conv3x3<float>(const float*, const float*, const float*, 
 template void winograd_conv3x3<double>(const double*, const double*, const double*, double*, const Winograd3x3&);
 template void winograd_conv3x3_input_grad<float>(const float*, const float*, float*, const Winograd3x3&);
 template void winograd_conv3x3_input_grad<double>(const double*, const double*, double*, const Winograd3x3&);
+template void winograd_conv3x3_backward<float>(const float*, const float*, const float*, float*, float*,
+                                               const Winograd3x3&);
+template void winograd_conv3x3_backward<double>(const double*, const double*, const double*, double*, double*,
+                                                const Winograd3x3&);
 template void winograd_conv3x3_weight_grad<float>(const float*, const float*, float*, const Winograd3x3&);
 template void winograd_conv3x3_weight_grad<double>(const double*, const double*, double*, const Winograd3x3&);
 

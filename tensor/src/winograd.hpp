@@ -31,4 +31,9 @@ void winograd_conv3x3_input_grad(const T* grad_y, const T* weight, T* grad_x, co
 template <class T>
 void winograd_conv3x3_weight_grad(const T* x, const T* grad_y, T* grad_weight, const Winograd3x3& g);
 
+// Both gradients at once, sharing A dY A^T (what a training step needs).
+template <class T>
+void winograd_conv3x3_backward(const T* x, const T* grad_y, const T* weight, T* grad_x, T* grad_weight,
+                               const Winograd3x3& g);
+
 }  // namespace nabla::detail

@@ -116,6 +116,10 @@ TEST_CASE("conv2d: both algorithms match a direct loop, with their adjoints", "[
                                                                            .algorithm = ConvAlgorithm::im2col});
         check_close(gx, reference::elements(gx_reference), tolerance_for(dtype, algorithm));
         check_close(gw, reference::elements(gw_reference), tolerance_for(dtype, algorithm));
+        // Both at once (Winograd shares the output-gradient transform between them).
+        const auto [gx_both, gw_both] = conv2d_backward(x, g, w, params);
+        check_close(gx_both, reference::elements(gx_reference), tolerance_for(dtype, algorithm));
+        check_close(gw_both, reference::elements(gw_reference), tolerance_for(dtype, algorithm));
       }
     }
   }
@@ -159,4 +163,8 @@ TEST_CASE("conv2d: Winograd refuses shapes it cannot compute", "[conv][errors]")
                     Contains("groups 2"));
   // automatic falls back to im2col where Winograd does not apply.
   CHECK(conv2d(x, w3, Tensor(), {.stride = 2}).shape() == Shape{1, 8, 3, 3});
+  // Both gradients at once check grad_output like each alone.
+  CHECK_THROWS_WITH(conv2d_backward(x, zeros({1, 8, 5, 6}), w3, {}),
+                    Contains("conv2d_backward: grad_output of shape [1, 8, 5, 6] does not match") &&
+                        Contains("[1, 8, 6, 6]"));
 }

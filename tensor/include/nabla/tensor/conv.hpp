@@ -5,6 +5,8 @@
 // Two algorithms: im2col + GEMM (any shape), and Winograd F(4x4, 3x3) for 3x3 stride-1
 // convolutions, which needs 4x fewer multiplies (float32 results agree to about 1e-4 relative,
 // against about 1e-6 for im2col; float64 to 1e-11).
+#include <utility>
+
 #include "nabla/tensor/conv_kernels.hpp"
 #include "nabla/tensor/tensor.hpp"
 
@@ -31,5 +33,9 @@ Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, co
 // The gradient with respect to the weight: sum over the batch of grad_output (x) columns(x)^T.
 Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const Shape& weight_shape,
                               const Conv2dParams& params);
+// Both at once, {grad_input, grad_weight}: what a training step needs. Equal to the two calls
+// above; with Winograd it transforms grad_output once for both.
+std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x, const Tensor& grad_output, const Tensor& weight,
+                                          const Conv2dParams& params);
 
 }  // namespace nabla
