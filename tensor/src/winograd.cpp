@@ -289,8 +289,8 @@ void untransform_filter_grads(const T* du, T* grad_weight, int64_t out_channels,
 }
 
 // One thread's buffers for its share of `blocks`, sized for the largest block: the transforms'
-// scratch rows, and the transformed data of `first_channels` and `second_channels` channels
-// (input and output of the forward, or input and output gradient for the filter gradient).
+// scratch rows, and the transformed data of `first_channels` (C: the input, or its gradient) and
+// `second_channels` (K: the output, or its gradient) channels.
 // Zeroed once: the lanes the GEMMs skip are then never garbage (nor denormals) when transformed.
 template <class T>
 struct BlockBuffers {
@@ -301,47 +301,97 @@ struct BlockBuffers {
         second(zeros({kXi * plane_pitch(second_channels, row_stride<T>(max_block_tiles(blocks, t)))}, dtype_v<T>)) {}
 };
 
+
+// A block's tiles, and in its thread's buffers the row stride and the distance between xi planes of
+// the C-channel data (first buffer) and of the K-channel data (second buffer).
+struct BlockGeometry {
+  int64_t tiles, per_image, ld, c_pitch, k_pitch;
+};
+template <class T>
+BlockGeometry geometry_of(const Block& b, const Tiling& t, int64_t C, int64_t K) {
+  const int64_t tiles = b.tiles(t), ld = row_stride<T>(tiles);
+  return {tiles, tiles / b.images, ld, plane_pitch(C, ld), plane_pitch(K, ld)};
+}
+
+// One block's work as the helpers below hand it out: body(index, block, geometry, scratch,
+// C-channel buffer, K-channel buffer[, dU]).
+template <class T, class Body, class... Extra>
+void run_block(const std::vector<Block>& blocks, const Tiling& t, int64_t C, int64_t K, int64_t index,
+               const BlockBuffers<T>& buffers, Body& body, Extra... extra) {
+  const Block& b = blocks[static_cast<size_t>(index)];
+  body(index, b, geometry_of<T>(b, t, C, K), buffers.scratch.template data<T>(), buffers.first.template data<T>(),
+       buffers.second.template data<T>(), extra...);
+}
+
+// Runs the body for every block, handing blocks out one at a time rather than in
+// equal shares up front: on a shared machine a thread that loses its core for a while then holds
+// up nobody. For blocks that write disjoint outputs (the results do not depend on who computes what).
+template <class T, class Body>
+void for_each_block(const std::vector<Block>& blocks, const Tiling& t, int64_t C, int64_t K, Body body) {
+  const int64_t count = static_cast<int64_t>(blocks.size());
+  std::atomic<int64_t> next{0};
+  parallel_for(0, std::min<int64_t>(get_num_threads(), count), 1, [&](int64_t, int64_t) {
+    const BlockBuffers<T> buffers(blocks, t, C, K);
+    for (int64_t index; (index = next.fetch_add(1, std::memory_order_relaxed)) < count;) {
+      run_block<T>(blocks, t, C, K, index, buffers, body);
+    }
+  });
+}
+
+// The filter gradient summed over blocks: fixed shares of blocks, each summing into its own dU
+// through the body (so that the sum does not depend on timing), then added up and
+// untransformed into grad_weight.
+template <class T, class Body>
+void sum_filter_grads(const std::vector<Block>& blocks, const Tiling& t, int64_t C, int64_t K, T* grad_weight,
+                      Body body) {
+  const int64_t count = static_cast<int64_t>(blocks.size());
+  const int64_t shares = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), count));
+  Tensor partials = zeros({shares, kXi * K * C}, dtype_v<T>);
+  T* du_all = partials.data<T>();
+  parallel_for(0, shares, 1, [&](int64_t share_lo, int64_t share_hi) {
+    const BlockBuffers<T> buffers(blocks, t, C, K);
+    for (int64_t share = share_lo; share < share_hi; ++share) {
+      for (int64_t index = share * count / shares; index < (share + 1) * count / shares; ++index) {
+        run_block<T>(blocks, t, C, K, index, buffers, body, du_all + share * kXi * K * C);
+      }
+    }
+  });
+  for (int64_t share = 1; share < shares; ++share) {
+    const T* src = du_all + share * kXi * K * C;
+    for (int64_t i = 0; i < kXi * K * C; ++i) du_all[i] += src[i];
+  }
+  untransform_filter_grads<T>(du_all, grad_weight, K, C);
+}
+
 }  // namespace
 
 template <class T>
 void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Winograd3x3& g) {
   const int64_t C = g.in_channels, K = g.out_channels;
   const Tiling t = tiling_of(g);
-  const std::vector<Block> blocks = make_blocks(g.batch, t);
   const Kernels<T>& kernel = kernels<T>();
+  const std::vector<Block> blocks = make_blocks(g.batch, t);
   Tensor filters = Tensor::empty({kXi * K * C}, dtype_v<T>), taps = Tensor::empty({9 * K * C}, dtype_v<T>);
   kernel.filters(weight, taps.data<T>(), filters.data<T>(), K, C);
   const T* u = filters.data<T>();
   const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
-
-  // Blocks are handed out one at a time rather than split in equal shares up front: on a shared
-  // machine a thread that loses its core for a while then holds up nobody (each block writes its
-  // own outputs, so the results do not depend on who computes what).
-  const int64_t block_count = static_cast<int64_t>(blocks.size());
-  std::atomic<int64_t> next_block{0};
-  parallel_for(0, std::min<int64_t>(get_num_threads(), block_count), 1, [&](int64_t, int64_t) {
-    const BlockBuffers<T> buffers(blocks, t, C, K);
-    T* scratch = buffers.scratch.template data<T>();
-    T* v = buffers.first.template data<T>();
-    T* m = buffers.second.template data<T>();
-    for (int64_t index; (index = next_block.fetch_add(1, std::memory_order_relaxed)) < block_count;) {
-      const Block& b = blocks[static_cast<size_t>(index)];
-      const int64_t tiles = b.tiles(t), per_image = tiles / b.images, ld = row_stride<T>(tiles);
-      const int64_t v_pitch = plane_pitch(C, ld), m_pitch = plane_pitch(K, ld);
-      for (int64_t i = 0; i < b.images; ++i) {
-        kernel.input(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo, b.row_hi,
-                           i * per_image, ld, v_pitch);
-      }
-      for (int64_t xi = 0; xi < kXi; ++xi) {
-        gemm<T>(false, false, K, tiles, C, T(1), u + xi * K * C, C, v + xi * v_pitch, ld, T(0), m + xi * m_pitch, ld);
-      }
-      for (int64_t i = 0; i < b.images; ++i) {
-        kernel.output(m, bias, y + (b.first_image + i) * out_size, K, g.out, t, b.row_lo, b.row_hi,
-                            i * per_image, ld, m_pitch);
-      }
+  for_each_block<T>(blocks, t, C, K, [&](int64_t, const Block& b, const BlockGeometry& e, T* scratch, T* v, T* m) {
+    for (int64_t i = 0; i < b.images; ++i) {
+      kernel.input(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo, b.row_hi,
+                   i * e.per_image, e.ld, e.c_pitch);
+    }
+    for (int64_t xi = 0; xi < kXi; ++xi) {
+      gemm<T>(false, false, K, e.tiles, C, T(1), u + xi * K * C, C, v + xi * e.c_pitch, e.ld, T(0), m + xi * e.k_pitch,
+              e.ld);
+    }
+    for (int64_t i = 0; i < b.images; ++i) {
+      kernel.output(m, bias, y + (b.first_image + i) * out_size, K, g.out, t, b.row_lo, b.row_hi, i * e.per_image,
+                    e.ld, e.k_pitch);
     }
   });
 }
+
+namespace {
 
 // Blocks for the input gradient: the forward's, except that a band also recomputes the tile row
 // above it, whose last two rows of contributions overlap the band's first rows (so that each row
@@ -373,102 +423,80 @@ const T* transposed_filters(const Kernels<T>& kernel, const T* weight, Tensor& f
   return ut;
 }
 
+}  // namespace
+
+namespace {
+
+// What the input gradient needs, shared by winograd_conv3x3_input_grad and _backward.
 template <class T>
-void winograd_conv3x3_input_grad(const T* grad_y, const T* weight, T* grad_x, const Winograd3x3& g) {
-  const int64_t C = g.in_channels, K = g.out_channels;
-  const Tiling t = tiling_of(g);
+struct InputGrad {
+  const Winograd3x3& g;
   const Kernels<T>& kernel = kernels<T>();
+  const Tiling t = tiling_of(g);
   std::vector<int64_t> owned_from;
   const std::vector<Block> blocks = input_grad_blocks(g.batch, t, owned_from);
   Tensor filters;
-  const T* ut = transposed_filters(kernel, weight, filters, K, C);
-  const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
-  const int64_t block_count = static_cast<int64_t>(blocks.size());
-  std::atomic<int64_t> next_block{0};  // handed out one at a time, as in the forward
-  parallel_for(0, std::min<int64_t>(get_num_threads(), block_count), 1, [&](int64_t, int64_t) {
-    const BlockBuffers<T> buffers(blocks, t, K, C);
-    T* scratch = buffers.scratch.template data<T>();
-    T* dm = buffers.first.template data<T>();
-    T* dv = buffers.second.template data<T>();
-    for (int64_t index; (index = next_block.fetch_add(1, std::memory_order_relaxed)) < block_count;) {
-      const Block& b = blocks[static_cast<size_t>(index)];
-      const int64_t tiles = b.tiles(t), per_image = tiles / b.images, ld = row_stride<T>(tiles);
-      const int64_t dm_pitch = plane_pitch(K, ld), dv_pitch = plane_pitch(C, ld);
-      for (int64_t i = 0; i < b.images; ++i) {
-        kernel.output_grad(grad_y + (b.first_image + i) * out_size, scratch, dm, K, g.out, t, b.row_lo, b.row_hi,
-                           i * per_image, ld, dm_pitch);
-      }
-      for (int64_t xi = 0; xi < kXi; ++xi) {
-        gemm<T>(false, false, C, tiles, K, T(1), ut + xi * C * K, K, dm + xi * dm_pitch, ld, T(0), dv + xi * dv_pitch,
-                ld);
-      }
-      for (int64_t i = 0; i < b.images; ++i) {
-        kernel.input_adjoint(dv, scratch, grad_x + (b.first_image + i) * in_size, C, g.in, g.padding, t, b.row_lo,
-                             owned_from[static_cast<size_t>(index)], b.row_hi, i * per_image, ld, dv_pitch);
-      }
+  const T* ut;
+  InputGrad(const Winograd3x3& geometry, const T* weight)
+      : g(geometry), ut(transposed_filters(kernel, weight, filters, g.out_channels, g.in_channels)) {}
+
+  // dM [K channels] of block `index` -> dV = U^T dM [C channels] -> grad_x rows the block owns.
+  void finish(int64_t index, const Block& b, const BlockGeometry& e, T* scratch, T* dv, const T* dm,
+              T* grad_x) const {
+    const int64_t C = g.in_channels, K = g.out_channels;
+    for (int64_t xi = 0; xi < kXi; ++xi) {
+      gemm<T>(false, false, C, e.tiles, K, T(1), ut + xi * C * K, K, dm + xi * e.k_pitch, e.ld, T(0),
+              dv + xi * e.c_pitch, e.ld);
     }
+    for (int64_t i = 0; i < b.images; ++i) {
+      kernel.input_adjoint(dv, scratch, grad_x + (b.first_image + i) * C * g.in.h * g.in.w, C, g.in, g.padding, t,
+                           b.row_lo, owned_from[static_cast<size_t>(index)], b.row_hi, i * e.per_image, e.ld,
+                           e.c_pitch);
+    }
+  }
+};
+
+}  // namespace
+
+template <class T>
+void winograd_conv3x3_input_grad(const T* grad_y, const T* weight, T* grad_x, const Winograd3x3& g) {
+  const InputGrad<T> plan(g, weight);
+  const int64_t C = g.in_channels, K = g.out_channels, out_size = K * g.out.h * g.out.w;
+  for_each_block<T>(plan.blocks, plan.t, C, K, [&](int64_t index, const Block& b, const BlockGeometry& e,
+                                                  T* scratch, T* dv, T* dm) {
+    for (int64_t i = 0; i < b.images; ++i) {
+      plan.kernel.output_grad(grad_y + (b.first_image + i) * out_size, scratch, dm, K, g.out, plan.t, b.row_lo,
+                              b.row_hi, i * e.per_image, e.ld, e.k_pitch);
+    }
+    plan.finish(index, b, e, scratch, dv, dm, grad_x);
   });
 }
 
 template <class T>
 void winograd_conv3x3_backward(const T* x, const T* grad_y, const T* weight, T* grad_x, T* grad_weight,
                                const Winograd3x3& g) {
+  const InputGrad<T> plan(g, weight);
   const int64_t C = g.in_channels, K = g.out_channels;
-  const Tiling t = tiling_of(g);
-  const Kernels<T>& kernel = kernels<T>();
-  std::vector<int64_t> owned_from;
-  const std::vector<Block> blocks = input_grad_blocks(g.batch, t, owned_from);
-  Tensor filters;
-  const T* ut = transposed_filters(kernel, weight, filters, K, C);
   const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
-  const int64_t block_count = static_cast<int64_t>(blocks.size());
-  // Fixed shares of blocks, each summing its own dU (as in winograd_conv3x3_weight_grad), so that
-  // the filter gradient does not depend on timing.
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), block_count));
-  Tensor partials = zeros({chunks, kXi * K * C}, dtype_v<T>);
-  T* du_all = partials.data<T>();
-  parallel_for(0, chunks, 1, [&](int64_t chunk_lo, int64_t chunk_hi) {
-    const BlockBuffers<T> buffers(blocks, t, K, C);
-    T* scratch = buffers.scratch.template data<T>();
-    T* dm = buffers.first.template data<T>();
-    T* v = buffers.second.template data<T>();  // V, then dV
-    for (int64_t chunk = chunk_lo; chunk < chunk_hi; ++chunk) {
-      T* du = du_all + chunk * kXi * K * C;
-      const int64_t first_block = chunk * block_count / chunks, last_block = (chunk + 1) * block_count / chunks;
-      for (int64_t index = first_block; index < last_block; ++index) {
-        const Block& b = blocks[static_cast<size_t>(index)];
-        const int64_t owned = owned_from[static_cast<size_t>(index)];
-        const int64_t tiles = b.tiles(t), per_image = tiles / b.images, ld = row_stride<T>(tiles);
-        const int64_t dm_pitch = plane_pitch(K, ld), v_pitch = plane_pitch(C, ld);
-        // dM = A dY A^T once, for both gradients.
-        for (int64_t i = 0; i < b.images; ++i) {
-          kernel.output_grad(grad_y + (b.first_image + i) * out_size, scratch, dm, K, g.out, t, b.row_lo, b.row_hi,
-                             i * per_image, ld, dm_pitch);
-          kernel.input(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo, b.row_hi,
-                       i * per_image, ld, v_pitch);
-        }
-        // dU += dM V^T over the tiles this block owns (a band's recomputed row above is its neighbour's).
-        const int64_t skip = (owned - b.row_lo) * t.cols;
-        for (int64_t xi = 0; xi < kXi; ++xi) {
-          gemm<T>(false, true, K, C, tiles - skip, T(1), dm + xi * dm_pitch + skip, ld, v + xi * v_pitch + skip, ld,
-                  T(1), du + xi * K * C, C);
-        }
-        for (int64_t xi = 0; xi < kXi; ++xi) {
-          gemm<T>(false, false, C, tiles, K, T(1), ut + xi * C * K, K, dm + xi * dm_pitch, ld, T(0), v + xi * v_pitch,
-                  ld);
-        }
-        for (int64_t i = 0; i < b.images; ++i) {
-          kernel.input_adjoint(v, scratch, grad_x + (b.first_image + i) * in_size, C, g.in, g.padding, t, b.row_lo,
-                               owned, b.row_hi, i * per_image, ld, v_pitch);
-        }
-      }
+  const Tiling& t = plan.t;
+  auto block = [&](int64_t index, const Block& b, const BlockGeometry& e, T* scratch, T* v /* V, then dV */, T* dm,
+                   T* du) {
+    // dM = A dY A^T once, for both gradients.
+    for (int64_t i = 0; i < b.images; ++i) {
+      plan.kernel.output_grad(grad_y + (b.first_image + i) * out_size, scratch, dm, K, g.out, t, b.row_lo, b.row_hi,
+                              i * e.per_image, e.ld, e.k_pitch);
+      plan.kernel.input(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo, b.row_hi,
+                        i * e.per_image, e.ld, e.c_pitch);
     }
-  });
-  for (int64_t chunk = 1; chunk < chunks; ++chunk) {
-    const T* src = du_all + chunk * kXi * K * C;
-    for (int64_t i = 0; i < kXi * K * C; ++i) du_all[i] += src[i];
-  }
-  untransform_filter_grads<T>(du_all, grad_weight, K, C);
+    // dU += dM V^T over the tiles this block owns (a band's recomputed row above is its neighbour's).
+    const int64_t skip = (plan.owned_from[static_cast<size_t>(index)] - b.row_lo) * t.cols;
+    for (int64_t xi = 0; xi < kXi; ++xi) {
+      gemm<T>(false, true, K, C, e.tiles - skip, T(1), dm + xi * e.k_pitch + skip, e.ld, v + xi * e.c_pitch + skip,
+              e.ld, T(1), du + xi * K * C, C);
+    }
+    plan.finish(index, b, e, scratch, v, dm, grad_x);
+  };
+  sum_filter_grads<T>(plan.blocks, t, C, K, grad_weight, block);
 }
 
 template <class T>
@@ -477,43 +505,20 @@ void winograd_conv3x3_weight_grad(const T* x, const T* grad_y, T* grad_weight, c
   const Tiling t = tiling_of(g);
   const Kernels<T>& kernel = kernels<T>();
   const std::vector<Block> blocks = make_blocks(g.batch, t);
-  const int64_t block_count = static_cast<int64_t>(blocks.size());
   const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
-  // Each thread sums its blocks into its own dU; the partial sums are added at the end.
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), block_count));
-  Tensor partials = zeros({chunks, kXi * K * C}, dtype_v<T>);
-  T* du_all = partials.data<T>();
-
-  parallel_for(0, chunks, 1, [&](int64_t chunk_lo, int64_t chunk_hi) {
-    const BlockBuffers<T> buffers(blocks, t, C, K);
-    T* scratch = buffers.scratch.template data<T>();
-    T* v = buffers.first.template data<T>();
-    T* dm = buffers.second.template data<T>();
-    for (int64_t chunk = chunk_lo; chunk < chunk_hi; ++chunk) {
-      T* du = du_all + chunk * kXi * K * C;
-      const int64_t first_block = chunk * block_count / chunks, last_block = (chunk + 1) * block_count / chunks;
-      for (int64_t index = first_block; index < last_block; ++index) {
-        const Block& b = blocks[static_cast<size_t>(index)];
-        const int64_t tiles = b.tiles(t), per_image = tiles / b.images, ld = row_stride<T>(tiles);
-        const int64_t v_pitch = plane_pitch(C, ld), dm_pitch = plane_pitch(K, ld);
-        for (int64_t i = 0; i < b.images; ++i) {
-          kernel.input(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo,
-                             b.row_hi, i * per_image, ld, v_pitch);
-          kernel.output_grad(grad_y + (b.first_image + i) * out_size, scratch, dm, K, g.out, t, b.row_lo,
-                                   b.row_hi, i * per_image, ld, dm_pitch);
-        }
-        for (int64_t xi = 0; xi < kXi; ++xi) {
-          gemm<T>(false, true, K, C, tiles, T(1), dm + xi * dm_pitch, ld, v + xi * v_pitch, ld, T(1), du + xi * K * C,
-                  C);
-        }
-      }
+  auto block = [&](int64_t, const Block& b, const BlockGeometry& e, T* scratch, T* v, T* dm, T* du) {
+    for (int64_t i = 0; i < b.images; ++i) {
+      kernel.input(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo, b.row_hi,
+                   i * e.per_image, e.ld, e.c_pitch);
+      kernel.output_grad(grad_y + (b.first_image + i) * out_size, scratch, dm, K, g.out, t, b.row_lo, b.row_hi,
+                         i * e.per_image, e.ld, e.k_pitch);
     }
-  });
-  for (int64_t chunk = 1; chunk < chunks; ++chunk) {
-    const T* src = du_all + chunk * kXi * K * C;
-    for (int64_t i = 0; i < kXi * K * C; ++i) du_all[i] += src[i];
-  }
-  untransform_filter_grads<T>(du_all, grad_weight, K, C);
+    for (int64_t xi = 0; xi < kXi; ++xi) {
+      gemm<T>(false, true, K, C, e.tiles, T(1), dm + xi * e.k_pitch, e.ld, v + xi * e.c_pitch, e.ld, T(1),
+              du + xi * K * C, C);
+    }
+  };
+  sum_filter_grads<T>(blocks, t, C, K, grad_weight, block);
 }
 
 template void winograd_conv3x3<float>(const float*, const float*, const float*, float*, const Winograd3x3&);
