@@ -36,10 +36,15 @@ int64_t checked_class(const int64_t* target, int64_t row, int64_t classes, const
 // log(sum(exp(row))), shifted by the row's max; a row whose max is infinite is not shifted (as
 // logsumexp: an all -inf row gives -inf, not NaN).
 template <class T>
-T row_logsumexp(const T* row, int64_t n) {
+T row_shift(const T* row, int64_t n) {
   T top = -std::numeric_limits<T>::infinity();
   for (int64_t j = 0; j < n; ++j) top = row[j] > top ? row[j] : top;
-  const T shift = std::isinf(top) ? T(0) : top;
+  return std::isinf(top) ? T(0) : top;
+}
+
+template <class T>
+T row_logsumexp(const T* row, int64_t n) {
+  const T shift = row_shift(row, n);
   T total = 0;
   for (int64_t j = 0; j < n; ++j) total += std::exp(row[j] - shift);
   return std::log(total) + shift;
@@ -103,8 +108,13 @@ Tensor cross_entropy_rows_backward(const Tensor& logits_in, const Tensor& target
         const T* row = x + i * classes;
         T* o = out + i * classes;
         const int64_t c = checked_class(t, i, classes, "cross_entropy_rows_backward");
-        const T lse = row_logsumexp(row, classes);
-        for (int64_t j = 0; j < classes; ++j) o[j] = (std::exp(row[j] - lse) - spread) * g[i];
+        // softmax = exp(row - shift) / their sum: one exp per class (not exp(row - logsumexp), which
+        // takes two, and a log).
+        const T shift = row_shift(row, classes);
+        T total = 0;
+        for (int64_t j = 0; j < classes; ++j) total += (o[j] = std::exp(row[j] - shift));
+        const T scale = g[i] / total;
+        for (int64_t j = 0; j < classes; ++j) o[j] = o[j] * scale - spread * g[i];
         o[c] -= keep * g[i];
       }
     });
