@@ -50,35 +50,43 @@ T row_logsumexp(const T* row, int64_t n) {
   return std::log(total) + shift;
 }
 
+// Runs fn(i, row, c, keep, spread) for every row i of the logits, in parallel: row points at its
+// logits (of their type T), c is its checked class, keep and spread the label-smoothing weights of
+// the target class and of every class.
+template <class Fn>
+void for_each_row(const Tensor& logits, const Tensor& target, double label_smoothing, const char* op, Fn fn) {
+  const int64_t rows = logits.size(0), classes = logits.size(1);
+  dispatch_floating(logits.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = logits.data<T>();
+    const int64_t* t = target.data<int64_t>();
+    const T keep = static_cast<T>(1.0 - label_smoothing);
+    const T spread = static_cast<T>(label_smoothing / static_cast<double>(classes));
+    parallel_for(0, rows, row_grain(classes), [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) fn(i, x + i * classes, checked_class(t, i, classes, op), keep, spread);
+    });
+  });
+}
+
 }  // namespace
 
 Tensor cross_entropy_rows(const Tensor& logits_in, const Tensor& target_in, double label_smoothing) {
   check_rows(logits_in, target_in, "cross_entropy");
   const Tensor logits = logits_in.contiguous();
-  const Tensor target = target_in.contiguous();
-  const int64_t rows = logits.size(0), classes = logits.size(1);
-  Tensor loss = Tensor::empty({rows}, logits.dtype());
-  dispatch_floating(logits.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* x = logits.data<T>();
-    const int64_t* t = target.data<int64_t>();
-    T* out = loss.data<T>();
-    const T keep = static_cast<T>(1.0 - label_smoothing);
-    const T spread = static_cast<T>(label_smoothing / static_cast<double>(classes));
-    parallel_for(0, rows, row_grain(classes), [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) {
-        const T* row = x + i * classes;
-        const int64_t c = checked_class(t, i, classes, "cross_entropy");
-        T value = row_logsumexp(row, classes) - keep * row[c];
-        if (label_smoothing > 0.0) {
-          T total = 0;
-          for (int64_t j = 0; j < classes; ++j) total += row[j];
-          value -= spread * total;
-        }
-        out[i] = value;
-      }
-    });
-  });
+  const int64_t classes = logits.size(1);
+  Tensor loss = Tensor::empty({logits.size(0)}, logits.dtype());
+  void* out = loss.raw_data();
+  for_each_row(logits, target_in.contiguous(), label_smoothing, "cross_entropy",
+               [&](int64_t i, const auto* row, int64_t c, auto keep, auto spread) {
+                 using T = decltype(keep);
+                 T value = row_logsumexp(row, classes) - keep * row[c];
+                 if (label_smoothing > 0.0) {
+                   T total = 0;
+                   for (int64_t j = 0; j < classes; ++j) total += row[j];
+                   value -= spread * total;
+                 }
+                 static_cast<T*>(out)[i] = value;
+               });
   return loss;
 }
 
@@ -91,34 +99,25 @@ Tensor cross_entropy_rows_backward(const Tensor& logits_in, const Tensor& target
          logits_in.size(0), grad_in.dtype(), grad_in.shape());
   }
   const Tensor logits = logits_in.contiguous();
-  const Tensor target = target_in.contiguous();
   const Tensor grad = grad_in.contiguous();
-  const int64_t rows = logits.size(0), classes = logits.size(1);
+  const int64_t classes = logits.size(1);
   Tensor result = Tensor::empty(logits.shape(), logits.dtype());
-  dispatch_floating(logits.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* x = logits.data<T>();
-    const int64_t* t = target.data<int64_t>();
-    const T* g = grad.data<T>();
-    T* out = result.data<T>();
-    const T keep = static_cast<T>(1.0 - label_smoothing);
-    const T spread = static_cast<T>(label_smoothing / static_cast<double>(classes));
-    parallel_for(0, rows, row_grain(classes), [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) {
-        const T* row = x + i * classes;
-        T* o = out + i * classes;
-        const int64_t c = checked_class(t, i, classes, "cross_entropy_rows_backward");
-        // softmax = exp(row - shift) / their sum: one exp per class (not exp(row - logsumexp), which
-        // takes two, and a log).
-        const T shift = row_shift(row, classes);
-        T total = 0;
-        for (int64_t j = 0; j < classes; ++j) total += (o[j] = std::exp(row[j] - shift));
-        const T scale = g[i] / total;
-        for (int64_t j = 0; j < classes; ++j) o[j] = o[j] * scale - spread * g[i];
-        o[c] -= keep * g[i];
-      }
-    });
-  });
+  void* out = result.raw_data();
+  const void* grads = grad.raw_data();
+  for_each_row(logits, target_in.contiguous(), label_smoothing, "cross_entropy_rows_backward",
+               [&](int64_t i, const auto* row, int64_t c, auto keep, auto spread) {
+                 using T = decltype(keep);
+                 const T g = static_cast<const T*>(grads)[i];
+                 T* o = static_cast<T*>(out) + i * classes;
+                 // softmax = exp(row - shift) / their sum: one exp per class (not exp(row - logsumexp),
+                 // which takes two, and a log).
+                 const T shift = row_shift(row, classes);
+                 T total = 0;
+                 for (int64_t j = 0; j < classes; ++j) total += (o[j] = std::exp(row[j] - shift));
+                 const T scale = g / total;
+                 for (int64_t j = 0; j < classes; ++j) o[j] = o[j] * scale - spread * g;
+                 o[c] -= keep * g;
+               });
   return result;
 }
 
