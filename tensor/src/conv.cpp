@@ -196,10 +196,6 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
   check_grad_output(grad_output_in, s, "conv2d_backward_weight");
   const Tensor x = x_in.contiguous();
   const Tensor gy = grad_output_in.contiguous();
-  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
-  // Each thread sums its images into its own partial gradient; the partials are added at the end.
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), s.batch));
-  std::vector<Tensor> partials(static_cast<size_t>(chunks));
   Tensor gw = zeros(weight_shape, x.dtype());
   if (gw.numel() == 0 || s.batch == 0) return gw;
   if (use_winograd(s, params, "conv2d_backward_weight")) {
@@ -210,6 +206,10 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
     });
     return gw;
   }
+  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+  // Each thread sums its images into its own partial gradient; the partials are added at the end.
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), s.batch));
+  std::vector<Tensor> partials(static_cast<size_t>(chunks));
   const int64_t per_chunk = (s.batch + chunks - 1) / chunks;
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
