@@ -96,10 +96,7 @@ Batch TensorDataset::get_batch(std::span<const int64_t> indices) const {
 void TensorDataset::will_need(std::span<const int64_t> indices) const {
   const size_t row_bytes =
       static_cast<size_t>(inputs_.numel() / std::max<int64_t>(inputs_.size(0), 1)) * itemsize(inputs_.dtype());
-  const auto* source = static_cast<const uint8_t*>(inputs_.raw_data());
-  for (int64_t index : indices) {
-    if (index >= 0 && index < size()) detail::prefetch_bytes(source + static_cast<size_t>(index) * row_bytes, row_bytes);
-  }
+  detail::prefetch_examples(inputs_.raw_data(), row_bytes, size(), indices);
 }
 
 // ---- Subset

@@ -41,9 +41,6 @@ const IdxType* find_idx_type(uint8_t code) {
   return nullptr;
 }
 
-// Reads a file through zlib's gz* interface, which decompresses gzip data and passes anything
-// else through unchanged. Every read either returns bytes, returns short at the true end of the
-// data, or throws naming the file and zlib's message (a corrupt or cut-off gzip stream).
 // The most payload a file of its size can hold: its size, or for gzip the size times deflate's
 // largest compression ratio (1032:1).
 uint64_t plausible_payload(const std::filesystem::path& file, bool compressed) {
@@ -53,6 +50,9 @@ uint64_t plausible_payload(const std::filesystem::path& file, bool compressed) {
   return compressed ? size * 1032 : size;
 }
 
+// Reads a file through zlib's gz* interface, which decompresses gzip data and passes anything
+// else through unchanged. Every read either returns bytes, returns short at the true end of the
+// data, or throws naming the file and zlib's message (a corrupt or cut-off gzip stream).
 class ByteReader {
  public:
   explicit ByteReader(const std::filesystem::path& file) : file_(file) {

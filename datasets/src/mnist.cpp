@@ -121,10 +121,7 @@ Batch MNIST::get_batch(std::span<const int64_t> indices) const {
 }
 
 void MNIST::will_need(std::span<const int64_t> indices) const {
-  const uint8_t* images = images_.data<uint8_t>();
-  for (int64_t index : indices) {
-    if (index >= 0 && index < size()) detail::prefetch_bytes(images + index * kImagePixels, kImagePixels);
-  }
+  detail::prefetch_examples(images_.data<uint8_t>(), kImagePixels, size(), indices);
 }
 
 }  // namespace nabla::datasets

@@ -13,7 +13,7 @@ namespace {
 
 constexpr size_t kAlignment = 64;
 // Each block starts with a header holding its capacity, so a block can serve any request up to
-// that size and still be returned to the right bucket. One alignment unit keeps data aligned.
+// that size and still be cached under its own capacity. One alignment unit keeps data aligned.
 constexpr size_t kHeader = kAlignment;
 // A cached block serves a request at least this fraction of its size (no more than 2x waste).
 constexpr size_t kMaxWasteFactor = 2;
