@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "loops.hpp"
+#include "vector_math.hpp"
 #include "nabla/tensor/simd.hpp"
 #include "nabla/tensor/factories.hpp"
 
@@ -161,11 +162,7 @@ Tensor neg(const Tensor& x) {
   if (x.dtype() == DType::uint8) fail("neg: cannot negate a uint8 tensor; convert with .to(nabla::int64) first");
   return unary(x, "neg", x.dtype(), [](auto v) { return -v; });
 }
-Tensor exp(const Tensor& x) { return float_unary(x, "exp", [](auto v) { return std::exp(v); }); }
-Tensor log(const Tensor& x) { return float_unary(x, "log", [](auto v) { return std::log(v); }); }
-Tensor sqrt(const Tensor& x) { return float_unary(x, "sqrt", [](auto v) { return std::sqrt(v); }); }
-Tensor tanh(const Tensor& x) { return float_unary(x, "tanh", [](auto v) { return std::tanh(v); }); }
-Tensor erf(const Tensor& x) { return float_unary(x, "erf", [](auto v) { return std::erf(v); }); }
+
 namespace {
 
 // exp(x) for floats in straight-line code, so that loops calling it vectorise (std::exp is a call
@@ -193,6 +190,32 @@ inline float exp_float(float x) {
   const float result = y * scale_a * scale_b;
   return x != x ? x : result;
 }
+
+}  // namespace
+
+namespace detail {
+NABLA_SIMD_CLONES void exp_floats(const float* __restrict in, float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = exp_float(in[i]);
+}
+}  // namespace detail
+
+Tensor exp(const Tensor& x) {
+  if (x.defined() && x.dtype() == float32 && x.is_contiguous()) {
+    Tensor out = Tensor::empty(x.shape(), float32);
+    const float* in = x.data<float>();
+    float* result = out.data<float>();
+    parallel_for(0, x.numel(), detail::kParallelGrain, [&](int64_t lo, int64_t hi) {
+      detail::exp_floats(in + lo, result + lo, hi - lo);
+    });
+    return out;
+  }
+  return float_unary(x, "exp", [](auto v) { return std::exp(v); });
+}
+Tensor log(const Tensor& x) { return float_unary(x, "log", [](auto v) { return std::log(v); }); }
+Tensor sqrt(const Tensor& x) { return float_unary(x, "sqrt", [](auto v) { return std::sqrt(v); }); }
+Tensor tanh(const Tensor& x) { return float_unary(x, "tanh", [](auto v) { return std::tanh(v); }); }
+Tensor erf(const Tensor& x) { return float_unary(x, "erf", [](auto v) { return std::erf(v); }); }
+namespace {
 
 // sigmoid over contiguous floats: exp of -|x| only, so nothing overflows.
 NABLA_SIMD_CLONES void sigmoid_floats(const float* __restrict x, float* __restrict y, int64_t n) {

@@ -1,10 +1,15 @@
 #include "nabla/tensor/loss.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <type_traits>
+#include <vector>
 
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "vector_math.hpp"
 
 namespace nabla {
 
@@ -33,8 +38,8 @@ int64_t checked_class(const int64_t* target, int64_t row, int64_t classes, const
   return t;
 }
 
-// log(sum(exp(row))), shifted by the row's max; a row whose max is infinite is not shifted (as
-// logsumexp: an all -inf row gives -inf, not NaN).
+// A row's largest logit, subtracted before exp so that nothing overflows; a row whose max is
+// infinite is not shifted (as logsumexp: an all -inf row gives -inf, not NaN).
 template <class T>
 T row_shift(const T* row, int64_t n) {
   T top = -std::numeric_limits<T>::infinity();
@@ -42,17 +47,30 @@ T row_shift(const T* row, int64_t n) {
   return std::isinf(top) ? T(0) : top;
 }
 
+// Logits whose exponentials are taken in one pass: enough to fill the vectors, few enough to stay
+// on the stack.
+constexpr int64_t kBlockElements = 1024;
+
+// The shifted exponentials of a block of rows, the part of cross-entropy that costs: exps[i][j] =
+// exp(x[i][j] - shifts[i]). float32 goes through the vectorised exp, as one array.
 template <class T>
-T row_logsumexp(const T* row, int64_t n) {
-  const T shift = row_shift(row, n);
-  T total = 0;
-  for (int64_t j = 0; j < n; ++j) total += std::exp(row[j] - shift);
-  return std::log(total) + shift;
+void shifted_exps(const T* x, int64_t rows, int64_t classes, T* shifts, T* shifted, T* exps) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const T* row = x + i * classes;
+    const T shift = shifts[i] = row_shift(row, classes);
+    for (int64_t j = 0; j < classes; ++j) shifted[i * classes + j] = row[j] - shift;
+  }
+  const int64_t n = rows * classes;
+  if constexpr (std::is_same_v<T, float>) {
+    detail::exp_floats(shifted, exps, n);
+  } else {
+    for (int64_t k = 0; k < n; ++k) exps[k] = std::exp(shifted[k]);
+  }
 }
 
-// Runs fn(i, row, c, keep, spread) for every row i of the logits, in parallel: row points at its
-// logits (of their type T), c is its checked class, keep and spread the label-smoothing weights of
-// the target class and of every class.
+// Runs fn(i, row, c, keep, spread, exps, shift) for every row i of the logits, in parallel: row
+// points at its logits (of their type T), c is its checked class, keep and spread the
+// label-smoothing weights of the target class and of every class, exps its exp(row - shift).
 template <class Fn>
 void for_each_row(const Tensor& logits, const Tensor& target, double label_smoothing, const char* op, Fn fn) {
   const int64_t rows = logits.size(0), classes = logits.size(1);
@@ -63,7 +81,21 @@ void for_each_row(const Tensor& logits, const Tensor& target, double label_smoot
     const T keep = static_cast<T>(1.0 - label_smoothing);
     const T spread = static_cast<T>(label_smoothing / static_cast<double>(classes));
     parallel_for(0, rows, row_grain(classes), [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) fn(i, x + i * classes, checked_class(t, i, classes, op), keep, spread);
+      const int64_t block = std::clamp<int64_t>(kBlockElements / classes, 1, hi - lo);
+      const size_t need = static_cast<size_t>(block * (2 * classes + 1));
+      T on_stack[2 * kBlockElements + kBlockElements];
+      std::vector<T> on_heap(need > std::size(on_stack) ? need : 0);  // only for rows of > 1024 classes
+      T* shifts = on_heap.empty() ? on_stack : on_heap.data();
+      T* shifted = shifts + block;
+      T* exps = shifted + block * classes;
+      for (int64_t first = lo; first < hi; first += block) {
+        const int64_t count = std::min(block, hi - first);
+        shifted_exps(x + first * classes, count, classes, shifts, shifted, exps);
+        for (int64_t i = first; i < first + count; ++i) {
+          const int64_t k = i - first;
+          fn(i, x + i * classes, checked_class(t, i, classes, op), keep, spread, exps + k * classes, shifts[k]);
+        }
+      }
     });
   });
 }
@@ -77,13 +109,15 @@ Tensor cross_entropy_rows(const Tensor& logits_in, const Tensor& target_in, doub
   Tensor loss = Tensor::empty({logits.size(0)}, logits.dtype());
   void* out = loss.raw_data();
   for_each_row(logits, target_in.contiguous(), label_smoothing, "cross_entropy",
-               [&](int64_t i, const auto* row, int64_t c, auto keep, auto spread) {
+               [&](int64_t i, const auto* row, int64_t c, auto keep, auto spread, const auto* exps, auto shift) {
                  using T = decltype(keep);
-                 T value = row_logsumexp(row, classes) - keep * row[c];
+                 T total = 0;
+                 for (int64_t j = 0; j < classes; ++j) total += exps[j];
+                 T value = std::log(total) + shift - keep * row[c];
                  if (label_smoothing > 0.0) {
-                   T total = 0;
-                   for (int64_t j = 0; j < classes; ++j) total += row[j];
-                   value -= spread * total;
+                   T logit_sum = 0;
+                   for (int64_t j = 0; j < classes; ++j) logit_sum += row[j];
+                   value -= spread * logit_sum;
                  }
                  static_cast<T*>(out)[i] = value;
                });
@@ -105,17 +139,16 @@ Tensor cross_entropy_rows_backward(const Tensor& logits_in, const Tensor& target
   void* out = result.raw_data();
   const void* grads = grad.raw_data();
   for_each_row(logits, target_in.contiguous(), label_smoothing, "cross_entropy_rows_backward",
-               [&](int64_t i, const auto* row, int64_t c, auto keep, auto spread) {
+               [&](int64_t i, const auto*, int64_t c, auto keep, auto spread, const auto* exps, auto) {
                  using T = decltype(keep);
                  const T g = static_cast<const T*>(grads)[i];
                  T* o = static_cast<T*>(out) + i * classes;
                  // softmax = exp(row - shift) / their sum: one exp per class (not exp(row - logsumexp),
                  // which takes two, and a log).
-                 const T shift = row_shift(row, classes);
                  T total = 0;
-                 for (int64_t j = 0; j < classes; ++j) total += (o[j] = std::exp(row[j] - shift));
+                 for (int64_t j = 0; j < classes; ++j) total += exps[j];
                  const T scale = g / total;
-                 for (int64_t j = 0; j < classes; ++j) o[j] = o[j] * scale - spread * g;
+                 for (int64_t j = 0; j < classes; ++j) o[j] = exps[j] * scale - spread * g;
                  o[c] -= keep * g;
                });
   return result;

@@ -21,6 +21,7 @@ using reference::read;
 namespace {
 
 const double kInf = std::numeric_limits<double>::infinity();
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 Layout random_layout(reference::Rng& rng) {
   return reference::all_layouts[static_cast<size_t>(
@@ -193,7 +194,9 @@ TEST_CASE("unary ops: known values", "[elementwise]") {
 TEST_CASE("unary ops: special values", "[elementwise]") {
   for (DType dtype : {float32, float64}) {
     INFO(dtype_name(dtype));
-    check_values(exp(tensor({1000, -1000}, {2}, dtype)), {2}, {kInf, 0});
+    check_values(exp(tensor({1000, -1000, kInf, -kInf, 88, -87}, {6}, dtype)), {6},
+                 {kInf, 0, kInf, 0, std::exp(88.0), std::exp(-87.0)}, 1e-6);
+    CHECK(std::isnan(exp(tensor({kNaN}, {1}, dtype)).item()));
     check_values(log(tensor({0}, {1}, dtype)), {1}, {-kInf});
     CHECK(std::isnan(log(tensor({-1}, {1}, dtype)).item()));
     CHECK(std::isnan(sqrt(tensor({-1}, {1}, dtype)).item()));
