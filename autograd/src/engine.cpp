@@ -1,7 +1,7 @@
 #include "nabla/autograd/engine.hpp"
 
+#include <atomic>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "nabla/autograd/functions.hpp"
 #include "nabla/autograd/node.hpp"
@@ -37,29 +37,32 @@ void check_backward_anomaly(const Node& node, size_t input, const Variable& g) {
   }
 }
 
-// Visits the nodes reachable from the roots, resetting each one's scratch state and counting the
-// edges that point at it from the others.
-void collect_graph(const std::vector<Node*>& roots) {
-  std::unordered_set<Node*> seen;
+// Each backward pass marks the nodes it reaches with a fresh stamp (Node::visit), instead of
+// keeping a hash set: a training step's graph is small, and hashing allocated per node.
+uint64_t next_stamp() {
+  static std::atomic<uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+// Visits the nodes reachable from the roots, stamping each one, resetting its scratch state and
+// counting the edges that point at it from the others.
+void collect_graph(const std::vector<Node*>& roots, uint64_t stamp) {
   std::vector<Node*> stack;
-  for (Node* root : roots) {
-    if (seen.insert(root).second) {
-      root->dependencies = 0;
-      root->pending_grad = Variable();
-      stack.push_back(root);
-    }
-  }
+  auto visit = [&](Node* node) {
+    if (node->visit == stamp) return;
+    node->visit = stamp;
+    node->dependencies = 0;
+    node->pending_grad = Variable();
+    stack.push_back(node);
+  };
+  for (Node* root : roots) visit(root);
   while (!stack.empty()) {  // iterative: graphs may be 100,000+ nodes deep
     Node* node = stack.back();
     stack.pop_back();
     for (const Edge& edge : node->edges) {
       Node* next = edge.node.get();
       if (!next) continue;
-      if (seen.insert(next).second) {
-        next->dependencies = 0;
-        next->pending_grad = Variable();
-        stack.push_back(next);
-      }
+      visit(next);
       ++next->dependencies;
     }
   }
@@ -119,7 +122,8 @@ void run(const std::vector<Variable>& outputs, const std::vector<Variable>& grad
   }
 
   // node_seeds keeps the roots alive while we run; edges own every other node.
-  collect_graph(roots);
+  const uint64_t stamp = next_stamp();
+  collect_graph(roots, stamp);
   for (auto& [node, seed] : node_seeds) accumulate(node->pending_grad, seed);
 
   auto deliver_to_leaf = [&](const std::shared_ptr<VariableImpl>& leaf, const Variable& g) {
@@ -143,9 +147,11 @@ void run(const std::vector<Variable>& outputs, const std::vector<Variable>& grad
 
   // Process nodes once all their consumers have delivered (Kahn's algorithm).
   std::vector<std::shared_ptr<Node>> ready;
-  std::unordered_set<Node*> queued;
   for (auto& [node, seed] : node_seeds) {
-    if (node->dependencies == 0 && queued.insert(node.get()).second) ready.push_back(node);
+    if (node->dependencies == 0 && node->visit == stamp) {
+      node->visit = 0;  // queued once, even when several outputs share it
+      ready.push_back(node);
+    }
   }
   GradModeRestore restore_mode;
   while (!ready.empty()) {

@@ -76,6 +76,7 @@ class Node {
   // Engine scratch state, valid during one backward pass.
   Variable pending_grad;
   int64_t dependencies = 0;
+  uint64_t visit = 0;  // the stamp of the last pass that reached this node
   std::weak_ptr<VariableImpl> retained_output;  // set by retain_grad()
 
  protected:
