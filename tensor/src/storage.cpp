@@ -1,9 +1,10 @@
 #include "nabla/tensor/storage.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <new>
-#include <map>
+#include <vector>
 
 #include "nabla/tensor/error.hpp"
 
@@ -27,12 +28,13 @@ class CachingAllocator {
     const size_t size = round_up(nbytes);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      const auto it = free_blocks_.lower_bound(size);  // the smallest cached block that fits
-      if (it != free_blocks_.end() && it->first <= kMaxWasteFactor * size) {
-        const auto [capacity, block] = *it;
-        free_blocks_.erase(it);
-        stats_.bytes_cached -= static_cast<int64_t>(capacity);
-        note_in_use(static_cast<int64_t>(capacity));
+      // The smallest cached block that fits, if it wastes at most half of itself.
+      for (auto bin = first_bin_at_least(size); bin != bins_.end() && bin->capacity <= kMaxWasteFactor * size; ++bin) {
+        if (bin->blocks.empty()) continue;
+        char* block = bin->blocks.back();
+        bin->blocks.pop_back();
+        stats_.bytes_cached -= static_cast<int64_t>(bin->capacity);
+        note_in_use(static_cast<int64_t>(bin->capacity));
         return block + kHeader;
       }
       ++stats_.system_allocations;
@@ -57,14 +59,24 @@ class CachingAllocator {
       std::free(block);
       return;
     }
-    free_blocks_.emplace(size, block);
+    auto bin = first_bin_at_least(size);
+    if (bin == bins_.end() || bin->capacity != size) {
+      if (bins_.size() >= kMaxBins) {
+        drop_empty_bins();
+        bin = first_bin_at_least(size);
+      }
+      bin = bins_.insert(bin, Bin{size, {}});
+    }
+    bin->blocks.push_back(block);
     stats_.bytes_cached += static_cast<int64_t>(size);
   }
 
   void release_cache() {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [size, block] : free_blocks_) std::free(block);
-    free_blocks_.clear();
+    for (const Bin& bin : bins_) {
+      for (char* block : bin.blocks) std::free(block);
+    }
+    bins_.clear();
     stats_.bytes_cached = 0;
   }
 
@@ -88,8 +100,25 @@ class CachingAllocator {
     if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
   }
 
+  // Free blocks of one capacity. A bin stays when it empties, with its vector's room, so that the
+  // steady state of a training loop (the same sizes freed and taken every step) allocates nothing.
+  struct Bin {
+    size_t capacity;
+    std::vector<char*> blocks;
+  };
+  // Past this many sizes (a program whose shapes keep changing), empty bins are dropped.
+  static constexpr size_t kMaxBins = 512;
+
+  std::vector<Bin>::iterator first_bin_at_least(size_t size) {
+    return std::lower_bound(bins_.begin(), bins_.end(), size,
+                            [](const Bin& bin, size_t wanted) { return bin.capacity < wanted; });
+  }
+  void drop_empty_bins() {
+    std::erase_if(bins_, [](const Bin& bin) { return bin.blocks.empty(); });
+  }
+
   std::mutex mutex_;
-  std::multimap<size_t, char*> free_blocks_;  // capacity -> block, ordered for best fit
+  std::vector<Bin> bins_;  // ordered by capacity, for best fit
   AllocatorStats stats_;
   size_t cache_limit_ = size_t{1024} << 20;
 };
