@@ -64,7 +64,7 @@ class ThreadPool {
   }
 
   // Runs fn(chunk) for chunk in [0, chunks); the caller runs chunk 0.
-  void run(int chunks, const std::function<void(int)>& fn) {
+  void run(int chunks, FunctionRef<void(int)> fn) {
     std::lock_guard<std::mutex> serial(run_mutex_);  // one job at a time
     job_ = &fn;
     error_ = nullptr;
@@ -93,7 +93,7 @@ class ThreadPool {
   }
 
  private:
-  void run_chunk(const std::function<void(int)>& fn, int chunk) {
+  void run_chunk(FunctionRef<void(int)> fn, int chunk) {
     t_in_parallel_region = true;
     try {
       fn(chunk);
@@ -146,7 +146,7 @@ class ThreadPool {
   static constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
   static uint64_t generation_of(uint64_t state) { return state >> kChunkBits; }
 
-  const std::function<void(int)>* job_ = nullptr;  // published by state_
+  const FunctionRef<void(int)>* job_ = nullptr;  // published by state_
   std::atomic<int> remaining_{0};
   std::atomic<uint64_t> state_{0};  // generation << kChunkBits | chunks of the latest job
   std::atomic<int> sleepers_{0};
@@ -189,8 +189,7 @@ int get_num_threads() {
 
 bool in_parallel_region() { return t_in_parallel_region; }
 
-void parallel_for(int64_t begin, int64_t end, int64_t grain,
-                  const std::function<void(int64_t, int64_t)>& fn) {
+void parallel_for(int64_t begin, int64_t end, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) {
   const int64_t n = end - begin;
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);

@@ -2,7 +2,8 @@
 // One owner of the cores: nabla's own thread pool runs its kernels, and OpenBLAS is told the
 // same thread count. set_num_threads(n) governs both.
 #include <cstdint>
-#include <functional>
+
+#include "nabla/tensor/function_ref.hpp"
 
 namespace nabla {
 
@@ -15,8 +16,7 @@ int get_num_threads();
 // elements and runs fn(chunk_begin, chunk_end) on each, the caller's thread taking the first.
 // Runs inline when the range is small, when only one thread is set, or when called from inside
 // another parallel_for (no nested parallelism).
-void parallel_for(int64_t begin, int64_t end, int64_t grain,
-                  const std::function<void(int64_t, int64_t)>& fn);
+void parallel_for(int64_t begin, int64_t end, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn);
 
 // True while the calling thread is running a chunk of a parallel_for.
 bool in_parallel_region();
