@@ -7,7 +7,6 @@
 #include <array>
 #include <optional>
 #include <type_traits>
-#include <vector>
 
 #include "blas.hpp"
 #include "nabla/tensor/error.hpp"
@@ -39,35 +38,47 @@ std::optional<GemmLayout> gemm_layout(int64_t rows, int64_t cols, int64_t row_st
   return std::nullopt;
 }
 
-// A matrix operand [..., rows, cols], made readable by gemm (copied only if it must be).
-struct MatrixOperand {
-  Tensor tensor;
-  GemmLayout layout;
-};
+// A matrix operand [..., rows, cols] as gemm reads it: the tensor itself, or a contiguous copy
+// when BLAS cannot read its layout. Refers to x (no handle copy), so x must outlive it.
+class MatrixOperand {
+ public:
+  explicit MatrixOperand(const Tensor& x) : tensor_(&x) {
+    const int64_t rows = x.size(-2), cols = x.size(-1);
+    if (auto in_place = gemm_layout(rows, cols, x.stride(-2), x.stride(-1))) {
+      layout = *in_place;
+      return;
+    }
+    packed_ = x.contiguous();
+    tensor_ = &packed_;
+    layout = *gemm_layout(rows, cols, packed_.stride(-2), packed_.stride(-1));
+  }
+  explicit MatrixOperand(Tensor&&) = delete;  // would refer to a temporary
+  MatrixOperand(const MatrixOperand&) = delete;
+  MatrixOperand& operator=(const MatrixOperand&) = delete;
 
-MatrixOperand prepare_for_gemm(const Tensor& x) {
-  const int64_t rows = x.size(-2), cols = x.size(-1);
-  if (auto layout = gemm_layout(rows, cols, x.stride(-2), x.stride(-1))) return {x, *layout};
-  Tensor packed = x.contiguous();
-  return {packed, *gemm_layout(rows, cols, packed.stride(-2), packed.stride(-1))};
-}
+  const Tensor& tensor() const { return *tensor_; }
+  GemmLayout layout;
+
+ private:
+  Tensor packed_;
+  const Tensor* tensor_;
+};
 
 // Strides of x's batch axes (all but the last two) when broadcast to batch_shape: 0 where x has
 // no such axis or extent 1.
-std::vector<int64_t> batch_strides(const Tensor& x, const Shape& batch_shape) {
-  std::vector<int64_t> strides(static_cast<size_t>(batch_shape.size()), 0);
+Dims batch_strides(const Tensor& x, const Shape& batch_shape) {
+  Dims strides = Dims::filled(batch_shape.size(), 0);
   const int64_t x_batch = x.dim() - 2;
   const int64_t lead = batch_shape.size() - x_batch;
   for (int64_t i = 0; i < x_batch; ++i) {
-    if (x.size(i) != 1) strides[static_cast<size_t>(lead + i)] = x.stride(i);
+    if (x.size(i) != 1) strides[lead + i] = x.stride(i);
   }
   return strides;
 }
 
 // Calls fn(batch, a_offset, b_offset) for every batch index in row-major order.
 template <class Fn>
-void for_each_batch(const Shape& batch_shape, const std::vector<int64_t>& a_strides,
-                    const std::vector<int64_t>& b_strides, Fn&& fn) {
+void for_each_batch(const Shape& batch_shape, const Dims& a_strides, const Dims& b_strides, Fn&& fn) {
   const int64_t ndim = batch_shape.size();
   const int64_t count = shape_numel(batch_shape);
   std::array<int64_t, Dims::kMaxDims> index{};
@@ -75,15 +86,15 @@ void for_each_batch(const Shape& batch_shape, const std::vector<int64_t>& a_stri
   for (int64_t batch = 0; batch < count; ++batch) {
     fn(batch, a_offset, b_offset);
     for (int64_t axis = ndim - 1; axis >= 0; --axis) {
-      const size_t i = static_cast<size_t>(axis);
-      if (++index[i] < batch_shape[axis]) {
-        a_offset += a_strides[i];
-        b_offset += b_strides[i];
+      int64_t& i = index[static_cast<size_t>(axis)];
+      if (++i < batch_shape[axis]) {
+        a_offset += a_strides[axis];
+        b_offset += b_strides[axis];
         break;
       }
-      a_offset -= (batch_shape[axis] - 1) * a_strides[i];
-      b_offset -= (batch_shape[axis] - 1) * b_strides[i];
-      index[i] = 0;
+      a_offset -= (batch_shape[axis] - 1) * a_strides[axis];
+      b_offset -= (batch_shape[axis] - 1) * b_strides[axis];
+      i = 0;
     }
   }
 }
@@ -91,37 +102,43 @@ void for_each_batch(const Shape& batch_shape, const std::vector<int64_t>& a_stri
 // When every batch multiplies the same b, and a's batch axes and rows are evenly spaced rows of
 // one matrix, the whole product is a single gemm with batch * m rows. Returns the row stride of
 // that matrix, or nothing.
-std::optional<int64_t> folded_row_stride(const Shape& batch_shape, const std::vector<int64_t>& a_strides,
-                                         const std::vector<int64_t>& b_strides, const MatrixOperand& a) {
+std::optional<int64_t> folded_row_stride(const Shape& batch_shape, const Dims& a_strides, const Dims& b_strides,
+                                         const MatrixOperand& a) {
   if (a.layout.transposed) return std::nullopt;
   for (int64_t stride : b_strides) {
     if (stride != 0) return std::nullopt;
   }
   // (extent, stride) of every row-indexing axis, outermost first, extent-1 axes left out.
-  std::vector<std::array<int64_t, 2>> axes;
+  Dims extents, strides;
   for (int64_t i = 0; i < batch_shape.size(); ++i) {
-    if (batch_shape[i] != 1) axes.push_back({batch_shape[i], a_strides[static_cast<size_t>(i)]});
+    if (batch_shape[i] != 1) {
+      extents.push_back(batch_shape[i]);
+      strides.push_back(a_strides[i]);
+    }
   }
-  const int64_t m = a.tensor.size(-2), k = a.tensor.size(-1);
-  if (m != 1) axes.push_back({m, a.layout.leading_dim});
-  if (axes.empty()) return std::max<int64_t>(k, 1);
-  for (size_t i = 0; i + 1 < axes.size(); ++i) {
-    if (axes[i][1] != axes[i + 1][1] * axes[i + 1][0]) return std::nullopt;
+  const int64_t m = a.tensor().size(-2), k = a.tensor().size(-1);
+  if (m != 1) {
+    extents.push_back(m);
+    strides.push_back(a.layout.leading_dim);
   }
-  const int64_t row_stride = axes.back()[1];
+  if (extents.empty()) return std::max<int64_t>(k, 1);
+  for (int64_t i = 0; i + 1 < extents.size(); ++i) {
+    if (strides[i] != strides[i + 1] * extents[i + 1]) return std::nullopt;
+  }
+  const int64_t row_stride = strides.back();
   if (row_stride < std::max<int64_t>(k, 1)) return std::nullopt;
   return row_stride;
 }
 
 template <class T>
 void matmul_blas(const Tensor& a_in, const Tensor& b_in, Tensor& out, const Shape& batch_shape) {
-  const MatrixOperand a = prepare_for_gemm(a_in);
-  const MatrixOperand b = prepare_for_gemm(b_in);
-  const int64_t m = a.tensor.size(-2), k = a.tensor.size(-1), n = b.tensor.size(-1);
-  const std::vector<int64_t> a_strides = batch_strides(a.tensor, batch_shape);
-  const std::vector<int64_t> b_strides = batch_strides(b.tensor, batch_shape);
-  const T* a_data = a.tensor.data<T>();
-  const T* b_data = b.tensor.data<T>();
+  const MatrixOperand a(a_in);
+  const MatrixOperand b(b_in);
+  const int64_t m = a.tensor().size(-2), k = a.tensor().size(-1), n = b.tensor().size(-1);
+  const Dims a_strides = batch_strides(a.tensor(), batch_shape);
+  const Dims b_strides = batch_strides(b.tensor(), batch_shape);
+  const T* a_data = a.tensor().data<T>();
+  const T* b_data = b.tensor().data<T>();
   T* out_data = out.data<T>();
   const int64_t ldc = std::max<int64_t>(n, 1);
 
@@ -176,8 +193,10 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
          "use mul for scaling)", a_in.shape(), b_in.shape());
   }
   // A 1-d a is a row [1, k]; a 1-d b is a column [k, 1]. The extra axes are dropped at the end.
-  const Tensor a = a_in.dim() == 1 ? a_in.unsqueeze(0) : a_in;
-  const Tensor b = b_in.dim() == 1 ? b_in.unsqueeze(-1) : b_in;
+  // (References, with the reshaped views held aside: copying a handle costs an atomic.)
+  Tensor a_row, b_column;
+  const Tensor& a = a_in.dim() == 1 ? (a_row = a_in.unsqueeze(0)) : a_in;
+  const Tensor& b = b_in.dim() == 1 ? (b_column = b_in.unsqueeze(-1)) : b_in;
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
   if (k != b.size(-2)) {
     fail("matmul: shapes {} and {} cannot be multiplied (inner dimensions {} != {})", a_in.shape(),
@@ -214,7 +233,9 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   if (k == 0) return zeros(result_shape, dtype);  // a sum of nothing
 
   Tensor out = Tensor::empty(out_shape, dtype);
-  const Tensor a_typed = a.to(dtype), b_typed = b.to(dtype);
+  Tensor a_cast, b_cast;
+  const Tensor& a_typed = a.dtype() == dtype ? a : (a_cast = a.to(dtype));
+  const Tensor& b_typed = b.dtype() == dtype ? b : (b_cast = b.to(dtype));
   dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
@@ -223,7 +244,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
       matmul_loop<T>(a_typed, b_typed, out, batch_shape);
     }
   });
-  return out.view(result_shape);
+  return result_shape == out_shape ? out : out.view(result_shape);
 }
 
 }  // namespace nabla

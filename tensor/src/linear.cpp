@@ -1,9 +1,12 @@
 // linear: y = x W^T + b as one GEMM whose C starts out holding the bias.
 #include "blas.hpp"
+#include "contiguous_ref.hpp"
 #include "nabla/tensor/elementwise.hpp"
 #include "nabla/tensor/linalg.hpp"
 
 namespace nabla {
+
+using detail::ContiguousRef;
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (!x.defined() || !weight.defined()) fail("linear: an operand is undefined");
@@ -21,9 +24,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     Tensor out = matmul(x, weight.t());
     return bias.defined() ? add(out, bias) : out;
   }
-  const Tensor rows = x.reshape({-1, in_features}).contiguous();
-  const Tensor w = weight.contiguous();
-  const int64_t m = rows.size(0);
+  // x as rows [m, in_features]: a reshaped view, or x itself when it is 2-d.
+  const Tensor rows = x.dim() == 2 ? Tensor() : x.reshape({-1, in_features});
+  const ContiguousRef x_rows(rows.defined() ? rows : x);
+  const ContiguousRef w(weight);
+  const int64_t m = x_rows->size(0);
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_features;
   Tensor out = Tensor::empty(out_shape, x.dtype());
@@ -33,8 +38,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     T* y = out.data<T>();
     T beta = T(0);
     if (bias.defined()) {
-      const Tensor b = bias.contiguous();
-      const T* pb = b.data<T>();
+      const ContiguousRef b(bias);
+      const T* pb = b->data<T>();
       for (int64_t i = 0; i < m; ++i) {
         for (int64_t j = 0; j < out_features; ++j) y[i * out_features + j] = pb[j];
       }
@@ -44,7 +49,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       if (!bias.defined()) out.zero_();
       return;
     }
-    detail::gemm<T>(false, true, m, out_features, in_features, T(1), rows.data<T>(), in_features, w.data<T>(),
+    detail::gemm<T>(false, true, m, out_features, in_features, T(1), x_rows->data<T>(), in_features, w->data<T>(),
                     in_features, beta, y, out_features);
   });
   return out;

@@ -9,9 +9,12 @@
 
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "contiguous_ref.hpp"
 #include "vector_math.hpp"
 
 namespace nabla {
+
+using detail::ContiguousRef;
 
 namespace {
 
@@ -104,11 +107,11 @@ void for_each_row(const Tensor& logits, const Tensor& target, double label_smoot
 
 Tensor cross_entropy_rows(const Tensor& logits_in, const Tensor& target_in, double label_smoothing) {
   check_rows(logits_in, target_in, "cross_entropy");
-  const Tensor logits = logits_in.contiguous();
-  const int64_t classes = logits.size(1);
-  Tensor loss = Tensor::empty({logits.size(0)}, logits.dtype());
+  const ContiguousRef logits(logits_in), target(target_in);
+  const int64_t classes = logits->size(1);
+  Tensor loss = Tensor::empty({logits->size(0)}, logits->dtype());
   void* out = loss.raw_data();
-  for_each_row(logits, target_in.contiguous(), label_smoothing, "cross_entropy",
+  for_each_row(*logits, *target, label_smoothing, "cross_entropy",
                [&](int64_t i, const auto* row, int64_t c, auto keep, auto spread, const auto* exps, auto shift) {
                  using T = decltype(keep);
                  T total = 0;
@@ -132,13 +135,12 @@ Tensor cross_entropy_rows_backward(const Tensor& logits_in, const Tensor& target
     fail("cross_entropy_rows_backward: grad must be {} of shape [{}] (one value per row), got {} {}", logits_in.dtype(),
          logits_in.size(0), grad_in.dtype(), grad_in.shape());
   }
-  const Tensor logits = logits_in.contiguous();
-  const Tensor grad = grad_in.contiguous();
-  const int64_t classes = logits.size(1);
-  Tensor result = Tensor::empty(logits.shape(), logits.dtype());
+  const ContiguousRef logits(logits_in), target(target_in), grad(grad_in);
+  const int64_t classes = logits->size(1);
+  Tensor result = Tensor::empty(logits->shape(), logits->dtype());
   void* out = result.raw_data();
-  const void* grads = grad.raw_data();
-  for_each_row(logits, target_in.contiguous(), label_smoothing, "cross_entropy_rows_backward",
+  const void* grads = grad->raw_data();
+  for_each_row(*logits, *target, label_smoothing, "cross_entropy_rows_backward",
                [&](int64_t i, const auto*, int64_t c, auto keep, auto spread, const auto* exps, auto) {
                  using T = decltype(keep);
                  const T g = static_cast<const T*>(grads)[i];
