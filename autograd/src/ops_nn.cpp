@@ -21,30 +21,39 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
                 });
 }
 
-Variable cross_entropy_rows(const Variable& logits, const Tensor& target, double label_smoothing) {
-  return record("cross_entropy", {logits}, nabla::cross_entropy_rows(logits.data(), target, label_smoothing),
-                [sx = save(logits), target, label_smoothing](const Variable& g) {
-                  return Gradients{cross_entropy_rows_backward(sx.get(), target, g, label_smoothing)};
+Variable cross_entropy_rows(const Variable& logits, const Tensor& target, double label_smoothing, Reduction reduction) {
+  return record("cross_entropy", {logits}, nabla::cross_entropy_rows(logits.data(), target, label_smoothing, reduction),
+                [sx = save(logits), target, label_smoothing, reduction](const Variable& g) {
+                  return Gradients{cross_entropy_rows_backward(sx.get(), target, g, label_smoothing, reduction)};
                 });
 }
 
-// out = (s - q) * g[:, None] with s = softmax(x): linear in g, and in x through s, whose Jacobian
-// is diag(s) - s s^T. So for an upstream gradient u:  dL/dg = sum_j u (s - q),
-// dL/dx = g[:, None] * (u s - s * sum_j(u s)).
+// out = (s - q) * g[:, None] with s = softmax(x) and g the per-row weights (grad itself, or the
+// reduced loss's grad times each row's share): linear in g, and in x through s, whose Jacobian is
+// diag(s) - s s^T. So for an upstream gradient u:  dL/dg = sum_j u (s - q) (per row, then summed
+// and scaled back to grad for a reduced loss), dL/dx = g[:, None] * (u s - s * sum_j(u s)).
 Variable cross_entropy_rows_backward(const Variable& logits, const Tensor& target, const Variable& grad,
-                                     double label_smoothing) {
-  Tensor out = nabla::cross_entropy_rows_backward(logits.data(), target, grad.data(), label_smoothing);
+                                     double label_smoothing, Reduction reduction) {
+  Tensor out = nabla::cross_entropy_rows_backward(logits.data(), target, grad.data(), label_smoothing, reduction);
   return record("cross_entropy_rows_backward", {logits, grad}, std::move(out),
-                [sx = save(logits), sg = save(grad), target, label_smoothing](const Variable& u) {
+                [sx = save(logits), sg = save(grad), target, label_smoothing, reduction](const Variable& u) {
                   const Variable& x = sx.get();
                   const Variable& g = sg.get();
-                  const int64_t classes = x.shape()[1];
+                  const int64_t rows = x.shape()[0], classes = x.shape()[1];
                   Tensor q = full(x.shape(), label_smoothing / static_cast<double>(classes), x.dtype());
                   q = nabla::scatter_add(q, 1, target.reshape({-1, 1}),
-                                         full({x.shape()[0], 1}, 1.0 - label_smoothing, x.dtype()));
+                                         full({rows, 1}, 1.0 - label_smoothing, x.dtype()));
                   const Variable s = softmax(x, 1);
                   const Variable us = u * s;
-                  return Gradients{(us - s * sum(us, {1}, true)) * unsqueeze(g, 1), sum(u * (s - Variable(q)), {1})};
+                  const Variable grad_rows = sum(u * (s - Variable(q)), {1});
+                  Variable g_rows = g, grad_g = grad_rows;
+                  if (reduction != Reduction::none) {
+                    const double share =
+                        reduction == Reduction::mean ? 1.0 / static_cast<double>(std::max<int64_t>(rows, 1)) : 1.0;
+                    g_rows = expand(reshape(g, {1}) * share, {rows});
+                    grad_g = reshape(sum(grad_rows) * share, g.shape());
+                  }
+                  return Gradients{(us - s * sum(us, {1}, true)) * unsqueeze(g_rows, 1), grad_g};
                 });
 }
 

@@ -184,8 +184,9 @@ Variable cross_entropy(const Variable& logits, const Tensor& target, CrossEntrop
     fail("cross_entropy: label_smoothing must be in [0, 1), got {}", options.label_smoothing);
   }
   auto [rows, flat_target] = as_rows(logits, target);
-  const Variable loss = cross_entropy_rows(rows, flat_target, options.label_smoothing);
-  return reshape_like_target(reduce(loss, options.reduction), target, options.reduction);
+  // Reduced inside the fused op: no separate mean (and mean backward) per training step.
+  const Variable loss = cross_entropy_rows(rows, flat_target, options.label_smoothing, options.reduction);
+  return reshape_like_target(loss, target, options.reduction);
 }
 
 Variable mse_loss(const Variable& input, const Variable& target, Reduction reduction) {

@@ -105,11 +105,12 @@ void for_each_row(const Tensor& logits, const Tensor& target, double label_smoot
 
 }  // namespace
 
-Tensor cross_entropy_rows(const Tensor& logits_in, const Tensor& target_in, double label_smoothing) {
+Tensor cross_entropy_rows(const Tensor& logits_in, const Tensor& target_in, double label_smoothing,
+                          Reduction reduction) {
   check_rows(logits_in, target_in, "cross_entropy");
   const ContiguousRef logits(logits_in), target(target_in);
-  const int64_t classes = logits->size(1);
-  Tensor loss = Tensor::empty({logits->size(0)}, logits->dtype());
+  const int64_t rows = logits->size(0), classes = logits->size(1);
+  Tensor loss = Tensor::empty({rows}, logits->dtype());
   void* out = loss.raw_data();
   for_each_row(*logits, *target, label_smoothing, "cross_entropy",
                [&](int64_t i, const auto* row, int64_t c, auto keep, auto spread, const auto* exps, auto shift) {
@@ -124,26 +125,42 @@ Tensor cross_entropy_rows(const Tensor& logits_in, const Tensor& target_in, doub
                  }
                  static_cast<T*>(out)[i] = value;
                });
-  return loss;
+  if (reduction == Reduction::none) return loss;
+  // The rows' losses in order, accumulated in double: the same total for any thread count.
+  Tensor reduced = Tensor::empty({}, logits->dtype());
+  dispatch_floating(loss.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* values = loss.data<T>();
+    double total = 0;
+    for (int64_t i = 0; i < rows; ++i) total += static_cast<double>(values[i]);
+    if (reduction == Reduction::mean) total /= static_cast<double>(rows);  // no rows: 0 / 0 = NaN
+    *reduced.data<T>() = static_cast<T>(total);
+  });
+  return reduced;
 }
 
 Tensor cross_entropy_rows_backward(const Tensor& logits_in, const Tensor& target_in, const Tensor& grad_in,
-                                   double label_smoothing) {
+                                   double label_smoothing, Reduction reduction) {
   check_rows(logits_in, target_in, "cross_entropy_rows_backward");
   if (!grad_in.defined()) fail("cross_entropy_rows_backward: grad is undefined");
-  if (grad_in.shape() != Shape{logits_in.size(0)} || grad_in.dtype() != logits_in.dtype()) {
-    fail("cross_entropy_rows_backward: grad must be {} of shape [{}] (one value per row), got {} {}", logits_in.dtype(),
-         logits_in.size(0), grad_in.dtype(), grad_in.shape());
+  const int64_t rows = logits_in.size(0), classes = logits_in.size(1);
+  const bool per_row = reduction == Reduction::none;
+  if (grad_in.dtype() != logits_in.dtype() || (per_row ? grad_in.shape() != Shape{rows} : grad_in.numel() != 1)) {
+    fail("cross_entropy_rows_backward: grad must be {} of shape {}, got {} {}", logits_in.dtype(),
+         per_row ? fmt::format("[{}] (one value per row)", rows) : std::string("[] (the reduced loss's gradient)"),
+         grad_in.dtype(), grad_in.shape());
   }
   const ContiguousRef logits(logits_in), target(target_in), grad(grad_in);
-  const int64_t classes = logits->size(1);
   Tensor result = Tensor::empty(logits->shape(), logits->dtype());
   void* out = result.raw_data();
   const void* grads = grad->raw_data();
+  // Each row's share of a reduced loss's gradient: all of it (sum), or 1 / N of it (mean).
+  const double share = reduction == Reduction::mean ? 1.0 / static_cast<double>(std::max<int64_t>(rows, 1)) : 1.0;
   for_each_row(*logits, *target, label_smoothing, "cross_entropy_rows_backward",
                [&](int64_t i, const auto*, int64_t c, auto keep, auto spread, const auto* exps, auto) {
                  using T = decltype(keep);
-                 const T g = static_cast<const T*>(grads)[i];
+                 const T* g_in = static_cast<const T*>(grads);
+                 const T g = per_row ? g_in[i] : static_cast<T>(g_in[0] * share);
                  T* o = static_cast<T*>(out) + i * classes;
                  // softmax = exp(row - shift) / their sum: one exp per class (not exp(row - logsumexp),
                  // which takes two, and a log).

@@ -361,6 +361,16 @@ std::vector<OpCase> build_op_table() {
         [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1]); }, {{{3, 4}}, {{3}}});
   t.row("cross_entropy_rows_backward", "label smoothing 0.2",
         [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.2); }, {{{3, 4}}, {{3}}});
+  t.row("cross_entropy_rows", "mean", [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.0, Reduction::mean); },
+        {{{3, 4}}});
+  t.row("cross_entropy_rows", "sum, label smoothing 0.1",
+        [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1, Reduction::sum); }, {{{3, 4}}});
+  t.row("cross_entropy_rows_backward", "mean, grad of shape []",
+        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.0, Reduction::mean); },
+        {{{3, 4}}, {Shape{}}});
+  t.row("cross_entropy_rows_backward", "sum, label smoothing 0.2, grad of shape [1]",
+        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.2, Reduction::sum); },
+        {{{3, 4}}, {{1}}});
   const Window2d k3s2p1{.kernel = 3, .stride = 2, .padding = 1};
   const Window2d k2s2{.kernel = 2, .stride = 2};
   const Window2d k2d2{.kernel = 2, .stride = 1, .padding = 0, .dilation = 2};
@@ -438,6 +448,11 @@ std::vector<OpCase> build_gradgrad_table() {
   t.row("cross_entropy_rows_backward", "label smoothing 0.1",
         [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.1); },
         {{{2, 3}}, {{2}}});
+  t.row("cross_entropy_rows", "mean, label smoothing 0.1",
+        [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1, Reduction::mean); }, {{{2, 3}}});
+  t.row("cross_entropy_rows_backward", "mean",
+        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.0, Reduction::mean); },
+        {{{2, 3}}, {Shape{}}});
   t.row("softmax", "axis 0", [](const Args& x) { return softmax(x[0], 0); }, {{{2, 3}}});
   const Window2d k2{.kernel = 2};
   const Window2d k2s2{.kernel = 2, .stride = 2};

@@ -54,6 +54,39 @@ TEST_CASE("cross_entropy_rows matches logsumexp minus the smoothed target score"
   }
 }
 
+TEST_CASE("cross_entropy_rows reduced to a mean or sum equals the reduced per-row values", "[loss]") {
+  reference::Rng rng(9);
+  for (DType dtype : {float64, float32}) {
+    CAPTURE(dtype);
+    const int64_t rows = 13, classes = 5;
+    Tensor x = Tensor::empty({rows, classes}, dtype);
+    Tensor target = Tensor::empty({rows}, int64);
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < classes; ++j) reference::write(x, {i, j}, rng.uniform(-5, 5));
+      reference::write(target, {i}, static_cast<double>(rng.integer(0, classes - 1)));
+    }
+    const std::vector<double> per_row = reference::elements(cross_entropy_rows(x, target, 0.1));
+    double total = 0;
+    for (double value : per_row) total += value;
+    const double tolerance = dtype == float64 ? 1e-12 : 1e-5;
+    reference::check_values(cross_entropy_rows(x, target, 0.1, Reduction::sum), {}, {total}, tolerance);
+    reference::check_values(cross_entropy_rows(x, target, 0.1, Reduction::mean), {}, {total / rows}, tolerance);
+    // The reduced loss's gradient g is shared out: g to every row for a sum, g / N for a mean.
+    const double g = 0.75;
+    const Tensor summed = cross_entropy_rows_backward(x, target, full({}, g, dtype), 0.1, Reduction::sum);
+    const Tensor averaged = cross_entropy_rows_backward(x, target, full({1}, g, dtype), 0.1, Reduction::mean);
+    reference::check_values(summed, {rows, classes},
+                            reference::elements(cross_entropy_rows_backward(x, target, full({rows}, g, dtype), 0.1)),
+                            tolerance);
+    reference::check_values(averaged, {rows, classes},
+                            reference::elements(cross_entropy_rows_backward(x, target, full({rows}, g / rows, dtype), 0.1)),
+                            tolerance);
+  }
+  // The mean of no rows is NaN (0 / 0), their sum 0.
+  CHECK(std::isnan(cross_entropy_rows(zeros({0, 3}), zeros({0}, int64), 0.0, Reduction::mean).item()));
+  CHECK(cross_entropy_rows(zeros({0, 3}), zeros({0}, int64), 0.0, Reduction::sum).item() == 0.0);
+}
+
 TEST_CASE("cross_entropy_rows of a known row, and of extreme logits", "[loss]") {
   // logits [0, ln 3]: softmax [1/4, 3/4]; loss for class 1 = -ln(3/4).
   const Tensor x = tensor({0.0, std::log(3.0)}, {1, 2}, float64);
@@ -73,4 +106,6 @@ TEST_CASE("cross_entropy_rows refuses bad targets and shapes", "[loss][errors]")
   CHECK_THROWS_WITH(cross_entropy_rows(x, zeros({3})), Contains("int64 class indices of shape [3]"));
   CHECK_THROWS_WITH(cross_entropy_rows(zeros({3, 4, 1}), zeros({3}, int64)), Contains("[N, C]"));
   CHECK_THROWS_WITH(cross_entropy_rows_backward(x, zeros({3}, int64), zeros({2})), Contains("one value per row"));
+  CHECK_THROWS_WITH(cross_entropy_rows_backward(x, zeros({3}, int64), zeros({3}), 0.0, Reduction::mean),
+                    Contains("grad must be float32 of shape [] (the reduced loss's gradient), got float32 [3]"));
 }

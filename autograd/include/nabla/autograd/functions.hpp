@@ -108,13 +108,16 @@ Variable conv2d_backward_input(const Variable& grad_output, const Variable& weig
 Variable conv2d_backward_weight(const Variable& x, const Variable& grad_output, const Shape& weight_shape,
                                 const Conv2dParams& params);
 // Per-row cross-entropy of logits [N, C] against int64 classes [N], with label smoothing eps:
-// loss = logsumexp(x) - (1 - eps) * x[target] - eps * mean(x). Gradient: softmax(x) - q, where q is
-// the smoothed one-hot target; a target outside [0, C) is an error naming the row.
-Variable cross_entropy_rows(const Variable& logits, const Tensor& target, double label_smoothing = 0.0);
-// Its gradient, (softmax(x) - q) * grad[:, None], as an op of its own (one fused pass) whose
-// derivatives in logits and grad give cross-entropy second derivatives.
+// loss = logsumexp(x) - (1 - eps) * x[target] - eps * mean(x), per row ([N]) or reduced to their
+// mean or sum. Gradient: softmax(x) - q, where q is the smoothed one-hot target; a target outside
+// [0, C) is an error naming the row.
+Variable cross_entropy_rows(const Variable& logits, const Tensor& target, double label_smoothing = 0.0,
+                            Reduction reduction = Reduction::none);
+// Its gradient, (softmax(x) - q) * g[:, None] with g = grad per row (or the reduced loss's grad,
+// shared out), as an op of its own (one fused pass) whose derivatives in logits and grad give
+// cross-entropy second derivatives.
 Variable cross_entropy_rows_backward(const Variable& logits, const Tensor& target, const Variable& grad,
-                                     double label_smoothing = 0.0);
+                                     double label_smoothing = 0.0, Reduction reduction = Reduction::none);
 
 // ---- operators
 inline Variable operator+(const Variable& a, const Variable& b) { return add(a, b); }

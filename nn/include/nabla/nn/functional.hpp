@@ -33,7 +33,7 @@ Variable leaky_relu(const Variable& x, double negative_slope = 0.01);
 // GELU: x * Phi(x) with the exact erf form, or the tanh approximation.
 Variable gelu(const Variable& x, bool tanh_approximation = false);
 
-enum class Reduction { mean, sum, none };
+using nabla::Reduction;  // mean, sum or none (nabla/tensor/loss.hpp)
 
 struct CrossEntropyOptions {
   Reduction reduction = Reduction::mean;
