@@ -14,9 +14,13 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
                   const Variable& xv = sx.get();
                   const Variable& wv = sw.get();
                   const int64_t in = wv.shape()[1], out = wv.shape()[0];
-                  // dW = g^T x over all leading axes; db = g summed to [out] by the engine.
+                  // dW = g^T x over all leading axes; db = g summed to [out] by the engine. (2-d x
+                  // and g, the common case, skip the reshapes: each would be an op of its own.)
                   Variable grad_w;
-                  if (w_needs) grad_w = matmul(transpose(reshape(g, {-1, out}), 0, 1), reshape(xv, {-1, in}));
+                  if (w_needs) {
+                    const bool rows = xv.dim() == 2;
+                    grad_w = matmul(transpose(rows ? g : reshape(g, {-1, out}), 0, 1), rows ? xv : reshape(xv, {-1, in}));
+                  }
                   return Gradients{x_needs ? matmul(g, wv) : Variable(), grad_w, g};
                 });
 }
