@@ -191,32 +191,6 @@ inline float exp_float(float x) {
   return x != x ? x : result;
 }
 
-}  // namespace
-
-namespace detail {
-NABLA_SIMD_CLONES void exp_floats(const float* __restrict in, float* __restrict out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = exp_float(in[i]);
-}
-}  // namespace detail
-
-Tensor exp(const Tensor& x) {
-  if (x.defined() && x.dtype() == float32 && x.is_contiguous()) {
-    Tensor out = Tensor::empty(x.shape(), float32);
-    const float* in = x.data<float>();
-    float* result = out.data<float>();
-    parallel_for(0, x.numel(), detail::kParallelGrain, [&](int64_t lo, int64_t hi) {
-      detail::exp_floats(in + lo, result + lo, hi - lo);
-    });
-    return out;
-  }
-  return float_unary(x, "exp", [](auto v) { return std::exp(v); });
-}
-Tensor log(const Tensor& x) { return float_unary(x, "log", [](auto v) { return std::log(v); }); }
-Tensor sqrt(const Tensor& x) { return float_unary(x, "sqrt", [](auto v) { return std::sqrt(v); }); }
-Tensor tanh(const Tensor& x) { return float_unary(x, "tanh", [](auto v) { return std::tanh(v); }); }
-Tensor erf(const Tensor& x) { return float_unary(x, "erf", [](auto v) { return std::erf(v); }); }
-namespace {
-
 // sigmoid over contiguous floats: exp of -|x| only, so nothing overflows.
 NABLA_SIMD_CLONES void sigmoid_floats(const float* __restrict x, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -226,18 +200,38 @@ NABLA_SIMD_CLONES void sigmoid_floats(const float* __restrict x, float* __restri
   }
 }
 
+// The vectorised path of an element-wise function: a contiguous float32 tensor through an array
+// kernel, in parallel chunks. Empty (undefined) when x does not qualify.
+Tensor map_contiguous_floats(const Tensor& x, void (*kernel)(const float* __restrict, float* __restrict, int64_t)) {
+  if (!x.defined() || x.dtype() != float32 || !x.is_contiguous()) return {};
+  Tensor out = Tensor::empty(x.shape(), float32);
+  const float* in = x.data<float>();
+  float* result = out.data<float>();
+  parallel_for(0, x.numel(), detail::kParallelGrain, [&](int64_t lo, int64_t hi) {
+    kernel(in + lo, result + lo, hi - lo);
+  });
+  return out;
+}
+
 }  // namespace
 
+namespace detail {
+NABLA_SIMD_CLONES void exp_floats(const float* __restrict in, float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = exp_float(in[i]);
+}
+}  // namespace detail
+
+Tensor exp(const Tensor& x) {
+  if (Tensor fast = map_contiguous_floats(x, detail::exp_floats); fast.defined()) return fast;
+  return float_unary(x, "exp", [](auto v) { return std::exp(v); });
+}
+Tensor log(const Tensor& x) { return float_unary(x, "log", [](auto v) { return std::log(v); }); }
+Tensor sqrt(const Tensor& x) { return float_unary(x, "sqrt", [](auto v) { return std::sqrt(v); }); }
+Tensor tanh(const Tensor& x) { return float_unary(x, "tanh", [](auto v) { return std::tanh(v); }); }
+Tensor erf(const Tensor& x) { return float_unary(x, "erf", [](auto v) { return std::erf(v); }); }
+
 Tensor sigmoid(const Tensor& x) {
-  if (x.defined() && x.dtype() == float32 && x.is_contiguous()) {
-    Tensor out = Tensor::empty(x.shape(), float32);
-    const float* in = x.data<float>();
-    float* result = out.data<float>();
-    parallel_for(0, x.numel(), detail::kParallelGrain, [&](int64_t lo, int64_t hi) {
-      sigmoid_floats(in + lo, result + lo, hi - lo);
-    });
-    return out;
-  }
+  if (Tensor fast = map_contiguous_floats(x, sigmoid_floats); fast.defined()) return fast;
   return float_unary(x, "sigmoid", [](auto v) {
     using T = decltype(v);
     // Split by sign so exp never overflows.
