@@ -232,6 +232,37 @@ TEST_CASE("caching allocator serves a smaller request from a cached block within
   release_cached_memory();
 }
 
+TEST_CASE("caching allocator takes the smallest cached block that fits, over many sizes", "[storage][allocator]") {
+  release_cached_memory();
+  void* block_2000 = nullptr;
+  void* block_1000 = nullptr;
+  {
+    auto a = Storage::allocate(1000), b = Storage::allocate(2000), c = Storage::allocate(4000);
+    block_1000 = a->data();
+    block_2000 = b->data();
+  }
+  const int64_t cached = allocator_stats().system_allocations;
+  {
+    auto middle = Storage::allocate(1500);  // 2000 is the smallest that fits (1000 is too small)
+    CHECK(middle->data() == block_2000);
+    auto small = Storage::allocate(1000);
+    CHECK(small->data() == block_1000);
+  }
+  CHECK(allocator_stats().system_allocations == cached);
+
+  // More distinct sizes than the allocator keeps bins for before pruning: all still served.
+  release_cached_memory();
+  std::vector<std::shared_ptr<Storage>> held;
+  for (int i = 1; i <= 700; ++i) held.push_back(Storage::allocate(static_cast<size_t>(i) * 64));
+  held.clear();  // every size now cached
+  const int64_t before = allocator_stats().system_allocations;
+  for (int i = 1; i <= 700; ++i) held.push_back(Storage::allocate(static_cast<size_t>(i) * 64));
+  CHECK(allocator_stats().system_allocations == before);
+  held.clear();
+  release_cached_memory();
+  CHECK(allocator_stats().bytes_cached == 0);
+}
+
 TEST_CASE("allocator stats track bytes in use, cached and peak", "[storage][allocator]") {
   release_cached_memory();
   const AllocatorStats start = allocator_stats();
