@@ -44,9 +44,14 @@ bool spin_until(Done done) {
   }
 }
 
-// A fixed set of workers that each take one chunk of a parallel_for. Between jobs a worker spins
-// briefly (see kSpinTime), then sleeps on a condition variable, so an idle pool costs nothing.
-// BLAS runs single-threaded inside the pool's threads: one owner of the cores.
+// A fixed set of workers that run the chunks of a parallel_for with the caller. Chunks are
+// claimed one at a time, by whoever gets there first: a worker the OS has not scheduled yet (the
+// machine is shared, or another program is busy) holds nothing up, the caller takes its chunk.
+// Handing chunks out by index made the caller wait for every worker to be scheduled: with one
+// core also running another program, a 2-thread MLP step took 3x as long as a 1-thread one.
+// Between jobs a worker spins briefly (see kSpinTime), then sleeps on a condition variable, so an
+// idle pool costs nothing. BLAS runs single-threaded inside the pool's threads: one owner of the
+// cores.
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) { resize(threads); }
@@ -58,30 +63,32 @@ class ThreadPool {
     stop_workers();
     stopping_ = false;
     // New workers start having "seen" the current generation: otherwise they would wake at once
-    // and run the last (already finished, now null) job.
+    // and look for chunks of the last (already finished) job.
     const uint64_t current = generation_of(state_.load());
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, current] { worker_loop(i, current); });
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, current] { worker_loop(current); });
   }
 
-  // Runs fn(chunk) for chunk in [0, chunks); the caller runs chunk 0.
+  // Runs fn(chunk) for every chunk in [0, chunks), on the caller and the workers.
   void run(int chunks, FunctionRef<void(int)> fn) {
     std::lock_guard<std::mutex> serial(run_mutex_);  // one job at a time
     job_ = &fn;
     error_ = nullptr;
-    remaining_.store(chunks - 1);
-    // Publishes the job: the next generation and its chunk count in one atomic word, so a worker
-    // never pairs one job's generation with another's count. Sequentially consistent with the
-    // sleepers_ count (and the workers' own increment-then-check), so a worker going to sleep
+    completed_.store(0);
+    // Publishes the job: its generation, chunk count and next unclaimed chunk in one atomic word,
+    // so a claim can never pair one job's chunk with another job. Sequentially consistent with
+    // the sleepers_ count (and the workers' own increment-then-check), so a worker going to sleep
     // either sees this job or is woken.
-    state_.store(((generation_of(state_.load()) + 1) << kChunkBits) | static_cast<uint64_t>(chunks));
+    const uint64_t generation = (generation_of(state_.load()) + 1) & kGenerationMask;  // wraps to 0
+    state_.store(generation << kGenerationShift | static_cast<uint64_t>(chunks) << kChunksShift);
     if (sleepers_.load() > 0) {
       std::lock_guard<std::mutex> lock(mutex_);
       wake_.notify_all();
     }
-    run_chunk(fn, 0);
-    if (!spin_until([this] { return remaining_.load() == 0; })) {
+    run_claimed_chunks(generation);
+    // What is left is chunks other threads claimed and are still running.
+    if (!spin_until([&] { return completed_.load() == chunks; })) {
       std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [this] { return remaining_.load() == 0; });
+      done_.wait(lock, [&] { return completed_.load() == chunks; });
     }
     job_ = nullptr;
     std::exception_ptr error;
@@ -93,6 +100,26 @@ class ThreadPool {
   }
 
  private:
+  // Claims chunks of job `generation` one by one and runs them, until none is left. A claim is a
+  // compare-and-swap on the whole state word, so it succeeds only while that job is current; job_
+  // is read after the claim, when the job cannot finish (and job_ cannot change) before this chunk.
+  void run_claimed_chunks(uint64_t generation) {
+    uint64_t state = state_.load();
+    for (;;) {
+      if (generation_of(state) != generation) return;
+      const uint64_t chunk = state & kFieldMask;
+      const uint64_t chunks = (state >> kChunksShift) & kFieldMask;
+      if (chunk >= chunks) return;
+      if (!state_.compare_exchange_weak(state, state + 1)) continue;  // state now holds the latest
+      run_chunk(*job_, static_cast<int>(chunk));
+      if (completed_.fetch_add(1) + 1 == static_cast<int>(chunks)) {
+        std::lock_guard<std::mutex> lock(mutex_);  // the caller may be asleep on done_
+        done_.notify_one();
+      }
+      state = state_.load();
+    }
+  }
+
   void run_chunk(FunctionRef<void(int)> fn, int chunk) {
     t_in_parallel_region = true;
     try {
@@ -104,7 +131,7 @@ class ThreadPool {
     t_in_parallel_region = false;
   }
 
-  void worker_loop(int index, uint64_t seen) {
+  void worker_loop(uint64_t seen) {
     for (;;) {
       auto new_job = [&] { return stopping_.load() || generation_of(state_.load()) != seen; };
       if (!spin_until(new_job)) {
@@ -114,16 +141,8 @@ class ThreadPool {
         sleepers_.fetch_sub(1);
       }
       if (stopping_.load()) return;
-      const uint64_t state = state_.load();
-      seen = generation_of(state);
-      // A worker with no chunk in this job skips it. One with a chunk can read job_ safely: the
-      // job cannot finish, and job_ cannot change, until this worker has run its chunk.
-      if (static_cast<uint64_t>(index) >= (state & kChunkMask)) continue;
-      run_chunk(*job_, index);
-      if (remaining_.fetch_sub(1) == 1) {
-        std::lock_guard<std::mutex> lock(mutex_);  // the caller may be asleep on done_
-        done_.notify_one();
-      }
+      seen = generation_of(state_.load());
+      run_claimed_chunks(seen);
     }
   }
 
@@ -142,13 +161,17 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   std::vector<std::thread> workers_;
-  static constexpr int kChunkBits = 16;  // chunks per job < 65536 (set_num_threads caps threads)
-  static constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
-  static uint64_t generation_of(uint64_t state) { return state >> kChunkBits; }
+  // state_: generation (32 bits) | chunks of the job (16) | next unclaimed chunk (16). Chunks per
+  // job < 65536: parallel_for makes at most one per thread, and set_num_threads caps threads.
+  static constexpr int kChunksShift = 16;
+  static constexpr int kGenerationShift = 32;
+  static constexpr uint64_t kFieldMask = (uint64_t{1} << 16) - 1;
+  static constexpr uint64_t kGenerationMask = (uint64_t{1} << 32) - 1;
+  static uint64_t generation_of(uint64_t state) { return state >> kGenerationShift; }
 
   const FunctionRef<void(int)>* job_ = nullptr;  // published by state_
-  std::atomic<int> remaining_{0};
-  std::atomic<uint64_t> state_{0};  // generation << kChunkBits | chunks of the latest job
+  std::atomic<int> completed_{0};
+  std::atomic<uint64_t> state_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stopping_{false};
   std::exception_ptr error_;

@@ -13,7 +13,9 @@ void set_num_threads(int n);
 int get_num_threads();
 
 // Splits [begin, end) into at most get_num_threads() contiguous chunks of at least `grain`
-// elements and runs fn(chunk_begin, chunk_end) on each, the caller's thread taking the first.
+// elements and runs fn(chunk_begin, chunk_end) on each. The caller's thread works too: each thread
+// takes the next chunk nobody has taken, so one the OS has not scheduled yet leaves its share to
+// the others instead of holding them up.
 // Runs inline when the range is small, when only one thread is set, or when called from inside
 // another parallel_for (no nested parallelism).
 void parallel_for(int64_t begin, int64_t end, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn);
