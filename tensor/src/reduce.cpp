@@ -87,6 +87,12 @@ template <class T> struct Accumulator { using type = T; };
 template <> struct Accumulator<float> { using type = double; };
 template <> struct Accumulator<uint8_t> { using type = int64_t; };
 
+// acc[i] += row[i], widening float32 to double: the inner loop of summing rows, vectorised.
+template <class T, class Acc>
+NABLA_SIMD_CLONES void add_row(const T* __restrict row, Acc* __restrict acc, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += static_cast<Acc>(row[i]);
+}
+
 template <class T, class Out>
 void sum_kernel(const ReduceLayout& layout, Out* out) {
   const T* in = layout.input.data<T>();
@@ -122,10 +128,7 @@ void sum_kernel(const ReduceLayout& layout, Out* out) {
       const int64_t i0 = start % I;
       const int64_t i1 = std::min(I, i0 + (hi - start));
       acc.assign(static_cast<size_t>(i1 - i0), Acc(0));
-      for (int64_t r = 0; r < R; ++r) {
-        const T* src = in + (o * R + r) * I + i0;
-        for (int64_t i = 0; i < i1 - i0; ++i) acc[static_cast<size_t>(i)] += static_cast<Acc>(src[i]);
-      }
+      for (int64_t r = 0; r < R; ++r) add_row(in + (o * R + r) * I + i0, acc.data(), i1 - i0);
       Out* dst = out + o * I + i0;
       for (int64_t i = 0; i < i1 - i0; ++i) dst[i] = static_cast<Out>(acc[static_cast<size_t>(i)]);
       start += i1 - i0;
@@ -273,35 +276,6 @@ Tensor argmax(const Tensor& x) {
   return argmax(x.reshape({-1}), 0, false);
 }
 
-namespace {
-
-// acc[i] += row[i], widening float32 to double: the inner loop of summing rows, vectorised.
-template <class T, class Acc>
-NABLA_SIMD_CLONES void add_row(const T* __restrict row, Acc* __restrict acc, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) acc[i] += static_cast<Acc>(row[i]);
-}
-
-// sum_to's shortcut for a small contiguous tensor whose leading axes are summed away (a bias
-// gradient: [batch, features] -> [features]): its rows added in order, with the accumulation of
-// sum_kernel (float32 in double), so the result is the same; the general planner's set-up costs
-// more than this sum.
-Tensor sum_leading_rows(const Tensor& x, const Shape& shape) {
-  Tensor out = Tensor::empty(shape, x.dtype());
-  const int64_t inner = out.numel(), rows = inner == 0 ? 0 : x.numel() / inner;
-  dispatch_floating(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    using Acc = typename Accumulator<T>::type;
-    const T* in = x.data<T>();
-    std::vector<Acc> acc(static_cast<size_t>(inner), Acc(0));
-    for (int64_t r = 0; r < rows; ++r) add_row(in + r * inner, acc.data(), inner);
-    T* result = out.data<T>();
-    for (int64_t i = 0; i < inner; ++i) result[i] = static_cast<T>(acc[static_cast<size_t>(i)]);
-  });
-  return out;
-}
-
-}  // namespace
-
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (!x.defined()) fail("sum_to: the input tensor is undefined");
   if (x.shape() == shape) return x;
@@ -314,8 +288,20 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
     if (i < lead || (shape[i - lead] == 1 && x.shape()[i] != 1)) axes.push_back(i);
   }
   if (axes.empty()) return x.reshape(shape);
-  if (axes.size() == lead && x.is_contiguous() && is_floating(x.dtype()) && x.numel() <= kReduceGrain) {
-    return sum_leading_rows(x, shape);
+  if (axes.size() == lead && x.is_contiguous() && is_floating(x.dtype()) && x.numel() > 0) {
+    // Only leading axes summed away (a bias gradient, [batch, features] -> [features]): x is
+    // already the [1, rows, inner] layout sum_kernel reads, so skip the planner, whose set-up
+    // costs as much as this whole sum on a training step's small tensors.
+    ReduceLayout layout;
+    layout.input = x;
+    layout.inner = shape_numel(shape);
+    layout.reduced = x.numel() / layout.inner;
+    Tensor out = Tensor::empty(shape, x.dtype());
+    dispatch_floating(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      sum_kernel<T, T>(layout, out.data<T>());
+    });
+    return out;
   }
   return sum(x, axes, true).reshape(shape);
 }
