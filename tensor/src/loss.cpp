@@ -85,8 +85,10 @@ void for_each_row(const Tensor& logits, const Tensor& target, double label_smoot
     const T spread = static_cast<T>(label_smoothing / static_cast<double>(classes));
     parallel_for(0, rows, row_grain(classes), [&](int64_t lo, int64_t hi) {
       const int64_t block = std::clamp<int64_t>(kBlockElements / classes, 1, hi - lo);
+      // shifts, shifted and exps: block * (2 * classes + 1) values, at most 3 * kBlockElements
+      // when classes <= kBlockElements.
       const size_t need = static_cast<size_t>(block * (2 * classes + 1));
-      T on_stack[2 * kBlockElements + kBlockElements];
+      T on_stack[3 * kBlockElements];
       std::vector<T> on_heap(need > std::size(on_stack) ? need : 0);  // only for rows of > 1024 classes
       T* shifts = on_heap.empty() ? on_stack : on_heap.data();
       T* shifted = shifts + block;
