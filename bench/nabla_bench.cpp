@@ -129,8 +129,8 @@ EpochResult train_epoch(nn::Sequential& model, nn::Optimizer& optimizer, dataset
   const auto start = Clock::now();
   while (batch != loader.end()) {
     optimizer.zero_grad();
-    Variable logits = model.forward(model_input(batch->inputs, model_name));
-    Variable loss = nn::functional::cross_entropy(logits, batch->targets);
+    Tensor logits = model.forward(model_input(batch->inputs, model_name));
+    Tensor loss = nn::functional::cross_entropy(logits, batch->targets);
     loss.backward();
     optimizer.step();
     loss_sum += loss.item<float>();
@@ -149,7 +149,7 @@ EpochResult train_epoch(nn::Sequential& model, nn::Optimizer& optimizer, dataset
 int64_t count_correct(nn::Sequential& model, datasets::DataLoader& test_loader, const std::string& model_name) {
   int64_t correct = 0;
   for (const datasets::Batch& batch : test_loader) {
-    const Tensor predictions = argmax(model.forward(model_input(batch.inputs, model_name)).data(), 1);
+    const Tensor predictions = model.forward(model_input(batch.inputs, model_name)).argmax(1);
     // eq gives a uint8 mask: widen before summing so 1000 ones cannot overflow.
     correct += sum(eq(predictions, batch.targets).to(int64)).item<int64_t>();
   }

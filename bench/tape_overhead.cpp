@@ -32,12 +32,12 @@ int main(int argc, char** argv) {
     else if (flag == "--reps") reps = std::atoi(argv[i + 1]);
   }
   set_num_threads(1);
-  const Variable x(ones({4}), true);
+  const Tensor x = ones({4}).requires_grad_();
 
   std::vector<double> recorded, forward_only, plain;
   for (int rep = 0; rep < reps; ++rep) {
     auto start = Clock::now();
-    Variable y = x;
+    Tensor y = x;
     for (int64_t i = 0; i < ops; ++i) y = y * 1.0001;
     const double forward = seconds_since(start);
     sum(y).backward();
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     start = Clock::now();
     {
       NoGradGuard no_grad;
-      Variable z = x;
+      Tensor z = x;
       for (int64_t i = 0; i < ops; ++i) z = z * 1.0001;
     }
     plain.push_back(seconds_since(start));

@@ -13,11 +13,11 @@ namespace ex = nabla::examples;
 namespace F = nabla::nn::functional;
 
 // A user-defined differentiable op: softplus(x) = log(1 + exp(x)), derivative sigmoid(x).
-Variable softplus(const Variable& x) {
-  const Tensor& v = x.data();
-  Tensor out = add(relu(v), log(add(exp(neg(abs(v))), 1.0)));
+Tensor softplus(const Tensor& x) {
+  const kernels::Tensor& v = x.raw();
+  kernels::Tensor out = kernels::add(kernels::relu(v), kernels::log(kernels::add(kernels::exp(kernels::neg(kernels::abs(v))), 1.0)));
   return record("softplus", {x}, std::move(out),
-                [saved = save(x)](const Variable& grad) { return Gradients{grad * sigmoid(saved.get())}; });
+                [saved = save(x)](const Tensor& grad) { return Gradients{grad * sigmoid(saved.get())}; });
 }
 
 // A small residual network: conv stem, one residual block, a learned per-channel scale, and a
@@ -37,9 +37,9 @@ class ResidualNet : public nn::Module {
     head = register_module("head", std::make_shared<nn::Linear>(16 * 7 * 7, 10));
   }
 
-  Variable forward(const Variable& x) override {
-    Variable h = softplus((*stem)(x));                         // [N, 16, 14, 14]
-    Variable r = (*block_b)(softplus((*norm)((*block_a)(h))));  // the residual branch
+  Tensor forward(const Tensor& x) override {
+    Tensor h = softplus((*stem)(x));                         // [N, 16, 14, 14]
+    Tensor r = (*block_b)(softplus((*norm)((*block_a)(h))));  // the residual branch
     h = softplus(h + r * scale);                                // skip connection
     h = F::max_pool2d(h, 2);                                    // [N, 16, 7, 7]
     return (*head)(flatten(h, 1));
@@ -50,7 +50,7 @@ class ResidualNet : public nn::Module {
   std::shared_ptr<nn::Conv2d> stem, block_a, block_b;
   std::shared_ptr<nn::BatchNorm2d> norm;
   std::shared_ptr<nn::Linear> head;
-  Variable scale;
+  Tensor scale;
 };
 
 int main(int argc, char** argv) {

@@ -10,10 +10,10 @@ using namespace nabla;
 
 // softplus(x) = log(1 + exp(x)), computed stably as max(x, 0) + log(1 + exp(-|x|)).
 // Its derivative is sigmoid(x).
-Variable softplus(const Variable& x) {
-  const Tensor& v = x.data();
-  Tensor out = add(relu(v), log(add(exp(neg(abs(v))), 1.0)));
-  return record("softplus", {x}, std::move(out), [saved = save(x)](const Variable& grad) {
+Tensor softplus(const Tensor& x) {
+  const kernels::Tensor& v = x.raw();
+  kernels::Tensor out = kernels::add(kernels::relu(v), kernels::log(kernels::add(kernels::exp(kernels::neg(kernels::abs(v))), 1.0)));
+  return record("softplus", {x}, std::move(out), [saved = save(x)](const Tensor& grad) {
     // save() remembers x's version: changing x in place before backward is reported, not silently wrong.
     return Gradients{grad * sigmoid(saved.get())};
   });
@@ -21,16 +21,16 @@ Variable softplus(const Variable& x) {
 
 int main() {
   // Use it like any op.
-  Variable x(tensor({-2, -0.5, 0, 1.5, 30}, {5}, float64), /*requires_grad=*/true);
-  Variable y = sum(softplus(x));
+  Tensor x = tensor({-2, -0.5, 0, 1.5, 30}, {5}, float64).requires_grad_();
+  Tensor y = sum(softplus(x));
   y.backward();
-  fmt::print("softplus(x)      = {}\n", softplus(x.detach()).data());
-  fmt::print("d/dx (= sigmoid) = {}\n", x.grad().data());
+  fmt::print("softplus(x)      = {}\n", softplus(x.detach()));
+  fmt::print("d/dx (= sigmoid) = {}\n", x.grad());
 
   // Check the formula against central differences (float64), first and second derivatives.
   Generator generator(7);
   const std::vector<Tensor> inputs{randn({3, 4}, float64, generator)};
-  auto fn = [](const std::vector<Variable>& v) { return softplus(v[0]); };
+  auto fn = [](const std::vector<Tensor>& v) { return softplus(v[0]); };
   const auto first = autograd::gradcheck(fn, inputs);
   const auto second = autograd::gradgradcheck(fn, inputs);
   fmt::print("gradcheck: {}, gradgradcheck: {}\n", first.passed ? "passed" : first.report,

@@ -1,3 +1,8 @@
+// The backward pass: seed the outputs' gradients, then run each recorded op's backward once all
+// the ops that consumed its output have delivered their gradients (Kahn's algorithm), handing the
+// results to the ops before it or to the leaves. Each concern is its own small function below:
+// ordering (collect_graph), accumulation (accumulate, deliver_to_leaf), hooks (run_hooks),
+// broadcasting (fit_to_input), error context (apply_node), and freeing (release_saved).
 #include "nabla/autograd/engine.hpp"
 
 #include <atomic>
@@ -11,15 +16,29 @@ namespace nabla::autograd {
 namespace {
 
 // Adds `increment` to `total` (which may be undefined).
-void accumulate(Variable& total, const Variable& increment) {
+void accumulate(Tensor& total, const Tensor& increment) {
   if (!increment.defined()) return;
   total = total.defined() ? add(total, increment) : increment;
 }
 
+// Runs hooks on a gradient in registration order; a hook may replace it.
+Tensor run_hooks(const std::vector<std::pair<int64_t, TensorHook>>& hooks, Tensor gradient) {
+  for (const auto& [handle, hook] : hooks) {
+    Tensor replaced = hook(gradient);
+    if (!replaced.defined()) continue;
+    if (replaced.shape() != gradient.shape()) {
+      fail("register_hook: a hook returned a gradient of shape {} for a tensor whose gradient has shape {}",
+           replaced.shape(), gradient.shape());
+    }
+    gradient = std::move(replaced);
+  }
+  return gradient;
+}
+
 // The one place broadcasting is undone: a gradient arriving with the output's (broadcast) shape
 // is summed back to its input's shape, and cast to its dtype.
-Variable fit_to_input(const Variable& gradient, const Edge& edge, const Node& node, size_t input) {
-  Variable g = gradient;
+Tensor fit_to_input(const Tensor& gradient, const Edge& edge, const Node& node, size_t input) {
+  Tensor g = gradient;
   if (g.shape() != edge.shape) g = sum_to(g, edge.shape);
   if (g.dtype() != edge.dtype) g = to(g, edge.dtype);
   if (g.shape() != edge.shape) {
@@ -28,8 +47,8 @@ Variable fit_to_input(const Variable& gradient, const Edge& edge, const Node& no
   return g;
 }
 
-void check_backward_anomaly(const Node& node, size_t input, const Variable& g) {
-  if (!detail::all_finite(g.data())) {
+void check_backward_anomaly(const Node& node, size_t input, const Tensor& g) {
+  if (!detail::all_finite(g.raw())) {
     std::string shapes;
     for (size_t i = 0; i < node.edges.size(); ++i) shapes += (i ? ", " : "") + to_string(node.edges[i].shape);
     fail("anomaly: backward of '{}' produced NaN or Inf in the gradient for input {} (input shapes: {}; "
@@ -52,7 +71,7 @@ void collect_graph(const std::vector<Node*>& roots, uint64_t stamp) {
     if (node->visit == stamp) return;
     node->visit = stamp;
     node->dependencies = 0;
-    node->pending_grad = Variable();
+    node->pending_grad = Tensor();
     stack.push_back(node);
   };
   for (Node* root : roots) visit(root);
@@ -74,78 +93,125 @@ struct GradModeRestore {
   ~GradModeRestore() { set_grad_enabled(previous); }
 };
 
+// grad() mode: the inputs asked for, keyed by their node (non-leaf) or impl (leaf), and their
+// gradients. backward() mode has none and accumulates into the leaves' grad() instead.
 struct Targets {
-  // grad() mode: the inputs asked for, keyed by their node (non-leaf) or impl (leaf).
   std::unordered_map<const Node*, size_t> nodes;
-  std::unordered_map<const VariableImpl*, size_t> leaves;
-  std::vector<Variable> results;
+  std::unordered_map<const TensorImpl*, size_t> leaves;
+  std::vector<Tensor> results;
 };
 
-void run(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs, bool retain_graph,
-         bool create_graph, Targets* targets) {
+struct Pass {
+  bool retain_graph = false;
+  bool create_graph = false;
+  Targets* targets = nullptr;
+};
+
+void deliver_to_leaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g, const Pass& pass) {
+  if (!leaf->hooks.empty()) g = run_hooks(leaf->hooks, std::move(g));
+  if (pass.targets) {
+    auto it = pass.targets->leaves.find(leaf.get());
+    if (it != pass.targets->leaves.end()) accumulate(pass.targets->results[it->second], g);
+    return;
+  }
+  Tensor& stored = leaf->grad;
+  if (!stored.defined()) {
+    // Gradients may share storage with other gradients (add passes its incoming gradient on to
+    // both inputs); own the stored one so in-place changes by the user stay local. Stored
+    // gradients are contiguous, so optimisers run flat loops over them.
+    const bool owned = g.raw().storage().use_count() == 1 && g.raw().is_contiguous();
+    stored = (pass.create_graph || owned) ? g : Tensor(g.raw().clone());
+  } else {
+    stored = pass.create_graph ? add(stored, g) : Tensor(kernels::add(stored.raw(), g.raw()));
+  }
+  if (!leaf->post_accumulate_hooks.empty()) {
+    Tensor leaf_tensor = Tensor::from_impl(leaf);
+    for (const auto& [handle, hook] : leaf->post_accumulate_hooks) hook(leaf_tensor);
+  }
+}
+
+// Runs one node's backward formula, naming the node in any error raised inside it.
+Gradients apply_node(Node& node, const std::shared_ptr<Node>& owner, const Tensor& grad_output, bool create_graph) {
+  if (node.released()) detail::throw_released(node.name());
+  set_grad_enabled(create_graph);
+  Gradients input_grads;
+  try {
+    input_grads = node.apply(grad_output, owner);
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.rfind("backward", 0) == 0 || what.rfind("anomaly: backward of", 0) == 0) throw;
+    if (what.rfind("anomaly: ", 0) == 0) {
+      // An op inside this node's backward formula (e.g. sqrt's division) produced NaN/Inf: name
+      // the node whose backward it was, not just the op within it.
+      fail("anomaly: backward of '{}': {}", node.name(), what.substr(9));
+    }
+    fail("backward of '{}': {}", node.name(), what);
+  }
+  if (input_grads.size() != node.edges.size()) {
+    fail("backward of '{}' returned {} gradients for {} inputs", node.name(), input_grads.size(), node.edges.size());
+  }
+  return input_grads;
+}
+
+// The gradient a node's output receives, after its hooks, handed to retain_grad() and grad().
+Tensor receive_output_grad(Node& node, Tensor grad_output, const Pass& pass) {
+  if (grad_output.defined() && !node.output_hooks.empty()) grad_output = run_hooks(node.output_hooks, std::move(grad_output));
+  if (auto retained = node.retained_output.lock()) {
+    retained->grad = grad_output.defined() ? (pass.create_graph ? grad_output : grad_output.detach()) : Tensor();
+  }
+  if (pass.targets) {
+    auto it = pass.targets->nodes.find(&node);
+    if (it != pass.targets->nodes.end()) accumulate(pass.targets->results[it->second], grad_output);
+  }
+  return grad_output;
+}
+
+Tensor seed_for(const Tensor& out, const std::vector<Tensor>& grad_outputs, size_t i) {
+  if (!out.defined()) fail("backward: output {} is undefined", i);
+  if (!out.requires_grad()) {
+    fail("backward: output {} (shape {}) does not require grad and has no grad_fn: nothing it depends on "
+         "requires grad (mark inputs with requires_grad_(), and do not compute it under NoGradGuard)",
+         i, out.shape());
+  }
+  if (grad_outputs.empty() || !grad_outputs[i].defined()) {
+    if (out.numel() != 1) {
+      fail("backward: output {} has shape {}; gradients can be implied only for scalar outputs, so pass "
+           "a grad_output of that shape", i, out.shape());
+    }
+    return Tensor(kernels::ones(out.shape(), out.dtype()));
+  }
+  const Tensor& seed = grad_outputs[i];
+  if (seed.shape() != out.shape()) {
+    fail("backward: grad_output {} has shape {} but its output has shape {}", i, seed.shape(), out.shape());
+  }
+  return seed;
+}
+
+void run(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, const Pass& pass) {
   if (outputs.empty()) fail("backward: no outputs given");
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size()) {
     fail("backward: {} outputs but {} grad_outputs; give one per output (or none for scalars)", outputs.size(),
          grad_outputs.size());
   }
-  // Seeds.
+  // Seeds. node_seeds keeps the roots alive while we run; edges own every other node.
   std::vector<Node*> roots;
-  std::vector<std::pair<std::shared_ptr<Node>, Variable>> node_seeds;
-  std::vector<std::pair<std::shared_ptr<VariableImpl>, Variable>> leaf_seeds;
+  std::vector<std::pair<std::shared_ptr<Node>, Tensor>> node_seeds;
+  std::vector<std::pair<std::shared_ptr<TensorImpl>, Tensor>> leaf_seeds;
   for (size_t i = 0; i < outputs.size(); ++i) {
-    const Variable& out = outputs[i];
-    if (!out.defined()) fail("backward: output {} is undefined", i);
-    if (!out.requires_grad()) {
-      fail("backward: output {} (shape {}) does not require grad and has no grad_fn: nothing it depends on "
-           "requires grad (mark inputs with requires_grad_(), and do not compute it under NoGradGuard)",
-           i, out.shape());
-    }
-    Variable seed;
-    if (grad_outputs.empty() || !grad_outputs[i].defined()) {
-      if (out.numel() != 1) {
-        fail("backward: output {} has shape {}; gradients can be implied only for scalar outputs, so pass "
-             "a grad_output of that shape", i, out.shape());
-      }
-      seed = Variable(ones(out.shape(), out.dtype()));
+    Tensor seed = seed_for(outputs[i], grad_outputs, i);
+    if (outputs[i].grad_fn()) {
+      roots.push_back(outputs[i].grad_fn().get());
+      node_seeds.emplace_back(outputs[i].grad_fn(), std::move(seed));
     } else {
-      seed = grad_outputs[i];
-      if (seed.shape() != out.shape()) {
-        fail("backward: grad_output {} has shape {} but its output has shape {}", i, seed.shape(), out.shape());
-      }
-    }
-    if (out.grad_fn()) {
-      roots.push_back(out.grad_fn().get());
-      node_seeds.emplace_back(out.grad_fn(), seed);
-    } else {
-      leaf_seeds.emplace_back(out.impl(), seed);
+      leaf_seeds.emplace_back(outputs[i].impl(), std::move(seed));
     }
   }
-
-  // node_seeds keeps the roots alive while we run; edges own every other node.
   const uint64_t stamp = next_stamp();
   collect_graph(roots, stamp);
   for (auto& [node, seed] : node_seeds) accumulate(node->pending_grad, seed);
+  for (auto& [leaf, seed] : leaf_seeds) deliver_to_leaf(leaf, seed, pass);
 
-  auto deliver_to_leaf = [&](const std::shared_ptr<VariableImpl>& leaf, const Variable& g) {
-    if (targets) {
-      auto it = targets->leaves.find(leaf.get());
-      if (it != targets->leaves.end()) accumulate(targets->results[it->second], g);
-      return;
-    }
-    Variable& stored = leaf->grad;
-    if (!stored.defined()) {
-      // Gradients may share storage with other gradients (add passes its incoming gradient on
-      // to both inputs); own the stored one so in-place changes by the user stay local.
-      // Stored gradients are contiguous, so optimisers run flat loops over them.
-      const bool owned = g.data().storage().use_count() == 1 && g.data().is_contiguous();
-      stored = (create_graph || owned) ? g : Variable(g.data().clone());
-    } else {
-      stored = create_graph ? add(stored, g) : Variable(nabla::add(stored.data(), g.data()));
-    }
-  };
-  for (auto& [leaf, seed] : leaf_seeds) deliver_to_leaf(leaf, seed);
-
-  // Process nodes once all their consumers have delivered (Kahn's algorithm).
+  // Process nodes once all their consumers have delivered.
   std::vector<std::shared_ptr<Node>> ready;
   for (auto& [node, seed] : node_seeds) {
     if (node->dependencies == 0 && node->visit == stamp) {
@@ -157,47 +223,20 @@ void run(const std::vector<Variable>& outputs, const std::vector<Variable>& grad
   while (!ready.empty()) {
     std::shared_ptr<Node> node = std::move(ready.back());
     ready.pop_back();
-    Variable grad_output = std::move(node->pending_grad);
-    node->pending_grad = Variable();
-
-    if (auto retained = node->retained_output.lock()) {
-      retained->grad = grad_output.defined() ? (create_graph ? grad_output : Variable(grad_output.data())) : Variable();
-    }
-    if (targets) {
-      auto it = targets->nodes.find(node.get());
-      if (it != targets->nodes.end()) accumulate(targets->results[it->second], grad_output);
-    }
+    Tensor grad_output = receive_output_grad(*node, std::move(node->pending_grad), pass);
+    node->pending_grad = Tensor();
 
     Gradients input_grads;
-    if (grad_output.defined()) {
-      if (node->released()) detail::throw_released(node->name());
-      set_grad_enabled(create_graph);
-      try {
-        input_grads = node->apply(grad_output, node);
-      } catch (const Error& e) {
-        const std::string what = e.what();
-        if (what.rfind("backward", 0) == 0 || what.rfind("anomaly: backward of", 0) == 0) throw;
-        if (what.rfind("anomaly: ", 0) == 0) {
-          // An op inside this node's backward formula (e.g. sqrt's division) produced NaN/Inf:
-          // name the node whose backward it was, not just the op within it.
-          fail("anomaly: backward of '{}': {}", node->name(), what.substr(9));
-        }
-        fail("backward of '{}': {}", node->name(), what);
-      }
-      if (input_grads.size() != node->edges.size()) {
-        fail("backward of '{}' returned {} gradients for {} inputs", node->name(), input_grads.size(),
-             node->edges.size());
-      }
-    }
-    if (!retain_graph) node->release_saved();
+    if (grad_output.defined()) input_grads = apply_node(*node, node, grad_output, pass.create_graph);
+    if (!pass.retain_graph) node->release_saved();
     // Drop our reference first, so a gradient that is a view of it (transpose's) is delivered to
     // its leaf without a defensive copy.
-    grad_output = Variable();
+    grad_output = Tensor();
 
     for (size_t i = 0; i < node->edges.size(); ++i) {
       const Edge& edge = node->edges[i];
       if (!edge.needs_grad()) continue;
-      Variable g;
+      Tensor g;
       if (i < input_grads.size() && input_grads[i].defined()) {
         g = fit_to_input(input_grads[i], edge, *node, i);
         if (is_anomaly_enabled()) check_backward_anomaly(*node, i, g);
@@ -206,7 +245,7 @@ void run(const std::vector<Variable>& outputs, const std::vector<Variable>& grad
         accumulate(edge.node->pending_grad, g);
         if (--edge.node->dependencies == 0) ready.push_back(edge.node);
       } else if (g.defined()) {
-        deliver_to_leaf(edge.leaf, g);
+        deliver_to_leaf(edge.leaf, std::move(g), pass);
       }
     }
   }
@@ -214,17 +253,16 @@ void run(const std::vector<Variable>& outputs, const std::vector<Variable>& grad
 
 }  // namespace
 
-void backward(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs,
-              BackwardOptions options) {
-  run(outputs, grad_outputs, options.retain_graph || options.create_graph, options.create_graph, nullptr);
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, BackwardOptions options) {
+  run(outputs, grad_outputs, {.retain_graph = options.retain_graph || options.create_graph, .create_graph = options.create_graph});
 }
 
-std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
-                           const std::vector<Variable>& grad_outputs, GradOptions options) {
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, GradOptions options) {
   Targets targets;
   targets.results.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const Variable& input = inputs[i];
+    const Tensor& input = inputs[i];
     if (!input.defined() || !input.requires_grad()) {
       fail("grad: input {} does not require grad, so it has no gradient (call requires_grad_() on it)", i);
     }
@@ -234,7 +272,8 @@ std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vect
       targets.leaves.emplace(input.impl().get(), i);
     }
   }
-  run(outputs, grad_outputs, options.retain_graph || options.create_graph, options.create_graph, &targets);
+  run(outputs, grad_outputs,
+      {.retain_graph = options.retain_graph || options.create_graph, .create_graph = options.create_graph, .targets = &targets});
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!targets.results[i].defined()) {
       if (!options.allow_unused) {

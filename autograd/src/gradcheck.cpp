@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "nabla/autograd/engine.hpp"
+#include "nabla/autograd/factories.hpp"
 #include "nabla/autograd/functions.hpp"
 #include "nabla/autograd/grad_mode.hpp"
 
@@ -10,10 +11,13 @@ namespace nabla::autograd {
 
 namespace {
 
-std::vector<Tensor> prepare_inputs(const std::vector<Tensor>& inputs, const GradcheckOptions& options, const char* op) {
-  std::vector<Tensor> prepared;
+// The inputs as float64 arrays of our own (the numeric pass perturbs them in place).
+std::vector<kernels::Tensor> prepare_inputs(const std::vector<Tensor>& inputs, const GradcheckOptions& options,
+                                            const char* op) {
+  std::vector<kernels::Tensor> prepared;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const Tensor& t = inputs[i];
+    if (!inputs[i].defined()) fail("{}: input {} is undefined", op, i);
+    const kernels::Tensor& t = inputs[i].raw();
     if (!t.defined()) fail("{}: input {} is undefined", op, i);
     if (t.dtype() == DType::float32) {
       if (!options.cast_to_float64) {
@@ -29,20 +33,20 @@ std::vector<Tensor> prepare_inputs(const std::vector<Tensor>& inputs, const Grad
   return prepared;
 }
 
-Tensor evaluate(const DifferentiableFunction& fn, const std::vector<Tensor>& inputs) {
+kernels::Tensor evaluate(const DifferentiableFunction& fn, const std::vector<kernels::Tensor>& inputs) {
   NoGradGuard no_grad;
-  std::vector<Variable> vars(inputs.begin(), inputs.end());
-  Variable out = fn(vars);
-  if (!out.defined()) fail("gradcheck: the function returned an undefined variable");
-  return out.data().to(DType::float64).contiguous();
+  std::vector<Tensor> tensors(inputs.begin(), inputs.end());
+  Tensor out = fn(tensors);
+  if (!out.defined()) fail("gradcheck: the function returned an undefined tensor");
+  return out.raw().to(DType::float64).contiguous();
 }
 
 }  // namespace
 
 GradcheckResult gradcheck(const DifferentiableFunction& fn, const std::vector<Tensor>& inputs_in,
                           GradcheckOptions options) {
-  std::vector<Tensor> inputs = prepare_inputs(inputs_in, options, "gradcheck");
-  std::vector<Variable> vars;
+  std::vector<kernels::Tensor> inputs = prepare_inputs(inputs_in, options, "gradcheck");
+  std::vector<Tensor> vars;
   std::vector<size_t> differentiable;  // indices of float inputs
   for (size_t i = 0; i < inputs.size(); ++i) {
     const bool is_float = is_floating(inputs[i].dtype());
@@ -52,22 +56,22 @@ GradcheckResult gradcheck(const DifferentiableFunction& fn, const std::vector<Te
   if (differentiable.empty()) fail("gradcheck: no float64 input to differentiate with respect to");
 
   // Analytic Jacobian, one output element at a time: J[input][element * n_out + output].
-  Variable out = fn(vars);
-  if (!out.defined()) fail("gradcheck: the function returned an undefined variable");
+  Tensor out = fn(vars);
+  if (!out.defined()) fail("gradcheck: the function returned an undefined tensor");
   if (!is_floating(out.dtype())) fail("gradcheck: the function's output is {}, not a float tensor", out.dtype());
   const int64_t n_out = out.numel();
   std::vector<std::vector<double>> analytic(inputs.size());
   for (size_t i : differentiable) analytic[i].assign(static_cast<size_t>(inputs[i].numel() * n_out), 0.0);
   if (out.requires_grad()) {
-    std::vector<Variable> wrt;
+    std::vector<Tensor> wrt;
     for (size_t i : differentiable) wrt.push_back(vars[i]);
     for (int64_t j = 0; j < n_out; ++j) {
-      Tensor seed = zeros(out.shape(), out.dtype());
+      kernels::Tensor seed = kernels::zeros(out.shape(), out.dtype());
       seed.reshape({-1}).select(0, j).fill_(1.0);
-      std::vector<Variable> grads = grad({out}, wrt, {Variable(seed)}, {.retain_graph = true, .allow_unused = true});
+      std::vector<Tensor> grads = grad({out}, wrt, {Tensor(seed)}, {.retain_graph = true, .allow_unused = true});
       for (size_t d = 0; d < differentiable.size(); ++d) {
         if (!grads[d].defined()) continue;
-        const std::vector<double> g = grads[d].data().to_vector<double>();
+        const std::vector<double> g = grads[d].to_vector<double>();
         auto& column = analytic[differentiable[d]];
         for (size_t k = 0; k < g.size(); ++k) column[k * static_cast<size_t>(n_out) + static_cast<size_t>(j)] = g[k];
       }
@@ -78,7 +82,7 @@ GradcheckResult gradcheck(const DifferentiableFunction& fn, const std::vector<Te
   double worst_error = -1.0;
   double largest_analytic = 0.0;
   for (size_t i : differentiable) {
-    Tensor& x = inputs[i];
+    kernels::Tensor& x = inputs[i];
     double* px = x.data<double>();
     for (int64_t k = 0; k < x.numel(); ++k) {
       const double original = px[k];
@@ -111,34 +115,35 @@ GradcheckResult gradcheck(const DifferentiableFunction& fn, const std::vector<Te
 
 GradcheckResult gradgradcheck(const DifferentiableFunction& fn, const std::vector<Tensor>& inputs_in,
                               GradcheckOptions options) {
-  std::vector<Tensor> inputs = prepare_inputs(inputs_in, options, "gradgradcheck");
+  std::vector<kernels::Tensor> prepared = prepare_inputs(inputs_in, options, "gradgradcheck");
   // A fixed random direction v for the first backward.
-  const Tensor sample = evaluate(fn, inputs);
+  const kernels::Tensor sample = evaluate(fn, prepared);
   Generator generator(1234);
   const Tensor v = randn(sample.shape(), DType::float64, generator);
+  const std::vector<Tensor> inputs(prepared.begin(), prepared.end());
   const size_t n = inputs.size();
 
-  DifferentiableFunction first_derivative = [fn, n](const std::vector<Variable>& all) {
+  DifferentiableFunction first_derivative = [fn, n](const std::vector<Tensor>& all) {
     // gradcheck's numeric pass calls this under NoGradGuard with inputs that do not require grad;
     // the first derivative still has to be recorded and taken with respect to every float input,
     // as in the analytic pass, or the two passes would compute different functions.
     EnableGradGuard enable_grad;
-    std::vector<Variable> xs;
+    std::vector<Tensor> xs;
     for (size_t i = 0; i < n; ++i) {
-      const Variable& x = all[i];
-      xs.push_back(x.requires_grad() || !is_floating(x.dtype()) ? x : Variable(x.data(), true));
+      const Tensor& x = all[i];
+      xs.push_back(x.requires_grad() || !is_floating(x.dtype()) ? x : Tensor(x.raw(), true));
     }
-    const Variable& direction = all[n];
-    std::vector<Variable> wrt;
-    for (const Variable& x : xs) {
+    const Tensor& direction = all[n];
+    std::vector<Tensor> wrt;
+    for (const Tensor& x : xs) {
       if (x.requires_grad()) wrt.push_back(x);
     }
-    if (wrt.empty()) return Variable(zeros({1}, DType::float64));
-    Variable out = fn(xs);
-    std::vector<Variable> grads = grad({out}, wrt, {direction}, {.create_graph = true, .allow_unused = true});
-    std::vector<Variable> flat;
+    if (wrt.empty()) return Tensor(zeros({1}, DType::float64));
+    Tensor out = fn(xs);
+    std::vector<Tensor> grads = grad({out}, wrt, {direction}, {.create_graph = true, .allow_unused = true});
+    std::vector<Tensor> flat;
     for (size_t d = 0; d < grads.size(); ++d) {
-      flat.push_back(grads[d].defined() ? reshape(grads[d], {-1}) : Variable(zeros({wrt[d].numel()}, DType::float64)));
+      flat.push_back(grads[d].defined() ? reshape(grads[d], {-1}) : Tensor(zeros({wrt[d].numel()}, DType::float64)));
     }
     return concat(flat, 0);
   };

@@ -36,21 +36,21 @@ void drop_node(std::shared_ptr<Node>&& node) {
   t_deferred = nullptr;
 }
 
-bool any_requires_grad(std::span<const Variable> inputs) {
-  for (const Variable& input : inputs) {
+bool any_requires_grad(std::span<const Tensor> inputs) {
+  for (const Tensor& input : inputs) {
     if (input.defined() && input.requires_grad()) return true;
   }
   return false;
 }
 
-bool all_finite(const Tensor& t) {
+bool all_finite(const kernels::Tensor& t) {
   if (!is_floating(t.dtype()) || t.numel() == 0) return true;
-  const Tensor finite = eq(sub(t, t), 0.0);  // x - x is 0 exactly when x is finite
-  return min(finite).item<int64_t>() == 1;
+  const kernels::Tensor finite = kernels::eq(kernels::sub(t, t), 0.0);  // x - x is 0 exactly when x is finite
+  return kernels::min(finite).item<int64_t>() == 1;
 }
 
 namespace {
-std::string describe_inputs(std::span<const Variable> inputs) {
+std::string describe_inputs(std::span<const Tensor> inputs) {
   std::string out;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (i) out += ", ";
@@ -60,19 +60,19 @@ std::string describe_inputs(std::span<const Variable> inputs) {
 }
 }  // namespace
 
-void check_forward_anomaly(const char* name, std::span<const Variable> inputs, const Tensor& output) {
+void check_forward_anomaly(const char* name, std::span<const Tensor> inputs, const kernels::Tensor& output) {
   if (all_finite(output)) return;
   bool inputs_finite = true;
-  for (const Variable& input : inputs) {
-    if (input.defined() && !all_finite(input.data())) inputs_finite = false;
+  for (const Tensor& input : inputs) {
+    if (input.defined() && !all_finite(input.raw())) inputs_finite = false;
   }
   fail("anomaly: '{}' produced NaN or Inf in its output of shape {} (inputs: {}{})", name, output.shape(),
        describe_inputs(inputs), inputs_finite ? "; all inputs were finite" : "; some inputs were already non-finite");
 }
 
-Variable connect(std::shared_ptr<Node> node, std::span<const Variable> inputs, Tensor output) {
+Tensor connect(std::shared_ptr<Node> node, std::span<const Tensor> inputs, kernels::Tensor output) {
   node->edges.reserve(inputs.size());
-  for (const Variable& input : inputs) {
+  for (const Tensor& input : inputs) {
     Edge edge;
     if (input.defined()) {
       edge.shape = input.shape();
@@ -88,8 +88,17 @@ Variable connect(std::shared_ptr<Node> node, std::span<const Variable> inputs, T
     node->edges.push_back(std::move(edge));
   }
   node->output_shape = output.shape();
-  node->output_dtype = output.dtype();
-  return Variable(std::move(output), std::move(node));
+  return Tensor(std::move(output), std::move(node));
+}
+
+const kernels::Tensor& unrecorded_values(const char* name, const Tensor& output) {
+  if (!output.defined()) fail("record '{}': the forward result is undefined", name);
+  if (output.grad_fn()) {
+    fail("record '{}': the forward result was itself recorded (by '{}'), so the op would be recorded twice; compute "
+         "the forward under NoGradGuard, or with kernels:: functions on the inputs' raw() arrays",
+         name, output.grad_fn()->name());
+  }
+  return output.raw();
 }
 
 void throw_released(const char* name) {
@@ -98,7 +107,7 @@ void throw_released(const char* name) {
        name);
 }
 
-void check_saved_version(const char* name, const Tensor& saved, uint64_t version) {
+void check_saved_version(const char* name, const kernels::Tensor& saved, uint64_t version) {
   const uint64_t now = saved.storage()->version();
   if (now != version) {
     fail("backward of '{}': a tensor of shape {} that it saved was modified by an in-place operation "
@@ -114,21 +123,21 @@ Node::~Node() {
   for (Edge& edge : edges) detail::drop_node(std::move(edge.node));
 }
 
-SavedVariable::SavedVariable(const Variable& variable) : variable_(variable) {
-  if (variable.defined()) version_ = variable.data().storage()->version();
+SavedTensor::SavedTensor(const Tensor& tensor) : tensor_(tensor) {
+  if (tensor.defined()) version_ = tensor.raw().storage()->version();
 }
 
-const Variable& SavedVariable::get() const {
-  if (variable_.defined()) {
-    const uint64_t now = variable_.data().storage()->version();
+const Tensor& SavedTensor::get() const {
+  if (tensor_.defined()) {
+    const uint64_t now = tensor_.raw().storage()->version();
     if (now != version_) {
-      fail("a variable of shape {} saved for backward was modified by an in-place operation "
+      fail("a tensor of shape {} saved for backward was modified by an in-place operation "
            "(version {} when saved, {} now). Use an out-of-place op (x = x + y instead of x.add_(y)) "
            "or clone() it before changing it",
-           variable_.shape(), version_, now);
+           tensor_.shape(), version_, now);
     }
   }
-  return variable_;
+  return tensor_;
 }
 
 }  // namespace nabla

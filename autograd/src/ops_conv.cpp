@@ -1,51 +1,58 @@
 // Convolution and pooling kernels. Each is linear in its input, and each one's backward is its
 // adjoint, which is itself a differentiable op here: im2col <-> col2im, avg_pool2d <->
 // avg_pool2d_backward, and max_pool2d (a gather from the winners) <-> max_pool2d_backward.
+#include "nabla/autograd/detail/adjoints.hpp"
 #include "nabla/autograd/functions.hpp"
 #include "nabla/autograd/node.hpp"
 
 namespace nabla {
 
-Variable im2col(const Variable& x, const Window2d& window) {
-  return record("im2col", {x}, nabla::im2col(x.data(), window), [shape = x.shape(), window](const Variable& g) {
-    return Gradients{col2im(g, shape, window)};
+namespace detail {
+
+Tensor im2col(const Tensor& x, const Window2d& window) {
+  return record("im2col", {x}, kernels::im2col(x.raw(), window), [shape = x.shape(), window](const Tensor& grad) {
+    return Gradients{col2im(grad, shape, window)};
   });
 }
 
-Variable col2im(const Variable& columns, const Shape& image_shape, const Window2d& window) {
-  return record("col2im", {columns}, nabla::col2im(columns.data(), image_shape, window),
-                [window](const Variable& g) { return Gradients{im2col(g, window)}; });
+Tensor col2im(const Tensor& columns, const Shape& image_shape, const Window2d& window) {
+  return record("col2im", {columns}, kernels::col2im(columns.raw(), image_shape, window),
+                [window](const Tensor& grad) { return Gradients{im2col(grad, window)}; });
 }
 
-VariableIndices max_pool2d(const Variable& x, const Window2d& window) {
-  PoolResult result = nabla::max_pool2d(x.data(), window);
-  Variable values = record("max_pool2d", {x}, result.values, [shape = x.shape(), indices = result.indices](const Variable& g) {
-    return Gradients{max_pool2d_backward(g, indices, shape)};
-  });
-  return {values, result.indices};
-}
-
-Variable max_pool2d_backward(const Variable& grad_output, const Tensor& indices, const Shape& input_shape) {
+Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape) {
   // The adjoint of scattering to the winners is gathering from them (over flattened H*W planes).
-  return record("max_pool2d_backward", {grad_output}, nabla::max_pool2d_backward(grad_output.data(), indices, input_shape),
-                [indices](const Variable& g) {
-                  return Gradients{reshape(gather(flatten(g, 2), 2, indices.flatten(2)), indices.shape())};
+  return record("max_pool2d_backward", {grad_output},
+                kernels::max_pool2d_backward(grad_output.raw(), indices.raw(), input_shape),
+                [indices = indices.detach()](const Tensor& grad) {
+                  return Gradients{reshape(gather(flatten(grad, 2), 2, indices.flatten(2)), indices.shape())};
                 });
 }
 
-Variable avg_pool2d(const Variable& x, const Window2d& window, bool count_include_pad) {
-  return record("avg_pool2d", {x}, nabla::avg_pool2d(x.data(), window, count_include_pad),
-                [shape = x.shape(), window, count_include_pad](const Variable& g) {
-                  return Gradients{avg_pool2d_backward(g, shape, window, count_include_pad)};
-                });
-}
-
-Variable avg_pool2d_backward(const Variable& grad_output, const Shape& input_shape, const Window2d& window,
-                             bool count_include_pad) {
+Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Window2d& window,
+                           bool count_include_pad) {
   return record("avg_pool2d_backward", {grad_output},
-                nabla::avg_pool2d_backward(grad_output.data(), input_shape, window, count_include_pad),
-                [window, count_include_pad](const Variable& g) {
-                  return Gradients{avg_pool2d(g, window, count_include_pad)};
+                kernels::avg_pool2d_backward(grad_output.raw(), input_shape, window, count_include_pad),
+                [window, count_include_pad](const Tensor& grad) {
+                  return Gradients{avg_pool2d(grad, window, count_include_pad)};
+                });
+}
+
+}  // namespace detail
+
+ValuesIndices max_pool2d(const Tensor& x, const Window2d& window) {
+  kernels::PoolResult result = kernels::max_pool2d(x.raw(), window);
+  Tensor indices(result.indices);
+  Tensor values = record("max_pool2d", {x}, result.values, [shape = x.shape(), indices](const Tensor& grad) {
+    return Gradients{detail::max_pool2d_backward(grad, indices, shape)};
+  });
+  return {values, indices};
+}
+
+Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pad) {
+  return record("avg_pool2d", {x}, kernels::avg_pool2d(x.raw(), window, count_include_pad),
+                [shape = x.shape(), window, count_include_pad](const Tensor& grad) {
+                  return Gradients{detail::avg_pool2d_backward(grad, shape, window, count_include_pad)};
                 });
 }
 

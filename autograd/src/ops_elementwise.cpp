@@ -1,189 +1,216 @@
-// Element-wise ops: forward on tensors, backward formulas beside them.
+// Element-wise ops: forward on the tensor layer's kernels, backward formulas beside them.
 #include <cmath>
+#include <limits>
 
+#include "nabla/autograd/detail/adjoints.hpp"
+#include "nabla/autograd/factories.hpp"
 #include "nabla/autograd/functions.hpp"
 #include "nabla/autograd/node.hpp"
 
 namespace nabla {
 
-namespace {
-// Saves x only when `needed` (its partner needs a gradient that uses it), to keep memory low.
-SavedVariable save_if(bool needed, const Variable& x) { return needed ? save(x) : SavedVariable(); }
-}  // namespace
+// ---- arithmetic
 
-Variable add(const Variable& a, const Variable& b) {
-  return record("add", {a, b}, nabla::add(a.data(), b.data()), [](const Variable& g) { return Gradients{g, g}; });
+Tensor add(const Tensor& a, const Tensor& b) {
+  return record("add", {a, b}, kernels::add(a.raw(), b.raw()), [](const Tensor& grad) { return Gradients{grad, grad}; });
 }
 
-Variable sub(const Variable& a, const Variable& b) {
-  return record("sub", {a, b}, nabla::sub(a.data(), b.data()), [](const Variable& g) { return Gradients{g, neg(g)}; });
-}
-
-Variable mul(const Variable& a, const Variable& b) {
-  return record("mul", {a, b}, nabla::mul(a.data(), b.data()),
-                [sa = save_if(b.requires_grad(), a), sb = save_if(a.requires_grad(), b)](const Variable& g) {
-                  const Variable& av = sa.get();
-                  const Variable& bv = sb.get();
-                  return Gradients{bv.defined() ? g * bv : Variable(), av.defined() ? g * av : Variable()};
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return record("sub", {a, b}, kernels::sub(a.raw(), b.raw()),
+                [](const Tensor& grad, const NeedsInputGrad& needs_input_grad) {
+                  return Gradients{grad, needs_input_grad[1] ? -grad : Tensor()};
                 });
 }
 
-Variable div(const Variable& a, const Variable& b) {
-  // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b.
-  return record("div", {a, b}, nabla::div(a.data(), b.data()),
-                [sb = save(b), b_needs = b.requires_grad()](const Variable& g, const Variable& out) {
-                  const Variable& bv = sb.get();
-                  return Gradients{g / bv, b_needs ? neg(g * out / bv) : Variable()};
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return record("mul", {a, b}, kernels::mul(a.raw(), b.raw()),
+                [self = save(a), other = save(b)](const Tensor& grad, const NeedsInputGrad& needs_input_grad) {
+                  return Gradients{needs_input_grad[0] ? grad * other.get() : Tensor(),
+                                   needs_input_grad[1] ? grad * self.get() : Tensor()};
                 });
 }
 
-Variable pow(const Variable& base, const Variable& exponent) {
-  return record("pow", {base, exponent}, nabla::pow(base.data(), exponent.data()),
-                [sa = save(base), sb = save(exponent), b_needs = exponent.requires_grad()](const Variable& g,
-                                                                                           const Variable& out) {
-                  const Variable& a = sa.get();
-                  const Variable& b = sb.get();
-                  // d/da = b * a^(b-1); d/db = out * log(a) (taken as 0 where a == 0, as PyTorch does).
-                  Variable grad_b;
-                  if (b_needs) {
-                    const Tensor positive = gt(a.data(), 0.0);
-                    grad_b = g * where(positive, out * log(where(positive, a, Variable(ones_like(a.data())))),
-                                       Variable(zeros_like(out.data())));
+Tensor div(const Tensor& a, const Tensor& b) {
+  // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -result/b.
+  return record("div", {a, b}, kernels::div(a.raw(), b.raw()),
+                [other = save(b)](const Tensor& grad, const Tensor& result, const NeedsInputGrad& needs_input_grad) {
+                  const Tensor& b = other.get();
+                  return Gradients{needs_input_grad[0] ? grad / b : Tensor(),
+                                   needs_input_grad[1] ? -(grad * result / b) : Tensor()};
+                });
+}
+
+Tensor pow(const Tensor& base, const Tensor& exponent) {
+  return record("pow", {base, exponent}, kernels::pow(base.raw(), exponent.raw()),
+                [self = save(base), saved_exponent = save(exponent)](const Tensor& grad, const Tensor& result,
+                                                                      const NeedsInputGrad& needs_input_grad) {
+                  const Tensor& a = self.get();
+                  const Tensor& b = saved_exponent.get();
+                  // d/da = b * a^(b-1); d/db = result * log(a), taken as 0 where a == 0 (as PyTorch does).
+                  Tensor grad_exponent;
+                  if (needs_input_grad[1]) {
+                    const Tensor positive = gt(a, 0.0);
+                    grad_exponent = grad * where(positive, result * log(where(positive, a, 1.0)), 0.0);
                   }
-                  return Gradients{g * b * pow(a, b - 1.0), grad_b};
+                  return Gradients{needs_input_grad[0] ? grad * b * pow(a, b - 1.0) : Tensor(), grad_exponent};
                 });
 }
 
 namespace {
 // Gradient share for `a` in maximum/minimum: 1 where a wins, 0.5 at ties, 0 where b wins.
-Tensor winner_share(const Tensor& a, const Tensor& b, bool is_max) {
-  const Tensor wins = is_max ? gt(a, b) : lt(a, b);
-  return nabla::add(wins.to(promote_types(a.dtype(), b.dtype())), nabla::mul(eq(a, b), 0.5));
+kernels::Tensor winner_share(const kernels::Tensor& a, const kernels::Tensor& b, bool is_max) {
+  const kernels::Tensor wins = is_max ? kernels::gt(a, b) : kernels::lt(a, b);
+  return kernels::add(wins.to(promote_types(a.dtype(), b.dtype())), kernels::mul(kernels::eq(a, b), 0.5));
 }
 
-Variable extreme_pair(const Variable& a, const Variable& b, bool is_max) {
-  Tensor out = is_max ? nabla::maximum(a.data(), b.data()) : nabla::minimum(a.data(), b.data());
+Tensor extreme_pair(const Tensor& a, const Tensor& b, bool is_max) {
+  kernels::Tensor out = is_max ? kernels::maximum(a.raw(), b.raw()) : kernels::minimum(a.raw(), b.raw());
   return record(is_max ? "maximum" : "minimum", {a, b}, std::move(out),
-                [share = winner_share(a.data(), b.data(), is_max)](const Variable& g) {
-                  return Gradients{g * share, g * nabla::sub(1.0, share)};
+                [share = Tensor(winner_share(a.raw(), b.raw(), is_max))](const Tensor& grad) {
+                  return Gradients{grad * share, grad * (1.0 - share)};
                 });
 }
+
+// A scalar operand as a 0-d tensor of x's dtype.
+Tensor scalar_like(const Tensor& x, double value) { return Tensor(kernels::full({}, value, x.dtype())); }
 }  // namespace
 
-Variable maximum(const Variable& a, const Variable& b) { return extreme_pair(a, b, true); }
-Variable minimum(const Variable& a, const Variable& b) { return extreme_pair(a, b, false); }
-Variable maximum(const Variable& a, double b) { return extreme_pair(a, Variable(full({}, b, a.dtype())), true); }
-Variable minimum(const Variable& a, double b) { return extreme_pair(a, Variable(full({}, b, a.dtype())), false); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return extreme_pair(a, b, true); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extreme_pair(a, b, false); }
+Tensor maximum(const Tensor& a, double b) { return extreme_pair(a, scalar_like(a, b), true); }
+Tensor minimum(const Tensor& a, double b) { return extreme_pair(a, scalar_like(a, b), false); }
 
-Variable add(const Variable& a, double b) {
-  return record("add", {a}, nabla::add(a.data(), b), [](const Variable& g) { return Gradients{g}; });
+Tensor add(const Tensor& a, double b) {
+  return record("add", {a}, kernels::add(a.raw(), b), [](const Tensor& grad) { return Gradients{grad}; });
 }
-Variable sub(const Variable& a, double b) {
-  return record("sub", {a}, nabla::sub(a.data(), b), [](const Variable& g) { return Gradients{g}; });
+Tensor sub(const Tensor& a, double b) {
+  return record("sub", {a}, kernels::sub(a.raw(), b), [](const Tensor& grad) { return Gradients{grad}; });
 }
-Variable sub(double a, const Variable& b) {
-  return record("sub", {b}, nabla::sub(a, b.data()), [](const Variable& g) { return Gradients{neg(g)}; });
+Tensor sub(double a, const Tensor& b) {
+  return record("sub", {b}, kernels::sub(a, b.raw()), [](const Tensor& grad) { return Gradients{-grad}; });
 }
-Variable mul(const Variable& a, double b) {
-  return record("mul", {a}, nabla::mul(a.data(), b), [b](const Variable& g) { return Gradients{g * b}; });
+Tensor mul(const Tensor& a, double b) {
+  return record("mul", {a}, kernels::mul(a.raw(), b), [b](const Tensor& grad) { return Gradients{grad * b}; });
 }
-Variable div(const Variable& a, double b) {
-  return record("div", {a}, nabla::div(a.data(), b), [b](const Variable& g) { return Gradients{g / b}; });
+Tensor div(const Tensor& a, double b) {
+  return record("div", {a}, kernels::div(a.raw(), b), [b](const Tensor& grad) { return Gradients{grad / b}; });
 }
-Variable div(double a, const Variable& b) {
-  // d(a/b)/db = -a/b^2 = -out/b
-  return record("div", {b}, nabla::div(a, b.data()), [sb = save(b)](const Variable& g, const Variable& out) {
-    return Gradients{neg(g * out / sb.get())};
+Tensor div(double a, const Tensor& b) {
+  // d(a/b)/db = -a/b^2 = -result/b
+  return record("div", {b}, kernels::div(a, b.raw()), [other = save(b)](const Tensor& grad, const Tensor& result) {
+    return Gradients{-(grad * result / other.get())};
   });
 }
 
-Variable pow(const Variable& base, double exponent) {
-  return record("pow", {base}, nabla::pow(base.data(), exponent), [sa = save(base), exponent](const Variable& g) {
-    if (exponent == 0.0) return Gradients{Variable()};
-    if (exponent == 1.0) return Gradients{g};
-    if (exponent == 2.0) return Gradients{g * sa.get() * 2.0};
-    return Gradients{g * pow(sa.get(), exponent - 1.0) * exponent};
+Tensor pow(const Tensor& base, double exponent) {
+  return record("pow", {base}, kernels::pow(base.raw(), exponent), [self = save(base), exponent](const Tensor& grad) {
+    if (exponent == 0.0) return Gradients{Tensor()};
+    if (exponent == 1.0) return Gradients{grad};
+    if (exponent == 2.0) return Gradients{grad * self.get() * 2.0};
+    return Gradients{grad * pow(self.get(), exponent - 1.0) * exponent};
   });
 }
 
-Variable neg(const Variable& x) {
-  return record("neg", {x}, nabla::neg(x.data()), [](const Variable& g) { return Gradients{neg(g)}; });
+Tensor neg(const Tensor& x) {
+  return record("neg", {x}, kernels::neg(x.raw()), [](const Tensor& grad) { return Gradients{neg(grad)}; });
 }
 
-Variable exp(const Variable& x) {
-  return record("exp", {x}, nabla::exp(x.data()), [](const Variable& g, const Variable& out) { return Gradients{g * out}; });
-}
+// ---- the point-wise math ops of nabla/tensor/pointwise.def
 
-Variable log(const Variable& x) {
-  return record("log", {x}, nabla::log(x.data()), [sx = save(x)](const Variable& g) { return Gradients{g / sx.get()}; });
-}
+#define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain)                   \
+  Tensor name(const Tensor& input) {                                                                   \
+    return record(#name, {input}, kernels::name(input.raw()), [saved = save(input)](const Tensor& grad) { \
+      const Tensor& self = saved.get();                                                                \
+      return Gradients{derivative};                                                                    \
+    });                                                                                                \
+  }
+#define NABLA_POINTWISE_RESULT(name, dtypes, forward, vector_kernel, derivative, domain)                \
+  Tensor name(const Tensor& input) {                                                                   \
+    return record(#name, {input}, kernels::name(input.raw()),                                          \
+                  [](const Tensor& grad, const Tensor& result) { return Gradients{derivative}; });     \
+  }
+#define NABLA_POINTWISE_NO_GRAD(name, dtypes, forward, domain)                                          \
+  Tensor name(const Tensor& input) {                                                                   \
+    return record(#name, {input}, kernels::name(input.raw()),                                          \
+                  [](const Tensor& grad) { return Gradients{zeros_like(grad)}; });                     \
+  }
+#include "nabla/tensor/pointwise.def"
 
-Variable sqrt(const Variable& x) {
-  return record("sqrt", {x}, nabla::sqrt(x.data()),
-                [](const Variable& g, const Variable& out) { return Gradients{g / (out * 2.0)}; });
-}
+namespace detail {
 
-Variable abs(const Variable& x) {
-  return record("abs", {x}, nabla::abs(x.data()),
-                [sign_x = nabla::sign(x.data())](const Variable& g) { return Gradients{g * sign_x}; });
-}
-
-Variable sign(const Variable& x) {
-  return record("sign", {x}, nabla::sign(x.data()), [](const Variable&) { return Gradients{Variable()}; });
-}
-
-Variable tanh(const Variable& x) {
-  return record("tanh", {x}, nabla::tanh(x.data()),
-                [](const Variable& g, const Variable& out) { return Gradients{g * (1.0 - out * out)}; });
-}
-
-Variable erf(const Variable& x) {
-  // d/dx erf(x) = 2/sqrt(pi) * exp(-x^2)
-  return record("erf", {x}, nabla::erf(x.data()), [sx = save(x)](const Variable& g) {
-    const Variable& xv = sx.get();
-    return Gradients{g * exp(neg(xv * xv)) * 1.1283791670955126};
-  });
-}
-
-Variable sigmoid(const Variable& x) {
-  return record("sigmoid", {x}, nabla::sigmoid(x.data()),
-                [](const Variable& g, const Variable& out) { return Gradients{sigmoid_backward(g, out)}; });
-}
-
-Variable sigmoid_backward(const Variable& grad_output, const Variable& output) {
+Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
   // z = g y (1 - y): dz/dg = y (1 - y), dz/dy = g (1 - 2 y).
-  return record("sigmoid_backward", {grad_output, output}, nabla::sigmoid_backward(grad_output.data(), output.data()),
-                [sg = save(grad_output), sy = save(output)](const Variable& u) {
-                  const Variable& g = sg.get();
-                  const Variable& y = sy.get();
-                  return Gradients{sigmoid_backward(u, y), u * g * (1.0 - 2.0 * y)};
+  return record("sigmoid_backward", {grad_output, output}, kernels::sigmoid_backward(grad_output.raw(), output.raw()),
+                [saved_grad = save(grad_output), saved_output = save(output)](const Tensor& grad,
+                                                                             const NeedsInputGrad& needs_input_grad) {
+                  const Tensor& y = saved_output.get();
+                  return Gradients{needs_input_grad[0] ? sigmoid_backward(grad, y) : Tensor(),
+                                   needs_input_grad[1] ? grad * saved_grad.get() * (1.0 - 2.0 * y) : Tensor()};
                 });
 }
 
-Variable relu(const Variable& x) {
-  // The mask is a constant: relu'' is 0 almost everywhere.
-  return record("relu", {x}, nabla::relu(x.data()), [](const Variable& g, const Variable& out) {
-    return Gradients{relu_backward(g, out.data())};
-  });
+Tensor relu_backward(const Tensor& grad_output, const Tensor& output) {
+  // Linear in grad_output; the mask (output > 0) is a constant, so relu'' is 0 almost everywhere.
+  return record("relu_backward", {grad_output}, kernels::relu_backward(grad_output.raw(), output.raw()),
+                [output = output.detach()](const Tensor& grad) { return Gradients{relu_backward(grad, output)}; });
 }
 
-Variable relu_backward(const Variable& grad_output, const Tensor& output) {
-  return record("relu_backward", {grad_output}, nabla::relu_backward(grad_output.data(), output),
-                [output](const Variable& g) { return Gradients{relu_backward(g, output)}; });
+}  // namespace detail
+
+Tensor clamp(const Tensor& x, double low, double high) {
+  kernels::Tensor out = kernels::clamp(x.raw(), low, high);
+  return record("clamp", {x}, std::move(out),
+                [inside = Tensor(kernels::mul(kernels::ge(x.raw(), low), kernels::le(x.raw(), high)))](const Tensor& grad) {
+                  return Gradients{grad * inside.to(grad.dtype())};
+                });
+}
+Tensor clamp_min(const Tensor& x, double low) { return clamp(x, low, std::numeric_limits<double>::infinity()); }
+Tensor clamp_max(const Tensor& x, double high) { return clamp(x, -std::numeric_limits<double>::infinity(), high); }
+
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
+  return record("where", {a, b}, kernels::where(mask.raw(), a.raw(), b.raw()),
+                [mask = mask.detach()](const Tensor& grad, const NeedsInputGrad& needs_input_grad) {
+                  const Tensor zero(kernels::zeros({}, grad.dtype()));
+                  return Gradients{needs_input_grad[0] ? where(mask, grad, zero) : Tensor(),
+                                   needs_input_grad[1] ? where(mask, zero, grad) : Tensor()};
+                });
+}
+Tensor where(const Tensor& mask, const Tensor& a, double b) { return where(mask, a, scalar_like(a, b)); }
+Tensor where(const Tensor& mask, double a, const Tensor& b) { return where(mask, scalar_like(b, a), b); }
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  if (!mask.defined()) fail("masked_fill: the mask is undefined");
+  if (broadcast_shapes(mask.shape(), x.shape(), "masked_fill") != x.shape()) {
+    fail("masked_fill: a mask of shape {} does not broadcast to the tensor's shape {}", mask.shape(), x.shape());
+  }
+  return where(mask, scalar_like(x, value), x);
 }
 
-Variable clamp(const Variable& x, double low, double high) {
-  Tensor out = nabla::clamp(x.data(), low, high);
-  return record("clamp", {x}, std::move(out), [inside = nabla::mul(ge(x.data(), low), le(x.data(), high))](const Variable& g) {
-    return Gradients{g * inside.to(g.dtype())};
-  });
-}
+// ---- comparisons and logic: no gradient
 
-Variable where(const Tensor& mask, const Variable& a, const Variable& b) {
-  return record("where", {a, b}, nabla::where(mask, a.data(), b.data()), [mask](const Variable& g) {
-    const Variable zero(zeros({}, g.dtype()));
-    return Gradients{where(mask, g, zero), where(mask, zero, g)};
-  });
+Tensor eq(const Tensor& a, const Tensor& b) { return Tensor(kernels::eq(a.raw(), b.raw())); }
+Tensor ne(const Tensor& a, const Tensor& b) { return Tensor(kernels::ne(a.raw(), b.raw())); }
+Tensor lt(const Tensor& a, const Tensor& b) { return Tensor(kernels::lt(a.raw(), b.raw())); }
+Tensor le(const Tensor& a, const Tensor& b) { return Tensor(kernels::le(a.raw(), b.raw())); }
+Tensor gt(const Tensor& a, const Tensor& b) { return Tensor(kernels::gt(a.raw(), b.raw())); }
+Tensor ge(const Tensor& a, const Tensor& b) { return Tensor(kernels::ge(a.raw(), b.raw())); }
+Tensor eq(const Tensor& a, double b) { return Tensor(kernels::eq(a.raw(), b)); }
+Tensor ne(const Tensor& a, double b) { return Tensor(kernels::ne(a.raw(), b)); }
+Tensor lt(const Tensor& a, double b) { return Tensor(kernels::lt(a.raw(), b)); }
+Tensor le(const Tensor& a, double b) { return Tensor(kernels::le(a.raw(), b)); }
+Tensor gt(const Tensor& a, double b) { return Tensor(kernels::gt(a.raw(), b)); }
+Tensor ge(const Tensor& a, double b) { return Tensor(kernels::ge(a.raw(), b)); }
+Tensor logical_not(const Tensor& x) { return Tensor(kernels::eq(x.raw(), 0.0)); }
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+  return Tensor(kernels::mul(kernels::ne(a.raw(), 0.0), kernels::ne(b.raw(), 0.0)));
 }
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+  return Tensor(kernels::maximum(kernels::ne(a.raw(), 0.0), kernels::ne(b.raw(), 0.0)));
+}
+Tensor logical_xor(const Tensor& a, const Tensor& b) {
+  return Tensor(kernels::ne(kernels::ne(a.raw(), 0.0), kernels::ne(b.raw(), 0.0)));
+}
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) { return kernels::allclose(a.raw(), b.raw(), rtol, atol); }
+bool equal(const Tensor& a, const Tensor& b) { return kernels::equal(a.raw(), b.raw()); }
 
 }  // namespace nabla

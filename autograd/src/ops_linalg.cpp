@@ -1,10 +1,10 @@
-// Matrix product: forward on BLAS, backward as two more products.
+// Matrix products: forward on BLAS, backward as two more products.
 #include "nabla/autograd/functions.hpp"
 #include "nabla/autograd/node.hpp"
 
 namespace nabla {
 
-Variable matmul(const Variable& a, const Variable& b) {
+Tensor matmul(const Tensor& a, const Tensor& b) {
   if (!a.defined() || !b.defined()) fail("matmul: an operand is undefined");
   if (a.dim() == 0 || b.dim() == 0) {
     fail("matmul: both operands need at least 1 dimension, got shapes {} and {} (use mul for scalars)", a.shape(), b.shape());
@@ -15,11 +15,20 @@ Variable matmul(const Variable& a, const Variable& b) {
   if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
   // Batch axes broadcast; the engine sums each gradient back over them.
-  return record("matmul", {a, b}, nabla::matmul(a.data(), b.data()),
-                [sa = save(a), sb = save(b), a_needs = a.requires_grad(), b_needs = b.requires_grad()](const Variable& g) {
-                  return Gradients{a_needs ? matmul(g, transpose(sb.get(), -1, -2)) : Variable(),
-                                   b_needs ? matmul(transpose(sa.get(), -1, -2), g) : Variable()};
+  return record("matmul", {a, b}, kernels::matmul(a.raw(), b.raw()),
+                [self = save(a), other = save(b)](const Tensor& grad, const NeedsInputGrad& needs_input_grad) {
+                  return Gradients{needs_input_grad[0] ? matmul(grad, transpose(other.get(), -1, -2)) : Tensor(),
+                                   needs_input_grad[1] ? matmul(transpose(self.get(), -1, -2), grad) : Tensor()};
                 });
+}
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+  if (!a.defined() || !b.defined()) fail("mm: an operand is undefined");
+  if (a.dim() != 2 || b.dim() != 2) {
+    fail("mm: both operands must be 2-d matrices, got shapes {} and {} (matmul takes batches and vectors)", a.shape(),
+         b.shape());
+  }
+  return matmul(a, b);
 }
 
 }  // namespace nabla

@@ -1,4 +1,5 @@
 // Reductions: forward on tensors, backward formulas beside them.
+#include "nabla/autograd/factories.hpp"
 #include "nabla/autograd/functions.hpp"
 #include "nabla/autograd/node.hpp"
 
@@ -21,87 +22,108 @@ int64_t reduced_count(const Shape& shape, const Dims& axes) {
 }
 
 // A reduction's gradient, reshaped to keepdim form and broadcast back over the input.
-Variable spread(const Variable& g, const Shape& input_shape, const Dims& axes) {
-  return expand(reshape(g, keepdim_shape(input_shape, axes)), input_shape);
+Tensor spread(const Tensor& grad, const Shape& input_shape, const Dims& axes) {
+  return expand(reshape(grad, keepdim_shape(input_shape, axes)), input_shape);
 }
 }  // namespace
 
-Variable sum(const Variable& x, const Dims& axes, bool keepdim) {
-  return record("sum", {x}, nabla::sum(x.data(), axes, keepdim), [shape = x.shape(), axes](const Variable& g) {
-    return Gradients{spread(g, shape, axes)};
+Tensor sum(const Tensor& x, const Dims& axes, bool keepdim) {
+  return record("sum", {x}, kernels::sum(x.raw(), axes, keepdim), [shape = x.shape(), axes](const Tensor& grad) {
+    return Gradients{spread(grad, shape, axes)};
   });
 }
 
-Variable mean(const Variable& x, const Dims& axes, bool keepdim) {
+Tensor mean(const Tensor& x, const Dims& axes, bool keepdim) {
   const double scale = 1.0 / static_cast<double>(std::max<int64_t>(1, reduced_count(x.shape(), axes)));
-  return record("mean", {x}, nabla::mean(x.data(), axes, keepdim), [shape = x.shape(), axes, scale](const Variable& g) {
-    return Gradients{spread(g * scale, shape, axes)};
+  return record("mean", {x}, kernels::mean(x.raw(), axes, keepdim), [shape = x.shape(), axes, scale](const Tensor& grad) {
+    return Gradients{spread(grad * scale, shape, axes)};
   });
 }
 
-Variable var(const Variable& x, const Dims& axes, bool keepdim, int64_t correction) {
+Tensor var(const Tensor& x, const Dims& axes, bool keepdim, int64_t correction) {
   // Composite: the checks and count come from the tensor op's rules.
   const int64_t count = reduced_count(x.shape(), axes);
   if (count - correction <= 0) {
     fail("var: {} elements with correction {} leave no degrees of freedom (shape {}, axes {})", count, correction,
          x.shape(), axes);
   }
-  const Variable centered = x - mean(x, axes, true);
+  const Tensor centered = x - mean(x, axes, true);
   return sum(centered * centered, axes, keepdim) / static_cast<double>(count - correction);
 }
 
-Variable logsumexp(const Variable& x, const Dims& axes, bool keepdim) {
+Tensor logsumexp(const Tensor& x, const Dims& axes, bool keepdim) {
   // d/dx = exp(x - logsumexp(x)) = softmax over the reduced axes.
-  return record("logsumexp", {x}, nabla::logsumexp(x.data(), axes, keepdim),
-                [sx = save(x), axes](const Variable& g, const Variable& out) {
-                  const Variable& xv = sx.get();
-                  const Shape keep = keepdim_shape(xv.shape(), axes);
-                  return Gradients{expand(reshape(g, keep), xv.shape()) * exp(xv - reshape(out, keep))};
+  return record("logsumexp", {x}, kernels::logsumexp(x.raw(), axes, keepdim),
+                [saved = save(x), axes](const Tensor& grad, const Tensor& result) {
+                  const Tensor& self = saved.get();
+                  const Shape keep = keepdim_shape(self.shape(), axes);
+                  return Gradients{expand(reshape(grad, keep), self.shape()) * exp(self - reshape(result, keep))};
                 });
 }
 
 namespace {
-Variable extreme_values(const Variable& x, const Dims& axes, bool keepdim, bool is_max) {
-  Tensor out = is_max ? nabla::amax(x.data(), axes, keepdim) : nabla::amin(x.data(), axes, keepdim);
-  return record(is_max ? "amax" : "amin", {x}, std::move(out), [sx = save(x), axes](const Variable& g, const Variable& out) {
+Tensor extreme_values(const Tensor& x, const Dims& axes, bool keepdim, bool is_max) {
+  kernels::Tensor out = is_max ? kernels::amax(x.raw(), axes, keepdim) : kernels::amin(x.raw(), axes, keepdim);
+  return record(is_max ? "amax" : "amin", {x}, std::move(out), [saved = save(x), axes](const Tensor& grad, const Tensor& result) {
     // Ties share the gradient equally.
-    const Tensor& xv = sx.get().data();
-    const Shape keep = keepdim_shape(xv.shape(), axes);
-    const Tensor winners = eq(xv, out.data().reshape(keep)).to(xv.dtype());
-    const Tensor share = nabla::div(winners, nabla::sum(winners, axes, true));
-    return Gradients{expand(reshape(g, keep), xv.shape()) * share};
+    const kernels::Tensor& self = saved.get().raw();
+    const Shape keep = keepdim_shape(self.shape(), axes);
+    const kernels::Tensor winners = kernels::eq(self, result.raw().reshape(keep)).to(self.dtype());
+    const Tensor share(kernels::div(winners, kernels::sum(winners, axes, true)));
+    return Gradients{expand(reshape(grad, keep), self.shape()) * share};
   });
 }
 
-VariableIndices extreme_along(const Variable& x, int64_t axis, bool keepdim, bool is_max) {
-  ValuesIndices result = is_max ? nabla::max(x.data(), axis, keepdim) : nabla::min(x.data(), axis, keepdim);
+ValuesIndices extreme_along(const Tensor& x, int64_t axis, bool keepdim, bool is_max) {
+  kernels::ValuesIndices result = is_max ? kernels::max(x.raw(), axis, keepdim) : kernels::min(x.raw(), axis, keepdim);
   const int64_t a = normalize_axis(axis, x.dim(), is_max ? "max" : "min");
   const Tensor index_keep = keepdim ? result.indices : result.indices.unsqueeze(a);
-  Variable values = record(is_max ? "max" : "min", {x}, result.values,
-                           [shape = x.shape(), a, index_keep, keepdim](const Variable& g) {
-                             const Variable g_keep = keepdim ? g : unsqueeze(g, a);
-                             return Gradients{scatter_add(Variable(zeros(shape, g.dtype())), a, index_keep, g_keep)};
-                           });
-  return {values, result.indices};
+  Tensor values = record(is_max ? "max" : "min", {x}, result.values,
+                         [shape = x.shape(), a, index_keep, keepdim](const Tensor& grad) {
+                           const Tensor grad_keep = keepdim ? grad : unsqueeze(grad, a);
+                           return Gradients{scatter_add(zeros(shape, grad.dtype()), a, index_keep, grad_keep)};
+                         });
+  return {values, Tensor(result.indices)};
 }
 }  // namespace
 
-Variable amax(const Variable& x, const Dims& axes, bool keepdim) { return extreme_values(x, axes, keepdim, true); }
-Variable amin(const Variable& x, const Dims& axes, bool keepdim) { return extreme_values(x, axes, keepdim, false); }
-VariableIndices max(const Variable& x, int64_t axis, bool keepdim) { return extreme_along(x, axis, keepdim, true); }
-VariableIndices min(const Variable& x, int64_t axis, bool keepdim) { return extreme_along(x, axis, keepdim, false); }
+Tensor amax(const Tensor& x, const Dims& axes, bool keepdim) { return extreme_values(x, axes, keepdim, true); }
+Tensor amin(const Tensor& x, const Dims& axes, bool keepdim) { return extreme_values(x, axes, keepdim, false); }
+ValuesIndices max(const Tensor& x, int64_t axis, bool keepdim) { return extreme_along(x, axis, keepdim, true); }
+ValuesIndices min(const Tensor& x, int64_t axis, bool keepdim) { return extreme_along(x, axis, keepdim, false); }
 
-Variable sum_to(const Variable& x, const Shape& shape) {
+Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  return record("sum_to", {x}, nabla::sum_to(x.data(), shape),
-                [x_shape = x.shape()](const Variable& g) { return Gradients{expand(g, x_shape)}; });
+  return record("sum_to", {x}, kernels::sum_to(x.raw(), shape),
+                [x_shape = x.shape()](const Tensor& grad) { return Gradients{expand(grad, x_shape)}; });
 }
 
-Variable log_softmax(const Variable& x, int64_t axis) {
+Tensor log_softmax(const Tensor& x, int64_t axis) {
   const int64_t a = normalize_axis(axis, x.dim(), "log_softmax");
   return x - logsumexp(x, {a}, true);
 }
 
-Variable softmax(const Variable& x, int64_t axis) { return exp(log_softmax(x, axis)); }
+Tensor softmax(const Tensor& x, int64_t axis) { return exp(log_softmax(x, axis)); }
+
+// The extremes of all elements: amax/amin over every axis (ties share the gradient).
+Tensor max(const Tensor& x) {
+  if (!x.defined()) fail("max: the tensor is undefined");
+  if (x.numel() == 0) fail("max: the tensor of shape {} is empty", x.shape());
+  return amax(x);
+}
+Tensor min(const Tensor& x) {
+  if (!x.defined()) fail("min: the tensor is undefined");
+  if (x.numel() == 0) fail("min: the tensor of shape {} is empty", x.shape());
+  return amin(x);
+}
+
+// Indices: no gradient.
+Tensor argmax(const Tensor& x, int64_t axis, bool keepdim) { return Tensor(kernels::argmax(x.raw(), axis, keepdim)); }
+Tensor argmin(const Tensor& x, int64_t axis, bool keepdim) { return Tensor(kernels::argmin(x.raw(), axis, keepdim)); }
+Tensor argmax(const Tensor& x) { return Tensor(kernels::argmax(x.raw())); }
+Tensor argmin(const Tensor& x) {
+  if (x.numel() == 0) fail("argmin: the tensor of shape {} is empty", x.shape());
+  return Tensor(kernels::argmin(x.raw().reshape({-1}), 0, false));
+}
 
 }  // namespace nabla

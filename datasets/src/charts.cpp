@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "nabla/autograd/factories.hpp"
+#include "nabla/autograd/functions.hpp"
 #include "nabla/tensor/error.hpp"
 
 namespace nabla::datasets {
@@ -209,9 +211,9 @@ Tensor confusion_matrix(const Tensor& predicted, const Tensor& truth, int64_t nu
   const std::vector<int64_t> labels = class_indices(truth, -1, num_classes, "confusion_matrix", "truth");
   const std::vector<int64_t> predictions =
       class_indices(predicted, static_cast<int64_t>(labels.size()), num_classes, "confusion_matrix", "predicted");
-  Tensor counts = Tensor::empty({num_classes, num_classes}, int64);
+  Tensor counts = nabla::empty({num_classes, num_classes}, int64);
   counts.zero_();
-  int64_t* cells = counts.data<int64_t>();
+  int64_t* cells = counts.data_ptr<int64_t>();
   for (size_t i = 0; i < labels.size(); ++i) ++cells[labels[i] * num_classes + predictions[i]];
   return counts;
 }

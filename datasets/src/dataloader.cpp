@@ -165,7 +165,7 @@ std::vector<int64_t> DataLoader::order(int64_t epoch) const {
     return identity;
   }
   Generator generator(epoch_seed(options_.seed, epoch));
-  return randperm(n, generator).to_vector<int64_t>();
+  return kernels::randperm(n, generator).to_vector<int64_t>();
 }
 
 DataLoader::Iterator DataLoader::begin() {

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "cache_hint.hpp"
+#include "nabla/autograd/factories.hpp"
+#include "nabla/autograd/functions.hpp"
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/index.hpp"
 
@@ -23,8 +25,8 @@ Batch Dataset::get_batch(std::span<const int64_t> indices) const {
   std::vector<Tensor> inputs;
   inputs.reserve(indices.size());
   Batch batch;
-  batch.targets = Tensor::empty({static_cast<int64_t>(indices.size())}, int64);
-  int64_t* targets = batch.targets.data<int64_t>();
+  batch.targets = nabla::empty({static_cast<int64_t>(indices.size())}, int64);
+  int64_t* targets = batch.targets.data_ptr<int64_t>();
   for (size_t row = 0; row < indices.size(); ++row) {
     Example example = get(indices[row]);
     if (row > 0 && !(example.input.shape() == inputs.front().shape())) {
@@ -65,7 +67,7 @@ TensorDataset::TensorDataset(Tensor inputs, Tensor targets) {
 
 Example TensorDataset::get(int64_t index) const {
   check_index(index, "TensorDataset");
-  return {inputs_.select(0, index).clone(), targets_.data<int64_t>()[index]};
+  return {inputs_.select(0, index).clone(), targets_.data_ptr<int64_t>()[index]};
 }
 
 Batch TensorDataset::get_batch(std::span<const int64_t> indices) const {
@@ -74,15 +76,15 @@ Batch TensorDataset::get_batch(std::span<const int64_t> indices) const {
   Shape shape = inputs_.shape();
   shape[0] = batch_size;
   Batch batch;
-  batch.inputs = Tensor::empty(shape, inputs_.dtype());
-  batch.targets = Tensor::empty({batch_size}, int64);
+  batch.inputs = nabla::empty(shape, inputs_.dtype());
+  batch.targets = nabla::empty({batch_size}, int64);
   // One row of the inputs is a contiguous run of bytes: copy whole rows.
   const size_t row_bytes =
       static_cast<size_t>(inputs_.numel() / std::max<int64_t>(inputs_.size(0), 1)) * itemsize(inputs_.dtype());
-  const auto* source = static_cast<const uint8_t*>(inputs_.raw_data());
-  auto* destination = static_cast<uint8_t*>(batch.inputs.raw_data());
-  const int64_t* labels = targets_.data<int64_t>();
-  int64_t* targets = batch.targets.data<int64_t>();
+  const auto* source = static_cast<const uint8_t*>(inputs_.data_ptr());
+  auto* destination = static_cast<uint8_t*>(batch.inputs.data_ptr());
+  const int64_t* labels = targets_.data_ptr<int64_t>();
+  int64_t* targets = batch.targets.data_ptr<int64_t>();
   for (int64_t row = 0; row < batch_size; ++row) {
     const int64_t index = indices[static_cast<size_t>(row)];
     std::memcpy(destination + static_cast<size_t>(row) * row_bytes,
@@ -96,7 +98,7 @@ Batch TensorDataset::get_batch(std::span<const int64_t> indices) const {
 void TensorDataset::will_need(std::span<const int64_t> indices) const {
   const size_t row_bytes =
       static_cast<size_t>(inputs_.numel() / std::max<int64_t>(inputs_.size(0), 1)) * itemsize(inputs_.dtype());
-  detail::prefetch_examples(inputs_.raw_data(), row_bytes, size(), indices);
+  detail::prefetch_examples(inputs_.data_ptr(), row_bytes, size(), indices);
 }
 
 // ---- Subset

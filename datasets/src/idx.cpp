@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "file_io.hpp"
+#include "nabla/autograd/factories.hpp"
+#include "nabla/autograd/functions.hpp"
 #include "nabla/tensor/error.hpp"
 
 namespace nabla::datasets {
@@ -131,29 +133,29 @@ void convert_elements(const IdxType& type, const uint8_t* in, int64_t count, con
   if (count == 0) return;  // an empty tensor (and `in` may be null)
   switch (type.code) {
     case 0x08:
-      std::memcpy(out.data<uint8_t>(), in, static_cast<size_t>(count));
+      std::memcpy(out.data_ptr<uint8_t>(), in, static_cast<size_t>(count));
       return;
     case 0x09: {
-      int64_t* dst = out.data<int64_t>();
+      int64_t* dst = out.data_ptr<int64_t>();
       for (int64_t i = 0; i < count; ++i) dst[i] = static_cast<int8_t>(in[i]);
       return;
     }
     case 0x0B: {
-      int64_t* dst = out.data<int64_t>();
+      int64_t* dst = out.data_ptr<int64_t>();
       for (int64_t i = 0; i < count; ++i) {
         dst[i] = static_cast<int16_t>(static_cast<uint16_t>((in[2 * i] << 8) | in[2 * i + 1]));
       }
       return;
     }
     case 0x0C: {
-      int64_t* dst = out.data<int64_t>();
+      int64_t* dst = out.data_ptr<int64_t>();
       for (int64_t i = 0; i < count; ++i) dst[i] = static_cast<int32_t>(read_big_endian_u32(in + 4 * i));
       return;
     }
     case 0x0D:
     case 0x0E: {
       const size_t size = type.file_itemsize;
-      auto* dst = static_cast<uint8_t*>(out.raw_data());
+      auto* dst = static_cast<uint8_t*>(out.data_ptr());
       std::memcpy(dst, in, static_cast<size_t>(count) * size);
       for (int64_t i = 0; i < count; ++i) {
         if (size == 4) from_big_endian<4>(dst + 4 * i);
@@ -240,11 +242,11 @@ Tensor read_idx(const std::filesystem::path& file) {
   const bool bytes_as_is = type->dtype == DType::uint8 && type->file_itemsize == 1;
   Tensor direct;
   if (bytes_as_is && payload_bytes <= plausible_payload(file, reader.compressed())) {
-    direct = Tensor::empty(shape, DType::uint8);
+    direct = nabla::empty(shape, DType::uint8);
   }
   std::vector<uint8_t> payload;
   uint64_t have = 0;
-  if (direct.defined()) have = reader.read(direct.raw_data(), static_cast<size_t>(payload_bytes));
+  if (direct.defined()) have = reader.read(direct.data_ptr(), static_cast<size_t>(payload_bytes));
   while (!direct.defined() && have < payload_bytes) {
     if (have == payload.size()) {
       const uint64_t grown = std::max<uint64_t>(2 * payload.size(), uint64_t{1} << 20);
@@ -277,7 +279,7 @@ Tensor read_idx(const std::filesystem::path& file) {
   }
 
   if (direct.defined()) return direct;
-  Tensor out = Tensor::empty(shape, type->dtype);
+  Tensor out = nabla::empty(shape, type->dtype);
   convert_elements(*type, payload.data(), static_cast<int64_t>(count), out);
   return out;
 }
@@ -314,12 +316,12 @@ void write_idx(const std::filesystem::path& file, const Tensor& values) {
   for (int64_t extent : packed.shape()) put_big_endian(static_cast<uint64_t>(extent), 4);
   switch (values.dtype()) {
     case DType::uint8: {
-      const uint8_t* p = packed.data<uint8_t>();
+      const uint8_t* p = packed.data_ptr<uint8_t>();
       bytes.insert(bytes.end(), p, p + count);
       break;
     }
     case DType::int64: {
-      const int64_t* p = packed.data<int64_t>();
+      const int64_t* p = packed.data_ptr<int64_t>();
       for (int64_t i = 0; i < count; ++i) {
         if (p[i] < std::numeric_limits<int32_t>::min() || p[i] > std::numeric_limits<int32_t>::max()) {
           fail("write_idx: {}: value {} at flat index {} does not fit IDX's int32; IDX has no "
@@ -331,12 +333,12 @@ void write_idx(const std::filesystem::path& file, const Tensor& values) {
       break;
     }
     case DType::float32: {
-      const float* p = packed.data<float>();
+      const float* p = packed.data_ptr<float>();
       for (int64_t i = 0; i < count; ++i) put_big_endian(std::bit_cast<uint32_t>(p[i]), 4);
       break;
     }
     case DType::float64: {
-      const double* p = packed.data<double>();
+      const double* p = packed.data_ptr<double>();
       for (int64_t i = 0; i < count; ++i) put_big_endian(std::bit_cast<uint64_t>(p[i]), 8);
       break;
     }

@@ -4,6 +4,8 @@
 
 #include "cache_hint.hpp"
 #include "nabla/datasets/idx.hpp"
+#include "nabla/autograd/factories.hpp"
+#include "nabla/autograd/functions.hpp"
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/simd.hpp"
 
@@ -82,7 +84,7 @@ MNIST::MNIST(const std::filesystem::path& directory, Split split, Normalize norm
          "release — download or copy them again",
          name_, images_file.string(), images_.size(0), labels_file.string(), labels_.size(0));
   }
-  const uint8_t* labels = labels_.data<uint8_t>();
+  const uint8_t* labels = labels_.data_ptr<uint8_t>();
   const int64_t classes = num_classes();
   for (int64_t i = 0; i < labels_.size(0); ++i) {
     if (labels[i] >= classes) {
@@ -94,23 +96,23 @@ MNIST::MNIST(const std::filesystem::path& directory, Split split, Normalize norm
 
 Example MNIST::get(int64_t index) const {
   check_index(index, name_.c_str());
-  Tensor input = Tensor::empty({1, kImageSide, kImageSide}, float32);
-  const uint8_t* pixels = images_.data<uint8_t>() + index * kImagePixels;
-  float* out = input.data<float>();
+  Tensor input = nabla::empty({1, kImageSide, kImageSide}, float32);
+  const uint8_t* pixels = images_.data_ptr<uint8_t>() + index * kImagePixels;
+  float* out = input.data_ptr<float>();
   convert_pixels(pixels, out, kImagePixels, pixel_scale_, pixel_offset_);
-  return {input, labels_.data<uint8_t>()[index]};
+  return {input, labels_.data_ptr<uint8_t>()[index]};
 }
 
 Batch MNIST::get_batch(std::span<const int64_t> indices) const {
   for (int64_t index : indices) check_index(index, name_.c_str());
   const int64_t batch_size = static_cast<int64_t>(indices.size());
   Batch batch;
-  batch.inputs = Tensor::empty({batch_size, 1, kImageSide, kImageSide}, float32);
-  batch.targets = Tensor::empty({batch_size}, int64);
-  const uint8_t* images = images_.data<uint8_t>();
-  const uint8_t* labels = labels_.data<uint8_t>();
-  float* out = batch.inputs.data<float>();
-  int64_t* targets = batch.targets.data<int64_t>();
+  batch.inputs = nabla::empty({batch_size, 1, kImageSide, kImageSide}, float32);
+  batch.targets = nabla::empty({batch_size}, int64);
+  const uint8_t* images = images_.data_ptr<uint8_t>();
+  const uint8_t* labels = labels_.data_ptr<uint8_t>();
+  float* out = batch.inputs.data_ptr<float>();
+  int64_t* targets = batch.targets.data_ptr<int64_t>();
   for (int64_t row = 0; row < batch_size; ++row) {
     const int64_t index = indices[static_cast<size_t>(row)];
     convert_pixels(images + index * kImagePixels, out + row * kImagePixels, kImagePixels, pixel_scale_, pixel_offset_);
@@ -121,7 +123,7 @@ Batch MNIST::get_batch(std::span<const int64_t> indices) const {
 }
 
 void MNIST::will_need(std::span<const int64_t> indices) const {
-  detail::prefetch_examples(images_.data<uint8_t>(), kImagePixels, size(), indices);
+  detail::prefetch_examples(images_.data_ptr<uint8_t>(), kImagePixels, size(), indices);
 }
 
 }  // namespace nabla::datasets

@@ -6,6 +6,8 @@
 #include <string_view>
 
 #include "file_io.hpp"
+#include "nabla/autograd/factories.hpp"
+#include "nabla/autograd/functions.hpp"
 #include "nabla/tensor/error.hpp"
 
 namespace nabla::datasets {
@@ -78,7 +80,7 @@ void write_png(const std::filesystem::path& file, const Tensor& image) {
          image.defined() ? image.shape() : Shape{});
   }
   const Tensor packed = image.contiguous();
-  const std::span<const uint8_t> pixels(packed.data<uint8_t>(), static_cast<size_t>(packed.numel()));
+  const std::span<const uint8_t> pixels(packed.data_ptr<uint8_t>(), static_cast<size_t>(packed.numel()));
   write_png(file, pixels, packed.size(1), packed.size(0), image.dim() == 2 ? PngColor::gray : PngColor::rgb);
 }
 

@@ -63,7 +63,7 @@ std::vector<int64_t> parse_sizes(const std::string& text, const char* flag) {
 
 namespace {
 
-std::unique_ptr<nn::Optimizer> make_optimizer(const CommonOptions& o, std::vector<Variable> parameters) {
+std::unique_ptr<nn::Optimizer> make_optimizer(const CommonOptions& o, std::vector<Tensor> parameters) {
   if (o.optimizer == "sgd") {
     return std::make_unique<nn::SGD>(std::move(parameters),
                                      nn::SGDOptions{.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay});
@@ -108,9 +108,9 @@ Evaluation evaluate(nn::Module& model, const ds::MNIST& test, bool flatten) {
   std::vector<Tensor> predictions;
   double total_loss = 0.0;
   for (ds::Batch& batch : loader) {
-    const Variable logits = model(model_input(batch.inputs, flatten));
+    const Tensor logits = model(model_input(batch.inputs, flatten));
     total_loss += F::cross_entropy(logits, batch.targets, {.reduction = F::Reduction::sum}).item();
-    Tensor predicted = argmax(logits.data(), 1);
+    Tensor predicted = logits.argmax(1);
     result.counts.add_(ds::confusion_matrix(predicted, batch.targets, test.num_classes()));
     predictions.push_back(predicted);
   }
@@ -227,12 +227,12 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
     int64_t correct = 0, seen = 0, step = 0;
     for (ds::Batch& batch : loader) {
       optimizer->zero_grad();
-      const Variable logits = model(model_input(batch.inputs, run.flatten_inputs));
-      const Variable loss = F::cross_entropy(logits, batch.targets);
+      const Tensor logits = model(model_input(batch.inputs, run.flatten_inputs));
+      const Tensor loss = F::cross_entropy(logits, batch.targets);
       loss.backward();
       optimizer->step();
       loss_sum += loss.item() * static_cast<double>(batch.size());
-      correct += sum(eq(argmax(logits.data(), 1), batch.targets)).item<int64_t>();
+      correct += logits.argmax(1).eq(batch.targets).sum().item<int64_t>();
       seen += batch.size();
       progress.update(++step, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen));
     }

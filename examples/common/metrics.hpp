@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "nabla/tensor.hpp"
+#include "nabla/autograd/tensor.hpp"
 
 namespace nabla::examples {
 

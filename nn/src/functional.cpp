@@ -7,11 +7,11 @@
 
 namespace nabla::nn::functional {
 
-Variable linear(const Variable& x, const Variable& weight, const Variable& bias) {
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return nabla::linear(x, weight, bias);  // one fused node; it checks the shapes
 }
 
-Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias, Size2d stride, Size2d padding,
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2d stride, Size2d padding,
                 Size2d dilation, int64_t groups) {
   // One node: im2col + GEMM image by image, with the two adjoint kernels as its gradient.
   return nabla::conv2d(x, weight, bias, Conv2dParams{stride, padding, dilation, groups});
@@ -21,22 +21,22 @@ namespace {
 Size2d default_stride(Size2d stride, Size2d kernel) { return (stride.h == 0 && stride.w == 0) ? kernel : stride; }
 }  // namespace
 
-Variable max_pool2d(const Variable& x, Size2d kernel, Size2d stride, Size2d padding, Size2d dilation) {
+Tensor max_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, Size2d dilation) {
   const Window2d window{kernel, default_stride(stride, kernel), padding, dilation};
   // Only the values are returned: without a gradient to route, the winners need not be kept.
-  if (!is_grad_enabled() || !x.requires_grad()) return Variable(nabla::max_pool2d(x.data(), window, false).values);
+  if (!is_grad_enabled() || !x.requires_grad()) return Tensor(kernels::max_pool2d(x.raw(), window, false).values);
   return nabla::max_pool2d(x, window).values;
 }
 
-Variable avg_pool2d(const Variable& x, Size2d kernel, Size2d stride, Size2d padding, bool count_include_pad) {
+Tensor avg_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, bool count_include_pad) {
   return nabla::avg_pool2d(x, Window2d{kernel, default_stride(stride, kernel), padding, 1}, count_include_pad);
 }
 
 namespace {
 // Rows average the input positions of each adaptive region: region i covers
 // [floor(i * in / out), ceil((i + 1) * in / out)).
-Tensor adaptive_weights(int64_t in, int64_t out, DType dtype) {
-  Tensor weights = zeros({out, in}, float64);
+kernels::Tensor adaptive_weights(int64_t in, int64_t out, DType dtype) {
+  kernels::Tensor weights = kernels::zeros({out, in}, float64);
   double* w = weights.data<double>();
   for (int64_t i = 0; i < out; ++i) {
     const int64_t start = (i * in) / out;
@@ -47,7 +47,7 @@ Tensor adaptive_weights(int64_t in, int64_t out, DType dtype) {
 }
 }  // namespace
 
-Variable adaptive_avg_pool2d(const Variable& x, Size2d output_size) {
+Tensor adaptive_avg_pool2d(const Tensor& x, Size2d output_size) {
   if (x.dim() != 4) fail("adaptive_avg_pool2d: input must be [N, C, H, W], got shape {}", x.shape());
   if (output_size.h < 1 || output_size.w < 1) {
     fail("adaptive_avg_pool2d: output size must be positive, got {}x{}", output_size.h, output_size.w);
@@ -55,10 +55,10 @@ Variable adaptive_avg_pool2d(const Variable& x, Size2d output_size) {
   // Averaging over a rectangle is averaging its rows then its columns: two small matmuls.
   const Tensor rows = adaptive_weights(x.shape()[2], output_size.h, x.dtype());
   const Tensor cols = adaptive_weights(x.shape()[3], output_size.w, x.dtype());
-  return matmul(matmul(Variable(rows), x), Variable(cols.t()));
+  return matmul(matmul(Tensor(rows), x), Tensor(cols.t()));
 }
 
-Variable dropout(const Variable& x, double p, bool training, Generator& generator) {
+Tensor dropout(const Tensor& x, double p, bool training, Generator& generator) {
   if (!(p >= 0.0 && p <= 1.0)) fail("dropout: probability must be in [0, 1], got {}", p);
   if (!training || p == 0.0) return x;
   if (p == 1.0) return x * 0.0;
@@ -66,8 +66,8 @@ Variable dropout(const Variable& x, double p, bool training, Generator& generato
   return x * nabla::mul(keep, 1.0 / (1.0 - p));
 }
 
-Variable batch_norm(const Variable& x, Tensor running_mean, Tensor running_var, const Variable& weight,
-                    const Variable& bias, bool training, double momentum, double eps) {
+Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight,
+                    const Tensor& bias, bool training, double momentum, double eps) {
   if (x.dim() < 2) fail("batch_norm: input must be [N, C, ...], got shape {}", x.shape());
   const int64_t channels = x.shape()[1];
   // All shapes are checked before anything runs: a refused call must not touch the running statistics.
@@ -89,34 +89,34 @@ Variable batch_norm(const Variable& x, Tensor running_mean, Tensor running_var, 
   for (int64_t i = 0; i < x.dim(); ++i) {
     if (i != 1) axes.push_back(i);
   }
-  Variable normalised;
+  Tensor normalised;
   if (training) {
     const int64_t count = x.numel() / channels;
     if (count < 2) fail("batch_norm: training needs more than one value per channel, got input shape {}", x.shape());
-    const Variable batch_mean = mean(x, axes, true);
-    const Variable centered = x - batch_mean;
-    const Variable batch_var = mean(centered * centered, axes, true);
+    const Tensor batch_mean = mean(x, axes, true);
+    const Tensor centered = x - batch_mean;
+    const Tensor batch_var = mean(centered * centered, axes, true);
     normalised = centered / sqrt(batch_var + eps);
     if (running_mean.defined()) {
       NoGradGuard no_grad;
       const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
-      running_mean.mul_(1.0 - momentum).add_(batch_mean.data().reshape({channels}), momentum);
-      running_var.mul_(1.0 - momentum).add_(batch_var.data().reshape({channels}), momentum * unbias);
+      running_mean.mul_(1.0 - momentum).add_(batch_mean.raw().reshape({channels}), momentum);
+      running_var.mul_(1.0 - momentum).add_(batch_var.raw().reshape({channels}), momentum * unbias);
     }
   } else {
     if (!running_mean.defined()) fail("batch_norm: evaluation needs running statistics");
-    normalised = (x - running_mean.reshape(param_shape)) / Variable(nabla::sqrt(nabla::add(running_var, eps)).reshape(param_shape));
+    normalised = (x - running_mean.reshape(param_shape)) / Tensor(nabla::sqrt(nabla::add(running_var, eps)).reshape(param_shape));
   }
   if (weight.defined()) normalised = normalised * reshape(weight, param_shape);
   if (bias.defined()) normalised = normalised + reshape(bias, param_shape);
   return normalised;
 }
 
-Variable leaky_relu(const Variable& x, double negative_slope) {
-  return where(gt(x.data(), 0.0), x, x * negative_slope);
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  return where(gt(x.raw(), 0.0), x, x * negative_slope);
 }
 
-Variable gelu(const Variable& x, bool tanh_approximation) {
+Tensor gelu(const Tensor& x, bool tanh_approximation) {
   if (tanh_approximation) {
     const double k = std::sqrt(2.0 / std::numbers::pi);
     return x * 0.5 * (1.0 + tanh((x + x * x * x * 0.044715) * k));
@@ -125,7 +125,7 @@ Variable gelu(const Variable& x, bool tanh_approximation) {
 }
 
 namespace {
-Variable reduce(const Variable& loss, Reduction reduction) {
+Tensor reduce(const Tensor& loss, Reduction reduction) {
   switch (reduction) {
     case Reduction::mean: return mean(loss);
     case Reduction::sum: return sum(loss);
@@ -136,7 +136,7 @@ Variable reduce(const Variable& loss, Reduction reduction) {
 
 // Checks class-index targets against [N, C, ...] scores; the range too unless the op's own kernel
 // checks it as it reads the targets (cross_entropy's does).
-void check_targets(const Variable& scores, const Tensor& target, const char* op, bool check_range = true) {
+void check_targets(const Tensor& scores, const Tensor& target, const char* op, bool check_range = true) {
   if (scores.dim() < 2) fail("{}: scores must be [N, C] (or [N, C, ...]), got shape {}", op, scores.shape());
   if (!target.defined() || target.dtype() != int64) {
     fail("{}: target must be int64 class indices, got {}", op, target.defined() ? fmt::format("{}", target.dtype()) : "undefined");
@@ -158,7 +158,7 @@ void check_targets(const Variable& scores, const Tensor& target, const char* op,
 }
 
 // Moves the class axis last and flattens: [N, C, d...] -> [N*d..., C], target -> [N*d...].
-std::pair<Variable, Tensor> as_rows(const Variable& scores, const Tensor& target) {
+std::pair<Tensor, Tensor> as_rows(const Tensor& scores, const Tensor& target) {
   if (scores.dim() == 2) return {scores, target};
   Dims order{0};
   for (int64_t i = 2; i < scores.dim(); ++i) order.push_back(i);
@@ -166,53 +166,53 @@ std::pair<Variable, Tensor> as_rows(const Variable& scores, const Tensor& target
   return {reshape(permute(scores, order), {-1, scores.shape()[1]}), target.reshape({-1})};
 }
 
-Variable reshape_like_target(const Variable& loss, const Tensor& target, Reduction reduction) {
+Tensor reshape_like_target(const Tensor& loss, const Tensor& target, Reduction reduction) {
   return reduction == Reduction::none ? reshape(loss, target.shape()) : loss;
 }
 }  // namespace
 
-Variable nll_loss(const Variable& log_probs, const Tensor& target, Reduction reduction) {
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
   check_targets(log_probs, target, "nll_loss");
   auto [rows, flat_target] = as_rows(log_probs, target);
-  const Variable picked = squeeze(gather(rows, 1, flat_target.unsqueeze(1)), 1);
+  const Tensor picked = squeeze(gather(rows, 1, flat_target.unsqueeze(1)), 1);
   return reshape_like_target(reduce(neg(picked), reduction), target, reduction);
 }
 
-Variable cross_entropy(const Variable& logits, const Tensor& target, CrossEntropyOptions options) {
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOptions options) {
   check_targets(logits, target, "cross_entropy", /*check_range=*/false);
   if (!(options.label_smoothing >= 0.0 && options.label_smoothing < 1.0)) {
     fail("cross_entropy: label_smoothing must be in [0, 1), got {}", options.label_smoothing);
   }
   auto [rows, flat_target] = as_rows(logits, target);
   // Reduced inside the fused op: no separate mean (and mean backward) per training step.
-  const Variable loss = cross_entropy_rows(rows, flat_target, options.label_smoothing, options.reduction);
+  const Tensor loss = cross_entropy_rows(rows, flat_target, options.label_smoothing, options.reduction);
   return reshape_like_target(loss, target, options.reduction);
 }
 
-Variable mse_loss(const Variable& input, const Variable& target, Reduction reduction) {
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   if (input.shape() != target.shape()) {
     fail("mse_loss: input of shape {} and target of shape {} differ (reshape one to match)", input.shape(), target.shape());
   }
-  const Variable diff = input - target;
+  const Tensor diff = input - target;
   return reduce(diff * diff, reduction);
 }
 
-Variable binary_cross_entropy(const Variable& probs, const Variable& target, Reduction reduction) {
+Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction) {
   if (probs.shape() != target.shape()) {
     fail("binary_cross_entropy: input of shape {} and target of shape {} differ", probs.shape(), target.shape());
   }
-  if (probs.numel() > 0 && (nabla::min(probs.data()).item<double>() < 0.0 || nabla::max(probs.data()).item<double>() > 1.0)) {
+  if (probs.numel() > 0 && (nabla::min(probs.raw()).item<double>() < 0.0 || nabla::max(probs.raw()).item<double>() > 1.0)) {
     fail("binary_cross_entropy: inputs must be probabilities in [0, 1] (apply sigmoid, or use "
          "binary_cross_entropy_with_logits)");
   }
   // log is floored near -100 (as PyTorch does) so p = 0 or 1 gives a finite loss and gradient.
   const double floor = std::exp(-100.0);
-  const Variable log_p = log(maximum(probs, floor));
-  const Variable log_not_p = log(maximum(1.0 - probs, floor));
+  const Tensor log_p = log(maximum(probs, floor));
+  const Tensor log_not_p = log(maximum(1.0 - probs, floor));
   return reduce(neg(target * log_p + (1.0 - target) * log_not_p), reduction);
 }
 
-Variable binary_cross_entropy_with_logits(const Variable& logits, const Variable& target, Reduction reduction) {
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
   if (logits.shape() != target.shape()) {
     fail("binary_cross_entropy_with_logits: input of shape {} and target of shape {} differ", logits.shape(),
          target.shape());

@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include "nabla/autograd/factories.hpp"
+#include "nabla/autograd/grad_mode.hpp"
+
 namespace nabla::nn::init {
 
 double calculate_gain(Nonlinearity nonlinearity, double param) {
@@ -29,22 +32,25 @@ void check(const Tensor& tensor, const char* op) {
 }
 }  // namespace
 
-void uniform_(Tensor tensor, double low, double high, Generator& generator) {
+Tensor uniform_(const Tensor& tensor, double low, double high, Generator& generator) {
   check(tensor, "uniform_");
-  tensor.copy_(uniform(tensor.shape(), low, high, tensor.dtype(), generator));
+  tensor.raw().copy_(kernels::uniform(tensor.shape(), low, high, tensor.dtype(), generator));
+  return tensor;
 }
 
-void normal_(Tensor tensor, double mean, double stddev, Generator& generator) {
+Tensor normal_(const Tensor& tensor, double mean, double stddev, Generator& generator) {
   check(tensor, "normal_");
-  tensor.copy_(normal(tensor.shape(), mean, stddev, tensor.dtype(), generator));
+  tensor.raw().copy_(kernels::normal(tensor.shape(), mean, stddev, tensor.dtype(), generator));
+  return tensor;
 }
 
-void constant_(Tensor tensor, double value) {
+Tensor constant_(const Tensor& tensor, double value) {
   check(tensor, "constant_");
-  tensor.fill_(value);
+  tensor.raw().fill_(value);
+  return tensor;
 }
-void zeros_(Tensor tensor) { constant_(tensor, 0.0); }
-void ones_(Tensor tensor) { constant_(tensor, 1.0); }
+Tensor zeros_(const Tensor& tensor) { return constant_(tensor, 0.0); }
+Tensor ones_(const Tensor& tensor) { return constant_(tensor, 1.0); }
 
 namespace {
 double kaiming_std(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
@@ -55,28 +61,28 @@ double kaiming_std(const Tensor& tensor, double a, FanMode mode, Nonlinearity no
 }
 }  // namespace
 
-void kaiming_uniform_(Tensor tensor, double a, FanMode mode, Nonlinearity nonlinearity, Generator& generator) {
+Tensor kaiming_uniform_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity, Generator& generator) {
   check(tensor, "kaiming_uniform_");
   const double bound = std::sqrt(3.0) * kaiming_std(tensor, a, mode, nonlinearity);
-  uniform_(tensor, -bound, bound, generator);
+  return uniform_(tensor, -bound, bound, generator);
 }
 
-void kaiming_normal_(Tensor tensor, double a, FanMode mode, Nonlinearity nonlinearity, Generator& generator) {
+Tensor kaiming_normal_(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity, Generator& generator) {
   check(tensor, "kaiming_normal_");
-  normal_(tensor, 0.0, kaiming_std(tensor, a, mode, nonlinearity), generator);
+  return normal_(tensor, 0.0, kaiming_std(tensor, a, mode, nonlinearity), generator);
 }
 
-void xavier_uniform_(Tensor tensor, double gain, Generator& generator) {
+Tensor xavier_uniform_(const Tensor& tensor, double gain, Generator& generator) {
   check(tensor, "xavier_uniform_");
   auto [fan_in, fan_out] = calculate_fans(tensor.shape());
   const double bound = gain * std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
-  uniform_(tensor, -bound, bound, generator);
+  return uniform_(tensor, -bound, bound, generator);
 }
 
-void xavier_normal_(Tensor tensor, double gain, Generator& generator) {
+Tensor xavier_normal_(const Tensor& tensor, double gain, Generator& generator) {
   check(tensor, "xavier_normal_");
   auto [fan_in, fan_out] = calculate_fans(tensor.shape());
-  normal_(tensor, 0.0, gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out)), generator);
+  return normal_(tensor, 0.0, gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out)), generator);
 }
 
 }  // namespace nabla::nn::init

@@ -11,11 +11,11 @@ std::string size2d(Size2d s) { return s.h == s.w ? fmt::format("{}", s.h) : fmt:
 
 // PyTorch's default for Linear and Conv2d: weight kaiming_uniform(a = sqrt(5)), which is uniform in
 // +-1/sqrt(fan_in), and bias uniform in +-1/sqrt(fan_in).
-void default_init(Variable& weight, Variable& bias) {
-  init::kaiming_uniform_(weight.data(), std::sqrt(5.0));
+void default_init(Tensor& weight, Tensor& bias) {
+  init::kaiming_uniform_(weight, std::sqrt(5.0));
   if (bias.defined()) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(init::calculate_fans(weight.shape()).first));
-    init::uniform_(bias.data(), -bound, bound);
+    init::uniform_(bias, -bound, bound);
   }
 }
 }  // namespace
@@ -30,7 +30,7 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias)
   default_init(weight, bias);
 }
 
-Variable Linear::forward(const Variable& input) { return functional::linear(input, weight, bias); }
+Tensor Linear::forward(const Tensor& input) { return functional::linear(input, weight, bias); }
 
 std::string Linear::extra_repr() const {
   return fmt::format("in_features={}, out_features={}, bias={}", in_features_, out_features_, bias.defined());
@@ -51,7 +51,7 @@ Conv2d::Conv2d(const Conv2dOptions& options) : options_(options) {
   default_init(weight, bias);
 }
 
-Variable Conv2d::forward(const Variable& input) {
+Tensor Conv2d::forward(const Tensor& input) {
   return functional::conv2d(input, weight, bias, options_.stride, options_.padding, options_.dilation, options_.groups);
 }
 
@@ -76,13 +76,13 @@ std::string pool_repr(const Pool2dOptions& o) {
 }  // namespace
 
 MaxPool2d::MaxPool2d(const Pool2dOptions& options) : options_(options) { check_pool(options, "MaxPool2d"); }
-Variable MaxPool2d::forward(const Variable& input) {
+Tensor MaxPool2d::forward(const Tensor& input) {
   return functional::max_pool2d(input, options_.kernel_size, options_.stride, options_.padding, options_.dilation);
 }
 std::string MaxPool2d::extra_repr() const { return pool_repr(options_); }
 
 AvgPool2d::AvgPool2d(const Pool2dOptions& options) : options_(options) { check_pool(options, "AvgPool2d"); }
-Variable AvgPool2d::forward(const Variable& input) {
+Tensor AvgPool2d::forward(const Tensor& input) {
   return functional::avg_pool2d(input, options_.kernel_size, options_.stride, options_.padding, options_.count_include_pad);
 }
 std::string AvgPool2d::extra_repr() const { return pool_repr(options_); }
@@ -94,7 +94,7 @@ Dropout::Dropout(double p, std::optional<uint64_t> seed) : p_(p) {
   if (seed) own_generator_.emplace(*seed);
 }
 
-Variable Dropout::forward(const Variable& input) { return functional::dropout(input, p_, is_training(), generator()); }
+Tensor Dropout::forward(const Tensor& input) { return functional::dropout(input, p_, is_training(), generator()); }
 std::string Dropout::extra_repr() const { return fmt::format("p={}", p_); }
 
 BatchNorm::BatchNorm(const BatchNormOptions& options, int64_t spatial_dims) : options_(options), spatial_dims_(spatial_dims) {
@@ -111,7 +111,7 @@ BatchNorm::BatchNorm(const BatchNormOptions& options, int64_t spatial_dims) : op
   }
 }
 
-Variable BatchNorm::forward(const Variable& input) {
+Tensor BatchNorm::forward(const Tensor& input) {
   const bool ok = spatial_dims_ == 1 ? (input.dim() == 2 || input.dim() == 3) : input.dim() == 4;
   if (!ok) {
     fail("{}: expects input of shape {}, got {}", type_name(), spatial_dims_ == 1 ? "[N, C] or [N, C, L]" : "[N, C, H, W]",

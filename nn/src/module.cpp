@@ -4,13 +4,13 @@
 
 namespace nabla::nn {
 
-Variable Module::forward(const Variable&) {
-  fail("{}: this module does not define forward(const Variable&); call its own forward with the arguments it takes",
+Tensor Module::forward(const Tensor&) {
+  fail("{}: this module does not define forward(const Tensor&); call its own forward with the arguments it takes",
        type_name());
 }
 
-Variable Module::operator()(const Variable& input) {
-  Variable output = forward(input);
+Tensor Module::operator()(const Tensor& input) {
+  Tensor output = forward(input);
   if (output.defined()) {
     last_output_shape_ = output.shape();
     has_run_ = true;
@@ -30,10 +30,11 @@ void Module::check_new_name(const std::string& name, const char* what) const {
   }
 }
 
-Variable Module::register_parameter(const std::string& name, const Tensor& value, bool requires_grad) {
+Tensor Module::register_parameter(const std::string& name, const Tensor& value, bool requires_grad) {
   check_new_name(name, "register_parameter");
   if (!value.defined()) fail("register_parameter: '{}' is undefined", name);
-  Variable parameter(value.contiguous(), requires_grad);
+  // A leaf of its own over the value's (contiguous) storage: the parameter's history starts here.
+  Tensor parameter(value.raw().contiguous(), requires_grad);
   parameters_.emplace_back(name, parameter);
   return parameter;
 }
@@ -41,7 +42,7 @@ Variable Module::register_parameter(const std::string& name, const Tensor& value
 Tensor Module::register_buffer(const std::string& name, const Tensor& value) {
   check_new_name(name, "register_buffer");
   if (!value.defined()) fail("register_buffer: '{}' is undefined", name);
-  Tensor buffer = value.contiguous();
+  Tensor buffer(value.raw().contiguous());
   buffers_.emplace_back(name, buffer);
   return buffer;
 }
@@ -54,7 +55,7 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> module) 
 }
 
 void Module::collect_parameters(const std::string& prefix, bool recurse,
-                                std::vector<std::pair<std::string, Variable>>& out) const {
+                                std::vector<std::pair<std::string, Tensor>>& out) const {
   for (const auto& [name, parameter] : parameters_) out.emplace_back(prefix + name, parameter);
   if (!recurse) return;
   for (const auto& [name, child] : children_) child->collect_parameters(prefix + name + ".", true, out);
@@ -66,14 +67,14 @@ void Module::collect_buffers(const std::string& prefix, bool recurse, std::vecto
   for (const auto& [name, child] : children_) child->collect_buffers(prefix + name + ".", true, out);
 }
 
-std::vector<std::pair<std::string, Variable>> Module::named_parameters(bool recurse) const {
-  std::vector<std::pair<std::string, Variable>> out;
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+  std::vector<std::pair<std::string, Tensor>> out;
   collect_parameters("", recurse, out);
   return out;
 }
 
-std::vector<Variable> Module::parameters(bool recurse) const {
-  std::vector<Variable> out;
+std::vector<Tensor> Module::parameters(bool recurse) const {
+  std::vector<Tensor> out;
   for (auto& [name, parameter] : named_parameters(recurse)) out.push_back(parameter);
   return out;
 }
@@ -98,7 +99,7 @@ std::vector<std::shared_ptr<Module>> Module::children() const {
 
 int64_t Module::parameter_count() const {
   int64_t total = 0;
-  for (const Variable& parameter : parameters()) total += parameter.numel();
+  for (const Tensor& parameter : parameters()) total += parameter.numel();
   return total;
 }
 
@@ -108,7 +109,7 @@ void Module::train(bool on) {
 }
 
 void Module::zero_grad() {
-  for (Variable& parameter : parameters()) parameter.zero_grad();
+  for (Tensor& parameter : parameters()) parameter.zero_grad();
 }
 
 void Module::summarise(const std::string& prefix, int depth, std::vector<std::vector<std::string>>& rows) const {
@@ -136,7 +137,7 @@ std::string Module::summary() const {
                        row[3], widths[3]);
   }
   int64_t trainable = 0;
-  for (const Variable& parameter : parameters()) {
+  for (const Tensor& parameter : parameters()) {
     if (parameter.requires_grad()) trainable += parameter.numel();
   }
   out += fmt::format("total parameters: {} ({} trainable)\n", parameter_count(), trainable);
@@ -165,8 +166,8 @@ std::shared_ptr<Module> Sequential::operator[](size_t index) const {
   return named_children()[index].second;
 }
 
-Variable Sequential::forward(const Variable& input) {
-  Variable x = input;
+Tensor Sequential::forward(const Tensor& input) {
+  Tensor x = input;
   for (const auto& [name, child] : named_children()) {
     try {
       x = (*child)(x);

@@ -30,10 +30,10 @@ void for_each_chunk(int64_t n, const Body& body) {
 // The gradient of parameter `index` as a contiguous tensor of the parameter's dtype and shape, or
 // an undefined tensor when backward did not reach the parameter. Copies only in the rare case
 // that the gradient is a strided view or of another dtype.
-Tensor gradient_of(const Variable& parameter, size_t index, const std::string& optimizer) {
-  const Variable& grad = parameter.grad();
+kernels::Tensor gradient_of(const Tensor& parameter, size_t index, const std::string& optimizer) {
+  const Tensor& grad = parameter.grad();
   if (!grad.defined()) return {};
-  Tensor g = grad.data();
+  kernels::Tensor g = grad.raw();
   if (g.shape() != parameter.shape()) {
     fail("{}.step: parameter {} has shape {} but its gradient has shape {}; the gradient must match the parameter",
          optimizer, index, parameter.shape(), g.shape());
@@ -76,22 +76,22 @@ constexpr const char* kStepBuffer = "step";
 // ---------------------------------------------------------------------------------------------
 // Optimizer
 
-Optimizer::Optimizer(std::vector<Variable> parameters, double lr) : parameters_(std::move(parameters)) {
+Optimizer::Optimizer(std::vector<Tensor> parameters, double lr) : parameters_(std::move(parameters)) {
   set_lr(lr);
   if (parameters_.empty()) {
     fail("Optimizer: got an empty parameter list; pass model.parameters() of a model that has parameters");
   }
   for (size_t i = 0; i < parameters_.size(); ++i) {
-    const Variable& parameter = parameters_[i];
+    const Tensor& parameter = parameters_[i];
     if (!parameter.defined()) fail("Optimizer: parameter {} is undefined", i);
     if (!is_floating(parameter.dtype())) {
       fail("Optimizer: parameter {} has dtype {}; only float32 and float64 parameters can be optimised", i,
            parameter.dtype());
     }
-    if (!parameter.data().is_contiguous()) {
+    if (!parameter.raw().is_contiguous()) {
       fail("Optimizer: parameter {} (shape {}, strides {}) is not contiguous; register a contiguous tensor "
            "(for example its clone())",
-           i, parameter.shape(), parameter.data().strides());
+           i, parameter.shape(), parameter.raw().strides());
     }
   }
   // Parameters over overlapping memory would be updated twice per step. (Disjoint slices of one
@@ -99,11 +99,11 @@ Optimizer::Optimizer(std::vector<Variable> parameters, double lr) : parameters_(
   std::vector<std::pair<uintptr_t, size_t>> ranges;  // (first byte, parameter index)
   for (size_t i = 0; i < parameters_.size(); ++i) {
     if (parameters_[i].numel() == 0) continue;
-    ranges.emplace_back(reinterpret_cast<uintptr_t>(parameters_[i].data().raw_data()), i);
+    ranges.emplace_back(reinterpret_cast<uintptr_t>(parameters_[i].raw().raw_data()), i);
   }
   std::sort(ranges.begin(), ranges.end());
   for (size_t r = 1; r < ranges.size(); ++r) {
-    const Tensor& previous = parameters_[ranges[r - 1].second].data();
+    const kernels::Tensor& previous = parameters_[ranges[r - 1].second].raw();
     const uintptr_t previous_end =
         ranges[r - 1].first + static_cast<uintptr_t>(previous.numel()) * itemsize(previous.dtype());
     if (ranges[r].first < previous_end) {
@@ -117,7 +117,7 @@ Optimizer::Optimizer(std::vector<Variable> parameters, double lr) : parameters_(
 }
 
 void Optimizer::zero_grad() {
-  for (Variable& parameter : parameters_) parameter.zero_grad();
+  for (Tensor& parameter : parameters_) parameter.zero_grad();
 }
 
 void Optimizer::set_lr(double lr) {
@@ -125,11 +125,11 @@ void Optimizer::set_lr(double lr) {
   lr_ = lr;
 }
 
-Tensor& Optimizer::buffer(size_t parameter_index, const std::string& name) {
+kernels::Tensor& Optimizer::buffer(size_t parameter_index, const std::string& name) {
   auto& buffers = buffers_.at(parameter_index);
   auto it = buffers.find(name);
   if (it == buffers.end()) {
-    Tensor fresh = name == kStepBuffer ? zeros({}, int64) : zeros_like(parameters_[parameter_index].data());
+    kernels::Tensor fresh = name == kStepBuffer ? kernels::zeros({}, int64) : kernels::zeros_like(parameters_[parameter_index].raw());
     it = buffers.emplace(name, std::move(fresh)).first;
   }
   return it->second;
@@ -149,10 +149,10 @@ std::map<std::string, Tensor> Optimizer::state() const {
   out["type"] = from_vector(std::vector<uint8_t>(type.begin(), type.end()));
   out["lr"] = scalar_tensor(lr_, float64);
   Tensor step = zeros({}, int64);
-  step.data<int64_t>()[0] = step_count_;
+  step.data_ptr<int64_t>()[0] = step_count_;
   out["step"] = step;
   Tensor count = zeros({}, int64);
-  count.data<int64_t>()[0] = static_cast<int64_t>(parameters_.size());
+  count.data_ptr<int64_t>()[0] = static_cast<int64_t>(parameters_.size());
   out["parameters"] = count;
   for (size_t i = 0; i < parameters_.size(); ++i) {
     out[fmt::format("{}.shape", i)] = from_vector(parameters_[i].shape().vec(), {parameters_[i].dim()});
@@ -193,7 +193,7 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
          me, count, parameters_.size());
   }
 
-  std::vector<std::map<std::string, Tensor>> buffers(parameters_.size());
+  std::vector<std::map<std::string, kernels::Tensor>> buffers(parameters_.size());
   std::set<size_t> shapes_seen;
   for (const auto& [key, tensor] : state) {
     if (key == "type" || key == "lr" || key == "step" || key == "parameters") continue;
@@ -208,7 +208,7 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
            parameters_.size());
     }
     if (!tensor.defined()) fail("{}.load_state: entry '{}' is undefined", me, key);
-    const Variable& parameter = parameters_[index];
+    const Tensor& parameter = parameters_[index];
     if (name == "shape") {
       if (tensor.dtype() != int64 || tensor.dim() != 1 || tensor.numel() > Dims::kMaxDims) {
         fail("{}.load_state: entry '{}' must be a 1-d int64 tensor holding a shape", me, key);
@@ -228,7 +228,7 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
       fail("{}.load_state: entry '{}' is {} {} in the state but must be {} {} to match parameter {}", me, key,
            tensor.dtype(), tensor.shape(), expected_dtype, expected_shape, index);
     }
-    buffers[index][name] = tensor.clone();
+    buffers[index][name] = tensor.raw().clone();
   }
   if (shapes_seen.size() != parameters_.size()) {
     for (size_t i = 0; i < parameters_.size(); ++i) {
@@ -249,7 +249,7 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
 //   d = d + momentum * b (Nesterov) or b
 //   p -= lr * d
 
-SGD::SGD(std::vector<Variable> parameters, const SGDOptions& options)
+SGD::SGD(std::vector<Tensor> parameters, const SGDOptions& options)
     : Optimizer(std::move(parameters), options.lr), options_(options) {
   if (!(options.momentum >= 0.0)) fail("SGD: momentum must be >= 0, got {}", options.momentum);
   if (!(options.weight_decay >= 0.0)) fail("SGD: weight_decay must be >= 0, got {}", options.weight_decay);
@@ -292,13 +292,13 @@ void SGD::step() {
   NoGradGuard no_grad;
   ++step_count_;
   for (size_t i = 0; i < parameters().size(); ++i) {
-    const Variable& parameter = parameters()[i];
-    const Tensor grad = gradient_of(parameter, i, "SGD");
+    const Tensor& parameter = parameters()[i];
+    const kernels::Tensor grad = gradient_of(parameter, i, "SGD");
     if (!grad.defined()) continue;
-    const Tensor& values = parameter.data();
+    const kernels::Tensor& values = parameter.raw();
     const bool use_momentum = options_.momentum != 0.0;
     bool first_step = false;
-    Tensor momentum_buffer;
+    kernels::Tensor momentum_buffer;
     if (use_momentum) {
       int64_t& steps = *buffer(i, kStepBuffer).data<int64_t>();
       first_step = steps == 0;
@@ -331,10 +331,10 @@ void SGD::step() {
 //   v = beta2 * v + (1 - beta2) * g^2        (amsgrad: v_max = max(v_max, v), used below for v)
 //   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
-Adam::Adam(std::vector<Variable> parameters, const AdamOptions& options)
+Adam::Adam(std::vector<Tensor> parameters, const AdamOptions& options)
     : Adam(std::move(parameters), options, /*decoupled=*/false) {}
 
-Adam::Adam(std::vector<Variable> parameters, const AdamOptions& options, bool decoupled)
+Adam::Adam(std::vector<Tensor> parameters, const AdamOptions& options, bool decoupled)
     : Optimizer(std::move(parameters), options.lr), options_(options), decoupled_(decoupled) {
   const char* name = decoupled ? "AdamW" : "Adam";
   if (!(options.beta1 >= 0.0 && options.beta1 < 1.0)) fail("{}: beta1 must be in [0, 1), got {}", name, options.beta1);
@@ -385,15 +385,15 @@ void Adam::step() {
   NoGradGuard no_grad;
   ++step_count_;
   for (size_t i = 0; i < parameters().size(); ++i) {
-    const Variable& parameter = parameters()[i];
-    const Tensor grad = gradient_of(parameter, i, type_name());
+    const Tensor& parameter = parameters()[i];
+    const kernels::Tensor grad = gradient_of(parameter, i, type_name());
     if (!grad.defined()) continue;
-    const Tensor& values = parameter.data();
+    const kernels::Tensor& values = parameter.raw();
     int64_t& steps = *buffer(i, kStepBuffer).data<int64_t>();
     const int64_t t = ++steps;
-    Tensor exp_avg = buffer(i, "exp_avg");
-    Tensor exp_avg_sq = buffer(i, "exp_avg_sq");
-    Tensor max_exp_avg_sq = options_.amsgrad ? buffer(i, "max_exp_avg_sq") : Tensor();
+    kernels::Tensor exp_avg = buffer(i, "exp_avg");
+    kernels::Tensor exp_avg_sq = buffer(i, "exp_avg_sq");
+    kernels::Tensor max_exp_avg_sq = options_.amsgrad ? buffer(i, "max_exp_avg_sq") : kernels::Tensor();
 
     const double bias_correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(t));
     const double bias_correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(t));
@@ -431,7 +431,7 @@ void Adam::step() {
 //   centered: a = alpha * a + (1 - alpha) * g, denominator = sqrt(s - a^2) + eps; else sqrt(s) + eps
 //   momentum: b = momentum * b + g / denominator, p -= lr * b;  else p -= lr * g / denominator
 
-RMSprop::RMSprop(std::vector<Variable> parameters, const RMSpropOptions& options)
+RMSprop::RMSprop(std::vector<Tensor> parameters, const RMSpropOptions& options)
     : Optimizer(std::move(parameters), options.lr), options_(options) {
   if (!(options.alpha >= 0.0)) fail("RMSprop: alpha must be >= 0, got {}", options.alpha);
   if (!(options.eps >= 0.0)) fail("RMSprop: eps must be >= 0, got {}", options.eps);
@@ -443,13 +443,13 @@ void RMSprop::step() {
   NoGradGuard no_grad;
   ++step_count_;
   for (size_t i = 0; i < parameters().size(); ++i) {
-    const Variable& parameter = parameters()[i];
-    const Tensor grad = gradient_of(parameter, i, "RMSprop");
+    const Tensor& parameter = parameters()[i];
+    const kernels::Tensor grad = gradient_of(parameter, i, "RMSprop");
     if (!grad.defined()) continue;
-    const Tensor& values = parameter.data();
-    Tensor square_avg = buffer(i, "square_avg");
-    Tensor grad_avg = options_.centered ? buffer(i, "grad_avg") : Tensor();
-    Tensor momentum_buffer = options_.momentum > 0.0 ? buffer(i, "momentum_buffer") : Tensor();
+    const kernels::Tensor& values = parameter.raw();
+    kernels::Tensor square_avg = buffer(i, "square_avg");
+    kernels::Tensor grad_avg = options_.centered ? buffer(i, "grad_avg") : kernels::Tensor();
+    kernels::Tensor momentum_buffer = options_.momentum > 0.0 ? buffer(i, "momentum_buffer") : kernels::Tensor();
     dispatch_floating(values.dtype(), [&](auto tag) {
       using T = decltype(tag);
       T* p = values.data<T>();

@@ -58,7 +58,7 @@ class Writer {
 
   // Appends a tensor's elements, each little-endian.
   void put_elements(const Tensor& tensor) {
-    const Tensor packed = tensor.contiguous();
+    const kernels::Tensor packed = tensor.raw().contiguous();
     const size_t size = static_cast<size_t>(packed.numel()) * itemsize(packed.dtype());
     if constexpr (std::endian::native == std::endian::little) {
       put_bytes(packed.raw_data(), size);
@@ -150,7 +150,7 @@ Tensor read_tensor(Reader& reader, const std::string& where, const std::string& 
     fail("read_archive: {}: entry '{}' claims shape {} of {}, more data than the {} bytes left (the file is corrupt)",
          where, name, shape, dtype, reader.remaining());
   }
-  Tensor tensor = Tensor::empty(shape, dtype);
+  kernels::Tensor tensor = kernels::Tensor::empty(shape, dtype);
   const unsigned char* source = reader.get_bytes(bytes, "tensor data");
   if constexpr (std::endian::native == std::endian::little) {
     if (bytes) std::memcpy(tensor.raw_data(), source, static_cast<size_t>(bytes));
@@ -202,7 +202,7 @@ std::string entry_name(const std::string& prefix, const std::string& name) {
 Archive collect_module_state(const Module& module, bool snapshot) {
   Archive archive;
   for (const auto& [name, parameter] : module.named_parameters()) {
-    archive.put(name, snapshot ? parameter.data().clone() : parameter.data());
+    archive.put(name, snapshot ? parameter.raw().clone() : parameter.raw());
   }
   for (const auto& [name, buffer] : module.named_buffers()) archive.put(name, snapshot ? buffer.clone() : buffer);
   return archive;
@@ -441,7 +441,7 @@ Archive module_state(const Module& module) { return collect_module_state(module,
 void load_module_state(Module& module, const Archive& archive, const std::string& prefix) {
   const std::string where = describe_source(archive.source);
   std::vector<std::pair<std::string, Tensor>> targets;
-  for (const auto& [name, parameter] : module.named_parameters()) targets.emplace_back(name, parameter.data());
+  for (const auto& [name, parameter] : module.named_parameters()) targets.emplace_back(name, parameter.raw());
   for (const auto& [name, buffer] : module.named_buffers()) targets.emplace_back(name, buffer);
 
   // ---- check every name, dtype and shape before copying anything

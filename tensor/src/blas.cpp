@@ -22,7 +22,7 @@
 // dlopen, or a shared library built on nabla).
 extern "C" __attribute__((weak)) const NablaBlasPreinitRecord* nabla_blas_preinit_record();
 
-namespace nabla {
+namespace nabla::kernels {
 namespace {
 
 // "OpenBLAS 0.3.21" from the build configuration string.
@@ -35,7 +35,7 @@ std::string openblas_version() {
 }
 
 const char* instruction_set_of(const char* core) {
-  return detail::openblas_core_level(core) == 2 ? "AVX-512" : "AVX2";
+  return nabla::detail::openblas_core_level(core) == 2 ? "AVX-512" : "AVX2";
 }
 
 // Says once, on stderr, what nabla did about OpenBLAS's kernel choice, or what the user could do.
@@ -61,8 +61,8 @@ void report_openblas_kernels() {
   }
   // The preinit did not run (or found no room in the environment): advise if it would have helped.
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
-  const char* best = detail::openblas_core_for_this_cpu();
-  if (best != nullptr && detail::openblas_core_level(in_use) < detail::openblas_core_level(best)) {
+  const char* best = nabla::detail::openblas_core_for_this_cpu();
+  if (best != nullptr && nabla::detail::openblas_core_level(in_use) < nabla::detail::openblas_core_level(best)) {
     fmt::print(stderr,
                "nabla: {} is running its {} kernels but this CPU supports {}; start the program with "
                "OPENBLAS_CORETYPE={} in its environment for faster matrix products\n",
@@ -125,7 +125,13 @@ void check_gemm_arguments(bool transpose_a, bool transpose_b, int64_t m, int64_t
 
 }  // namespace
 
+}  // namespace nabla::kernels
+
+namespace nabla {
 std::string blas_core_name() { return openblas_get_corename(); }
+}  // namespace nabla
+
+namespace nabla::kernels {
 
 namespace detail {
 
@@ -172,4 +178,4 @@ template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const 
 void blas_set_num_threads(int) { openblas_set_num_threads(1); }
 
 }  // namespace detail
-}  // namespace nabla
+}  // namespace nabla::kernels

@@ -2,7 +2,7 @@
 // The one door to BLAS (private). Everything that multiplies matrices calls gemm() here.
 #include <cstdint>
 
-namespace nabla::detail {
+namespace nabla::kernels::detail {
 
 // C = alpha * op(A) * op(B) + beta * C, row-major; op(X) is X or X^T per the flag.
 // op(A) is m x k, op(B) is k x n, C is m x n; lda/ldb/ldc are row strides in elements.
@@ -13,4 +13,4 @@ void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T
 // Tells OpenBLAS how many threads its own pool may use.
 void blas_set_num_threads(int n);
 
-}  // namespace nabla::detail
+}  // namespace nabla::kernels::detail

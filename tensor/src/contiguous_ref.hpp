@@ -5,7 +5,7 @@
 // arithmetic; `const Tensor x = x_in.contiguous()` pays it every call.
 #include "nabla/tensor/tensor.hpp"
 
-namespace nabla::detail {
+namespace nabla::kernels::detail {
 
 class ContiguousRef {
  public:
@@ -24,4 +24,4 @@ class ContiguousRef {
   const Tensor& tensor_;
 };
 
-}  // namespace nabla::detail
+}  // namespace nabla::kernels::detail

@@ -13,7 +13,7 @@
 #include "nabla/tensor/factories.hpp"
 #include "nabla/tensor/threads.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 
 namespace {
 
@@ -262,4 +262,4 @@ std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x_in, const Tensor& grad
   return {gx, gw};
 }
 
-}  // namespace nabla
+}  // namespace nabla::kernels

@@ -19,7 +19,7 @@
 #include "nabla/tensor/factories.hpp"
 #include "nabla/tensor/threads.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 namespace {
 
 constexpr int64_t kWorkPerThread = 1 << 15;  // multiply-adds (or copies) worth a thread
@@ -392,6 +392,9 @@ void avg_pool_backward_kernel(const T* grad_output, T* grad_input, const Geometr
 
 }  // namespace
 
+}  // namespace nabla::kernels
+
+namespace nabla {
 Size2d window_output_size(Size2d in, const Window2d& window, const char* op) {
   const Size2d& k = window.kernel;
   const Size2d& s = window.stride;
@@ -411,6 +414,9 @@ Size2d window_output_size(Size2d in, const Window2d& window, const char* op) {
   }
   return Size2d((padded_h - window_h) / s.h + 1, (padded_w - window_w) / s.w + 1);
 }
+}  // namespace nabla
+
+namespace nabla::kernels {
 
 namespace detail {
 
@@ -562,4 +568,4 @@ Tensor avg_pool2d_backward(const Tensor& grad_output_in, const Shape& input_shap
   return grad_input;
 }
 
-}  // namespace nabla
+}  // namespace nabla::kernels

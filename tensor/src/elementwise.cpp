@@ -25,6 +25,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+}  // namespace nabla
+
+namespace nabla::kernels {
+
 namespace {
 
 void check_defined(const Tensor& x, const char* op) {
@@ -221,40 +225,47 @@ NABLA_SIMD_CLONES void exp_floats(const float* __restrict in, float* __restrict 
 }
 }  // namespace detail
 
-Tensor exp(const Tensor& x) {
-  if (Tensor fast = map_contiguous_floats(x, detail::exp_floats); fast.defined()) return fast;
-  return float_unary(x, "exp", [](auto v) { return std::exp(v); });
-}
-Tensor log(const Tensor& x) { return float_unary(x, "log", [](auto v) { return std::log(v); }); }
-Tensor sqrt(const Tensor& x) { return float_unary(x, "sqrt", [](auto v) { return std::sqrt(v); }); }
-Tensor tanh(const Tensor& x) { return float_unary(x, "tanh", [](auto v) { return std::tanh(v); }); }
-Tensor erf(const Tensor& x) { return float_unary(x, "erf", [](auto v) { return std::erf(v); }); }
+// The point-wise ops of nabla/tensor/pointwise.def: a vectorised path for contiguous float32
+// where the entry names one, else a loop over any layout.
+namespace {
+constexpr void (*none)(const float* __restrict, float* __restrict, int64_t) = nullptr;
 
-Tensor sigmoid(const Tensor& x) {
-  if (Tensor fast = map_contiguous_floats(x, sigmoid_floats); fast.defined()) return fast;
-  return float_unary(x, "sigmoid", [](auto v) {
-    using T = decltype(v);
-    // Split by sign so exp never overflows.
-    if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
-    const T e = std::exp(v);
-    return e / (T(1) + e);
-  });
+using detail::exp_floats;
+
+// floating: integer input computes in float32; any: the input's dtype.
+template <bool FloatingOnly, class Op>
+Tensor pointwise(const Tensor& x, const char* name,
+                 void (*vector_kernel)(const float* __restrict, float* __restrict, int64_t), Op op) {
+  check_defined(x, name);
+  if (vector_kernel != nullptr) {
+    if (Tensor fast = map_contiguous_floats(x, vector_kernel); fast.defined()) return fast;
+  }
+  if constexpr (FloatingOnly) {
+    return float_unary(x, name, op);
+  } else {
+    return unary(x, name, x.dtype(), op);
+  }
 }
-Tensor abs(const Tensor& x) {
-  check_defined(x, "abs");
-  return unary(x, "abs", x.dtype(), [](auto v) { return v < decltype(v)(0) ? -v : v; });
-}
-Tensor sign(const Tensor& x) {
-  check_defined(x, "sign");
-  return unary(x, "sign", x.dtype(), [](auto v) {
-    using T = decltype(v);
-    return static_cast<T>((T(0) < v) - (v < T(0)));
-  });
-}
-Tensor relu(const Tensor& x) {
-  check_defined(x, "relu");
-  return unary(x, "relu", x.dtype(), [](auto v) { return v > decltype(v)(0) ? v : decltype(v)(0); });
-}
+}  // namespace
+
+#define NABLA_DTYPES_floating true
+#define NABLA_DTYPES_any false
+
+#define NABLA_POINTWISE_KERNEL(name, dtypes, forward, vector_kernel)                                      \
+  Tensor name(const Tensor& input) {                                                                      \
+    return pointwise<NABLA_DTYPES_##dtypes>(input, #name, vector_kernel, [](auto x) {                     \
+      using T = decltype(x);                                                                              \
+      return static_cast<T>(forward);                                                                     \
+    });                                                                                                   \
+  }
+#define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain) \
+  NABLA_POINTWISE_KERNEL(name, dtypes, forward, vector_kernel)
+#define NABLA_POINTWISE_RESULT(name, dtypes, forward, vector_kernel, derivative, domain) \
+  NABLA_POINTWISE_KERNEL(name, dtypes, forward, vector_kernel)
+#define NABLA_POINTWISE_NO_GRAD(name, dtypes, forward, domain) NABLA_POINTWISE_KERNEL(name, dtypes, forward, none)
+#include "nabla/tensor/pointwise.def"
+#undef NABLA_POINTWISE_KERNEL
+
 namespace {
 // An activation's backward from its output: same shapes, one float dtype.
 void check_activation_backward(const Tensor& grad_output, const Tensor& output, const char* op) {
@@ -354,4 +365,4 @@ bool equal(const Tensor& a, const Tensor& b) {
   return true;
 }
 
-}  // namespace nabla
+}  // namespace nabla::kernels

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-namespace nabla {
+namespace nabla::kernels {
 
 Tensor empty(const Shape& shape, DType dtype) { return Tensor::empty(shape, dtype); }
 
@@ -100,4 +100,4 @@ Tensor tensor(std::initializer_list<double> values, const Shape& shape_in, DType
   return out;
 }
 
-}  // namespace nabla
+}  // namespace nabla::kernels

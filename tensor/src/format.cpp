@@ -1,6 +1,6 @@
 #include "nabla/tensor/format.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 
 namespace {
 
@@ -49,4 +49,4 @@ std::string to_string(const Tensor& x) {
 
 std::ostream& operator<<(std::ostream& out, const Tensor& x) { return out << to_string(x); }
 
-}  // namespace nabla
+}  // namespace nabla::kernels

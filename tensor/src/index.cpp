@@ -10,7 +10,7 @@
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/threads.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 namespace {
 
 constexpr int64_t kParallelWork = 1 << 16;  // bytes or elements moved per thread, at least
@@ -317,4 +317,4 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t axis_in) {
   return concat(expanded, axis);
 }
 
-}  // namespace nabla
+}  // namespace nabla::kernels

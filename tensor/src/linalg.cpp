@@ -12,7 +12,7 @@
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/factories.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 namespace {
 
 // How gemm reads one rows x cols matrix: as stored (row-major, leading dimension = row stride) or
@@ -247,4 +247,4 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   return result_shape == out_shape ? out : out.view(result_shape);
 }
 
-}  // namespace nabla
+}  // namespace nabla::kernels

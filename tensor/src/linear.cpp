@@ -4,7 +4,7 @@
 #include "nabla/tensor/elementwise.hpp"
 #include "nabla/tensor/linalg.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 
 using detail::ContiguousRef;
 
@@ -55,4 +55,4 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return out;
 }
 
-}  // namespace nabla
+}  // namespace nabla::kernels

@@ -10,7 +10,7 @@
 #include "nabla/tensor/tensor.hpp"
 #include "nabla/tensor/threads.hpp"
 
-namespace nabla::detail {
+namespace nabla::kernels::detail {
 
 // Elements per chunk below which a kernel stays on one thread.
 constexpr int64_t kParallelGrain = 8192;
@@ -155,4 +155,4 @@ void binary_loop(const Tensor& out, const Tensor& x, const Tensor& y, Op op) {
 // Copies (with conversion) src into dst; src broadcasts to dst's shape.
 void copy_into(const Tensor& dst, const Tensor& src);
 
-}  // namespace nabla::detail
+}  // namespace nabla::kernels::detail

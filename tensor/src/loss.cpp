@@ -12,7 +12,7 @@
 #include "contiguous_ref.hpp"
 #include "vector_math.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 
 using detail::ContiguousRef;
 
@@ -175,4 +175,4 @@ Tensor cross_entropy_rows_backward(const Tensor& logits_in, const Tensor& target
   return result;
 }
 
-}  // namespace nabla
+}  // namespace nabla::kernels

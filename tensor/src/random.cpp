@@ -92,6 +92,10 @@ Generator& default_generator() {
 
 void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
 
+}  // namespace nabla
+
+namespace nabla::kernels {
+
 namespace {
 void check_float(DType dtype, const char* op) {
   if (!is_floating(dtype)) fail("{}: needs a float dtype (float32 or float64), got {}", op, dtype);
@@ -159,4 +163,4 @@ Tensor randperm(int64_t n, Generator& generator) {
   return out;
 }
 
-}  // namespace nabla
+}  // namespace nabla::kernels

@@ -10,7 +10,7 @@
 #include "nabla/tensor/simd.hpp"
 #include "nabla/tensor/threads.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 
 namespace {
 
@@ -306,4 +306,4 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   return sum(x, axes, true).reshape(shape);
 }
 
-}  // namespace nabla
+}  // namespace nabla::kernels

@@ -7,7 +7,7 @@
 #include "nabla/tensor/elementwise.hpp"
 #include "nabla/tensor/factories.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Strides strides, int64_t offset)
     : storage_(std::move(storage)), shape_(shape), strides_(strides), offset_(offset), dtype_(dtype) {}
@@ -492,4 +492,4 @@ void copy_into(const Tensor& dst, const Tensor& src) {
 }
 }  // namespace detail
 
-}  // namespace nabla
+}  // namespace nabla::kernels

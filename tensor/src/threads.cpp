@@ -198,7 +198,7 @@ void set_num_threads(int n) {
   std::lock_guard<std::mutex> lock(g_pool_mutex);
   g_num_threads = n;
   pool().resize(n);
-  detail::blas_set_num_threads(n);
+  kernels::detail::blas_set_num_threads(n);
 }
 
 int get_num_threads() {

@@ -5,7 +5,7 @@
 
 #include "nabla/tensor/conv_kernels.hpp"
 
-namespace nabla::detail {
+namespace nabla::kernels::detail {
 
 // image [C, H, W] (contiguous) -> columns [C*kh*kw, OH*OW].
 template <class T>
@@ -14,4 +14,4 @@ void im2col_image(const T* image, T* columns, int64_t channels, Size2d in, const
 template <class T>
 void col2im_image(const T* columns, T* image, int64_t channels, Size2d in, const Window2d& window);
 
-}  // namespace nabla::detail
+}  // namespace nabla::kernels::detail

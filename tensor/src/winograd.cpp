@@ -40,7 +40,7 @@
 #include "nabla/tensor/threads.hpp"
 #include "winograd_simd.hpp"
 
-namespace nabla::detail {
+namespace nabla::kernels::detail {
 
 namespace {
 
@@ -532,4 +532,4 @@ template void winograd_conv3x3_backward<double>(const double*, const double*, co
 template void winograd_conv3x3_weight_grad<float>(const float*, const float*, float*, const Winograd3x3&);
 template void winograd_conv3x3_weight_grad<double>(const double*, const double*, double*, const Winograd3x3&);
 
-}  // namespace nabla::detail
+}  // namespace nabla::kernels::detail

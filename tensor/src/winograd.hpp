@@ -11,7 +11,7 @@
 
 #include "nabla/tensor/conv_kernels.hpp"
 
-namespace nabla::detail {
+namespace nabla::kernels::detail {
 
 struct Winograd3x3 {
   int64_t batch = 0, in_channels = 0, out_channels = 0;
@@ -36,4 +36,4 @@ template <class T>
 void winograd_conv3x3_backward(const T* x, const T* grad_y, const T* weight, T* grad_x, T* grad_weight,
                                const Winograd3x3& g);
 
-}  // namespace nabla::detail
+}  // namespace nabla::kernels::detail

@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace nabla::detail::simd {
+namespace nabla::kernels::detail::simd {
 
 template <class T, int Bytes>
 struct Simd {
@@ -66,4 +66,4 @@ struct Simd {
   }
 };
 
-}  // namespace nabla::detail::simd
+}  // namespace nabla::kernels::detail::simd

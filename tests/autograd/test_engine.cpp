@@ -14,14 +14,14 @@ using Catch::Contains;
 
 namespace {
 
-Variable leaf(std::initializer_list<double> values, const Shape& shape = {}) {
-  return Variable(tensor(values, shape, float64), true);
+Tensor leaf(std::initializer_list<double> values, const Shape& shape = {}) {
+  return tensor(values, shape, float64).requires_grad_();
 }
 
 // Every element of `actual` equals `expected` to a relative 1e-12 (these are exact-formula checks).
-void check_values(const Variable& actual, const std::vector<double>& expected, double tolerance = 1e-12) {
+void check_values(const Tensor& actual, const std::vector<double>& expected, double tolerance = 1e-12) {
   REQUIRE(actual.defined());
-  const std::vector<double> values = actual.data().to_vector<double>();
+  const std::vector<double> values = actual.to_vector<double>();
   REQUIRE(values.size() == expected.size());
   for (size_t i = 0; i < values.size(); ++i) {
     INFO("element " << i);
@@ -32,7 +32,7 @@ void check_values(const Variable& actual, const std::vector<double>& expected, d
 }  // namespace
 
 TEST_CASE("gradients accumulate across backward calls", "[autograd][engine]") {
-  Variable x = leaf({1.0, -2.0, 3.0});
+  Tensor x = leaf({1.0, -2.0, 3.0});
   sum(x * x).backward();
   check_values(x.grad(), {2.0, -4.0, 6.0});
   sum(x * 3.0).backward();
@@ -45,35 +45,35 @@ TEST_CASE("gradients accumulate across backward calls", "[autograd][engine]") {
     check_values(x.grad(), {1.0, 1.0, 1.0});
   }
   SECTION("a variable used twice gets both contributions") {
-    Variable y = leaf({0.5, 2.0});
+    Tensor y = leaf({0.5, 2.0});
     sum(y + y * y).backward();
     check_values(y.grad(), {2.0, 5.0});
   }
   SECTION("gradients sharing a buffer are stored separately") {
     // add hands its incoming gradient to both inputs; changing one stored grad must not change the other.
-    Variable a = leaf({1.0, 2.0});
-    Variable b = leaf({3.0, 4.0});
+    Tensor a = leaf({1.0, 2.0});
+    Tensor b = leaf({3.0, 4.0});
     sum(a + b).backward();
-    a.grad().data().add_(10.0);
+    a.grad().add_(10.0);
     check_values(a.grad(), {11.0, 11.0});
     check_values(b.grad(), {1.0, 1.0});
   }
   SECTION("stored gradients are contiguous, even when the last op was a transpose") {
     // Optimisers run flat loops over grad(); transpose's gradient is a transposed view.
-    Variable matrix(tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {2, 3}, float64), true);
-    const Variable weights(tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {3, 2}, float64));
+    Tensor matrix = tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {2, 3}, float64).requires_grad_();
+    const Tensor weights(tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {3, 2}, float64));
     sum(matrix.t() * weights).backward();
-    CHECK(matrix.grad().data().is_contiguous());
+    CHECK(matrix.grad().is_contiguous());
     check_values(matrix.grad(), {1.0, 3.0, 5.0, 2.0, 4.0, 6.0});
   }
   SECTION("backward from a leaf itself") {
-    Variable scalar(scalar_tensor(3.0, float64), true);
+    Tensor scalar = scalar_tensor(3.0, float64).requires_grad_();
     scalar.backward();
     CHECK(scalar.grad().item() == 1.0);
   }
   SECTION("broadcast operands get gradients of their own shape") {
-    Variable row = leaf({1.0, 2.0, 3.0}, {1, 3});
-    Variable column = leaf({1.0, 10.0}, {2, 1});
+    Tensor row = leaf({1.0, 2.0, 3.0}, {1, 3});
+    Tensor column = leaf({1.0, 10.0}, {2, 1});
     sum(row * column).backward();
     CHECK(row.grad().shape() == Shape{1, 3});
     CHECK(column.grad().shape() == Shape{2, 1});
@@ -83,8 +83,8 @@ TEST_CASE("gradients accumulate across backward calls", "[autograd][engine]") {
 }
 
 TEST_CASE("retain_graph allows a second backward, without it the graph is freed", "[autograd][engine]") {
-  Variable x = leaf({0.5, 1.5});
-  const Variable y = sum(exp(x) * x);
+  Tensor x = leaf({0.5, 1.5});
+  const Tensor y = sum(exp(x) * x);
   const double e0 = std::exp(0.5), e1 = std::exp(1.5);
 
   SECTION("with retain_graph") {
@@ -98,21 +98,21 @@ TEST_CASE("retain_graph allows a second backward, without it the graph is freed"
     CHECK_THROWS_WITH(y.backward(), Contains("retain_graph") && Contains("freed"));
   }
   SECTION("a graph freed through a shared part of it") {
-    const Variable shared = exp(x);
-    const Variable first = sum(shared);
-    const Variable second = sum(shared * 2.0);
+    const Tensor shared = exp(x);
+    const Tensor first = sum(shared);
+    const Tensor second = sum(shared * 2.0);
     first.backward();
     CHECK_THROWS_WITH(second.backward(), Contains("retain_graph") && Contains("exp"));
   }
 }
 
 TEST_CASE("NoGradGuard stops recording and nests", "[autograd][engine]") {
-  Variable x = leaf({1.0, 2.0});
+  Tensor x = leaf({1.0, 2.0});
   REQUIRE(is_grad_enabled());
   {
     NoGradGuard outer;
     CHECK_FALSE(is_grad_enabled());
-    const Variable y = exp(x) * x;
+    const Tensor y = exp(x) * x;
     CHECK_FALSE(y.grad_fn());
     CHECK_FALSE(y.requires_grad());
     CHECK(y.is_leaf());
@@ -124,7 +124,7 @@ TEST_CASE("NoGradGuard stops recording and nests", "[autograd][engine]") {
     {
       EnableGradGuard enable;
       CHECK(is_grad_enabled());
-      const Variable z = x * 2.0;
+      const Tensor z = x * 2.0;
       CHECK(z.grad_fn());
       CHECK(z.requires_grad());
     }
@@ -132,7 +132,7 @@ TEST_CASE("NoGradGuard stops recording and nests", "[autograd][engine]") {
     CHECK_THROWS_WITH(sum(y).backward(), Contains("does not require grad"));
   }
   CHECK(is_grad_enabled());
-  const Variable recorded = exp(x);
+  const Tensor recorded = exp(x);
   CHECK(recorded.grad_fn());
   CHECK(std::string(recorded.grad_fn()->name()) == "exp");
   CHECK(recorded.requires_grad());
@@ -140,35 +140,35 @@ TEST_CASE("NoGradGuard stops recording and nests", "[autograd][engine]") {
 }
 
 TEST_CASE("ops on variables that do not require grad record nothing", "[autograd][engine]") {
-  const Variable a(tensor({1.0, 2.0}, {}, float64));
-  const Variable b = exp(a) * a;
+  const Tensor a(tensor({1.0, 2.0}, {}, float64));
+  const Tensor b = exp(a) * a;
   CHECK_FALSE(b.requires_grad());
   CHECK_FALSE(b.grad_fn());
 }
 
 TEST_CASE("detach cuts a variable from the graph", "[autograd][engine]") {
-  Variable x = leaf({1.0, 2.0});
-  const Variable y = x * x;
-  const Variable d = y.detach();
+  Tensor x = leaf({1.0, 2.0});
+  const Tensor y = x * x;
+  const Tensor d = y.detach();
   CHECK_FALSE(d.requires_grad());
   CHECK(d.is_leaf());
   CHECK_FALSE(d.grad_fn());
-  CHECK(d.data().shares_storage(y.data()));
+  CHECK(d.raw().shares_storage(y.raw()));
   // Only the path through x (not through d) contributes: d/dx of sum(d * x) with d constant is d.
   sum(d * x).backward();
   check_values(x.grad(), {1.0, 4.0});
 }
 
 TEST_CASE("in-place changes to saved values are caught at backward", "[autograd][engine]") {
-  Variable x = leaf({0.5, 1.0});
+  Tensor x = leaf({0.5, 1.0});
 
   SECTION("through data()") {
-    Variable y = exp(x);  // exp saves its output
+    Tensor y = exp(x);  // exp saves its output
     y.data().add_(1.0);
     CHECK_THROWS_WITH(sum(y).backward(), Contains("in-place") && Contains("exp"));
   }
   SECTION("mul_ under NoGradGuard") {
-    Variable y = exp(x);
+    Tensor y = exp(x);
     {
       NoGradGuard no_grad;
       y.mul_(2.0);
@@ -176,8 +176,8 @@ TEST_CASE("in-place changes to saved values are caught at backward", "[autograd]
     CHECK_THROWS_WITH(sum(y).backward(), Contains("in-place") && Contains("exp"));
   }
   SECTION("a saved input changed") {
-    Variable base(tensor({2.0, 3.0}, {}, float64));
-    const Variable y = log(x * base);  // log saves its input x * base; mul saves base
+    Tensor base(tensor({2.0, 3.0}, {}, float64));
+    const Tensor y = log(x * base);  // log saves its input x * base; mul saves base
     {
       NoGradGuard no_grad;
       base.mul_(2.0);
@@ -189,9 +189,9 @@ TEST_CASE("in-place changes to saved values are caught at backward", "[autograd]
     CHECK_THROWS_WITH(x.mul_(x), Contains("leaf"));
     {
       NoGradGuard no_grad;  // as an optimiser step does
-      const uint64_t version = x.data().storage()->version();
+      const uint64_t version = x.raw().storage()->version();
       x.add_(1.0);
-      CHECK(x.data().storage()->version() > version);
+      CHECK(x.raw().storage()->version() > version);
     }
     check_values(x, {1.5, 2.0});
     CHECK(x.is_leaf());
@@ -199,9 +199,9 @@ TEST_CASE("in-place changes to saved values are caught at backward", "[autograd]
 }
 
 TEST_CASE("recorded in-place ops on non-leaves are differentiated", "[autograd][engine]") {
-  Variable x = leaf({1.0, 2.0});
+  Tensor x = leaf({1.0, 2.0});
   SECTION("mul_ by a constant") {
-    Variable y = x * 3.0;  // scalar mul saves nothing, so changing y is safe
+    Tensor y = x * 3.0;  // scalar mul saves nothing, so changing y is safe
     y.mul_(2.0);
     CHECK(std::string(y.grad_fn()->name()) == "mul");
     check_values(y, {6.0, 12.0});
@@ -209,7 +209,7 @@ TEST_CASE("recorded in-place ops on non-leaves are differentiated", "[autograd][
     check_values(x.grad(), {6.0, 6.0});
   }
   SECTION("add_ of a variable that requires grad into a constant") {
-    Variable accumulator(zeros({2}, float64));
+    Tensor accumulator(zeros({2}, float64));
     accumulator.add_(x * x);
     CHECK(accumulator.requires_grad());
     accumulator.sub_(x);
@@ -221,23 +221,23 @@ TEST_CASE("recorded in-place ops on non-leaves are differentiated", "[autograd][
 TEST_CASE("a 100,000-op chain backpropagates and is destroyed without stack overflow", "[autograd][engine]") {
   constexpr int kLength = 100000;
   SECTION("x * 1.0001, backward then destroy") {
-    Variable x = leaf({1.0});
-    Variable y = x;
+    Tensor x = leaf({1.0});
+    Tensor y = x;
     for (int i = 0; i < kLength; ++i) y = y * 1.0001;
     y.backward();
     CHECK(x.grad().item() == Approx(std::pow(1.0001, kLength)).epsilon(1e-9));
-    y = Variable();  // drops the whole chain
+    y = Tensor();  // drops the whole chain
   }
   SECTION("x + 0, destroyed without a backward") {
-    Variable x = leaf({1.0});
-    Variable y = x;
+    Tensor x = leaf({1.0});
+    Tensor y = x;
     for (int i = 0; i < kLength; ++i) y = y + 0.0;
     CHECK(y.grad_fn());
-    y = Variable();
+    y = Tensor();
   }
   SECTION("retained graph, backward twice, then destroy") {
-    Variable x = leaf({2.0});
-    Variable y = x;
+    Tensor x = leaf({2.0});
+    Tensor y = x;
     for (int i = 0; i < kLength; ++i) y = y + 0.0;
     y.backward({}, {.retain_graph = true});
     y.backward();
@@ -248,11 +248,11 @@ TEST_CASE("a 100,000-op chain backpropagates and is destroyed without stack over
 
 TEST_CASE("saved tensors are freed after backward unless the graph is retained", "[autograd][engine]") {
   Generator generator(3);
-  Variable x(randn({3, 4}, float64, generator), true);
-  Variable loss;
+  Tensor x = randn({3, 4}, float64, generator).requires_grad_();
+  Tensor loss;
   {
-    const Variable a = exp(x);   // exp saves its output (a's buffer)
-    const Variable b = tanh(a);  // tanh saves its output (b's buffer)
+    const Tensor a = exp(x);   // exp saves its output (a's buffer)
+    const Tensor b = tanh(a);  // tanh saves its output (b's buffer)
     loss = sum(b);
   }
   // a and b are gone from this scope: only the graph keeps their buffers.
@@ -269,15 +269,15 @@ TEST_CASE("saved tensors are freed after backward unless the graph is retained",
     CHECK(Storage::live_count() == before - 2 + 1);
   }
   SECTION("destroying an unused graph frees them too") {
-    loss = Variable();
+    loss = Tensor();
     CHECK(Storage::live_count() == before - 3);  // a, b and the loss itself
   }
 }
 
 TEST_CASE("retain_grad keeps a non-leaf's gradient", "[autograd][engine]") {
-  Variable x = leaf({1.0, -2.0});
-  Variable y = x * 3.0;
-  Variable z = y * y;  // not retained
+  Tensor x = leaf({1.0, -2.0});
+  Tensor y = x * 3.0;
+  Tensor z = y * y;  // not retained
   y.retain_grad();
   sum(z).backward();
   check_values(y.grad(), {6.0, -12.0});  // d sum(y^2) / dy = 2y
@@ -286,12 +286,12 @@ TEST_CASE("retain_grad keeps a non-leaf's gradient", "[autograd][engine]") {
 }
 
 TEST_CASE("autograd::grad returns gradients and leaves grad() alone", "[autograd][engine]") {
-  Variable x = leaf({1.0, 2.0});
-  Variable w = leaf({3.0});
-  const Variable y = sum(x * x * w);
+  Tensor x = leaf({1.0, 2.0});
+  Tensor w = leaf({3.0});
+  const Tensor y = sum(x * x * w);
 
   SECTION("results without touching grad()") {
-    const std::vector<Variable> grads = autograd::grad({y}, {x, w});
+    const std::vector<Tensor> grads = autograd::grad({y}, {x, w});
     REQUIRE(grads.size() == 2);
     check_values(grads[0], {6.0, 12.0});
     check_values(grads[1], {5.0});
@@ -300,58 +300,58 @@ TEST_CASE("autograd::grad returns gradients and leaves grad() alone", "[autograd
     CHECK_FALSE(w.grad().defined());
   }
   SECTION("with respect to a non-leaf") {
-    const Variable h = x * 2.0;
-    const Variable out = sum(h * h);
+    const Tensor h = x * 2.0;
+    const Tensor out = sum(h * h);
     check_values(autograd::grad({out}, {h})[0], {4.0, 8.0});
     CHECK_FALSE(x.grad().defined());
   }
   SECTION("an unused input is an error unless allow_unused") {
-    Variable unused = leaf({1.0});
+    Tensor unused = leaf({1.0});
     CHECK_THROWS_WITH(autograd::grad({y}, {x, unused}, {}, {.retain_graph = true}),
                       Contains("allow_unused") && Contains("input 1"));
-    const std::vector<Variable> grads = autograd::grad({y}, {x, unused}, {}, {.allow_unused = true});
+    const std::vector<Tensor> grads = autograd::grad({y}, {x, unused}, {}, {.allow_unused = true});
     check_values(grads[0], {6.0, 12.0});
     CHECK_FALSE(grads[1].defined());
   }
   SECTION("an input that does not require grad is an error") {
-    const Variable constant(tensor({1.0}, {}, float64));
+    const Tensor constant(tensor({1.0}, {}, float64));
     CHECK_THROWS_WITH(autograd::grad({y}, {constant}), Contains("does not require grad"));
   }
   SECTION("several outputs with weights") {
-    const Variable a = x * 2.0;
-    const Variable b = sum(x * x);
-    const std::vector<Variable> grads =
-        autograd::grad({a, b}, {x}, {Variable(tensor({1.0, -1.0}, {}, float64)), Variable(scalar_tensor(0.5, float64))});
+    const Tensor a = x * 2.0;
+    const Tensor b = sum(x * x);
+    const std::vector<Tensor> grads =
+        autograd::grad({a, b}, {x}, {Tensor(tensor({1.0, -1.0}, {}, float64)), Tensor(scalar_tensor(0.5, float64))});
     check_values(grads[0], {2.0 + 1.0, -2.0 + 2.0});
   }
 }
 
 TEST_CASE("create_graph gives higher-order derivatives", "[autograd][engine]") {
   SECTION("x * x * x at 2: 12, 12, 6") {
-    Variable x(scalar_tensor(2.0, float64), true);
-    const Variable y = x * x * x;
-    const Variable first = autograd::grad({y}, {x}, {}, {.create_graph = true})[0];
+    Tensor x = scalar_tensor(2.0, float64).requires_grad_();
+    const Tensor y = x * x * x;
+    const Tensor first = autograd::grad({y}, {x}, {}, {.create_graph = true})[0];
     CHECK(first.item() == Approx(12.0));
     CHECK(first.requires_grad());
-    const Variable second = autograd::grad({first}, {x}, {}, {.create_graph = true})[0];
+    const Tensor second = autograd::grad({first}, {x}, {}, {.create_graph = true})[0];
     CHECK(second.item() == Approx(12.0));
-    const Variable third = autograd::grad({second}, {x})[0];
+    const Tensor third = autograd::grad({second}, {x})[0];
     CHECK(third.item() == Approx(6.0));
   }
   SECTION("pow(x, 3) at 2: 12, 12, 6") {
-    Variable x(scalar_tensor(2.0, float64), true);
-    const Variable y = pow(x, 3.0);
-    const Variable first = autograd::grad({y}, {x}, {}, {.create_graph = true})[0];
-    const Variable second = autograd::grad({first}, {x}, {}, {.create_graph = true})[0];
-    const Variable third = autograd::grad({second}, {x})[0];
+    Tensor x = scalar_tensor(2.0, float64).requires_grad_();
+    const Tensor y = pow(x, 3.0);
+    const Tensor first = autograd::grad({y}, {x}, {}, {.create_graph = true})[0];
+    const Tensor second = autograd::grad({first}, {x}, {}, {.create_graph = true})[0];
+    const Tensor third = autograd::grad({second}, {x})[0];
     CHECK(first.item() == Approx(12.0));
     CHECK(second.item() == Approx(12.0));
     CHECK(third.item() == Approx(6.0));
   }
   SECTION("backward with create_graph leaves a differentiable grad()") {
-    Variable x(scalar_tensor(2.0, float64), true);
+    Tensor x = scalar_tensor(2.0, float64).requires_grad_();
     (x * x * x).backward({}, {.create_graph = true});
-    const Variable first = x.grad();
+    const Tensor first = x.grad();
     CHECK(first.item() == Approx(12.0));
     REQUIRE(first.requires_grad());
     x.zero_grad();
@@ -365,23 +365,23 @@ TEST_CASE("Hessian-vector product matches the closed form", "[autograd][engine]"
   const std::vector<double> a_values = {1.0, 2.0, -1.0, 0.5, 3.0, 0.0, -2.0, 1.5, 2.0};
   const std::vector<double> x_values = {0.3, -0.7, 1.1};
   const std::vector<double> v_values = {1.0, -2.0, 0.5};
-  const Variable a(from_vector(a_values, {3, 3}));
-  Variable x(from_vector(x_values), true);
-  const Variable v(from_vector(v_values));
+  const Tensor a(from_vector(a_values, {3, 3}));
+  Tensor x = from_vector(x_values).requires_grad_();
+  const Tensor v(from_vector(v_values));
 
-  const Variable f = matmul(x, matmul(a, x)) * 0.5 + sum(exp(x));
-  const Variable g = autograd::grad({f}, {x}, {}, {.create_graph = true})[0];
+  const Tensor f = matmul(x, matmul(a, x)) * 0.5 + sum(exp(x));
+  const Tensor g = autograd::grad({f}, {x}, {}, {.create_graph = true})[0];
   std::vector<double> expected(3, 0.0);
   for (size_t i = 0; i < 3; ++i) {
     for (size_t j = 0; j < 3; ++j) expected[i] += 0.5 * (a_values[i * 3 + j] + a_values[j * 3 + i]) * v_values[j];
     expected[i] += std::exp(x_values[i]) * v_values[i];
   }
   SECTION("as grad(g, x, v)") {
-    const Variable hv = autograd::grad({g}, {x}, {v})[0];
+    const Tensor hv = autograd::grad({g}, {x}, {v})[0];
     check_values(hv, expected);
   }
   SECTION("as grad(sum(g * v), x)") {
-    const Variable hv = autograd::grad({sum(g * v)}, {x})[0];
+    const Tensor hv = autograd::grad({sum(g * v)}, {x})[0];
     check_values(hv, expected);
   }
 }
@@ -420,16 +420,16 @@ TEST_CASE("gradients of a 2-3-1 sigmoid MLP with MSE match a hand derivation", "
   }
 
   // With nabla.
-  const Variable input(from_vector(x, {2, 2}));
-  Variable weight1(from_vector(w1, {2, 3}), true);
-  Variable bias1(from_vector(b1, {3}), true);
-  Variable weight2(from_vector(w2, {3, 1}), true);
-  Variable bias2(from_vector(b2, {1}), true);
-  const Variable labels(from_vector(target, {2, 1}));
-  const Variable hidden = sigmoid(matmul(input, weight1) + bias1);
-  const Variable prediction = matmul(hidden, weight2) + bias2;
-  const Variable error = prediction - labels;
-  const Variable loss = mean(error * error);
+  const Tensor input(from_vector(x, {2, 2}));
+  Tensor weight1 = from_vector(w1, {2, 3}).requires_grad_();
+  Tensor bias1 = from_vector(b1, {3}).requires_grad_();
+  Tensor weight2 = from_vector(w2, {3, 1}).requires_grad_();
+  Tensor bias2 = from_vector(b2, {1}).requires_grad_();
+  const Tensor labels(from_vector(target, {2, 1}));
+  const Tensor hidden = sigmoid(matmul(input, weight1) + bias1);
+  const Tensor prediction = matmul(hidden, weight2) + bias2;
+  const Tensor error = prediction - labels;
+  const Tensor loss = mean(error * error);
   CHECK(loss.item() == Approx(expected_loss).epsilon(1e-12));
   loss.backward();
   check_values(weight1.grad(), d_w1);

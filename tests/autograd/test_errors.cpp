@@ -12,12 +12,12 @@ using Catch::Contains;
 
 namespace {
 
-using Args = std::vector<Variable>;
+using Args = std::vector<Tensor>;
 
 // A deliberately wrong op: forward x^2, backward x (the factor 2 is missing).
-Variable bad_square(const Variable& x) {
-  return record("bad_square", {x}, nabla::mul(x.data(), x.data()),
-                [saved = save(x)](const Variable& grad) { return Gradients{grad * saved.get()}; });
+Tensor bad_square(const Tensor& x) {
+  return record("bad_square", {x}, kernels::mul(x.raw(), x.raw()),
+                [saved = save(x)](const Tensor& grad) { return Gradients{grad * saved.get()}; });
 }
 
 // The number that follows `key` in `text` ("numeric 3.000000001" -> 3.000000001).
@@ -30,31 +30,31 @@ double number_after(const std::string& text, const std::string& key) {
 }  // namespace
 
 TEST_CASE("backward on a non-scalar needs a grad_output of its shape", "[autograd][errors]") {
-  Variable x(ones({2, 3}, float64), true);
-  const Variable y = x * 2.0;
+  Tensor x = ones({2, 3}, float64).requires_grad_();
+  const Tensor y = x * 2.0;
   CHECK_THROWS_WITH(y.backward(), Contains("scalar") && Contains("[2, 3]") && Contains("grad_output"));
   CHECK_THROWS_WITH(y.backward(ones({3, 2}, float64)),
                     Contains("grad_output") && Contains("[3, 2]") && Contains("[2, 3]"));
   y.backward(full({2, 3}, 0.5, float64));
-  CHECK(x.grad().data().to_vector<double>() == std::vector<double>(6, 1.0));
+  CHECK(x.grad().to_vector<double>() == std::vector<double>(6, 1.0));
 }
 
 TEST_CASE("only float tensors can require gradients", "[autograd][errors]") {
-  Variable indices(arange(4));
+  Tensor indices(arange(4));
   CHECK_THROWS_WITH(indices.requires_grad_(), Contains("requires_grad_") && Contains("int64") && Contains("float"));
-  CHECK_THROWS_WITH(Variable(tensor({1, 0}, {}, uint8), true), Contains("uint8"));
+  CHECK_THROWS_WITH(tensor({1, 0}, {}, uint8).requires_grad_(), Contains("uint8"));
   CHECK_FALSE(indices.requires_grad());
-  CHECK_NOTHROW(Variable(ones({2}, float32), true));
+  CHECK_NOTHROW(ones({2}, float32).requires_grad_());
 }
 
 TEST_CASE("requires_grad_ is refused on a non-leaf", "[autograd][errors]") {
-  Variable x(ones({2}, float64), true);
-  Variable y = exp(x);
+  Tensor x = ones({2}, float64).requires_grad_();
+  Tensor y = exp(x);
   CHECK_THROWS_WITH(y.requires_grad_(false), Contains("leaves") && Contains("exp") && Contains("detach"));
 }
 
 TEST_CASE("backward of something that does not require grad explains why", "[autograd][errors]") {
-  const Variable x(ones({2}, float64));
+  const Tensor x(ones({2}, float64));
   CHECK_THROWS_WITH(sum(x * 2.0).backward(), Contains("does not require grad") && Contains("requires_grad_"));
 }
 
@@ -104,18 +104,18 @@ TEST_CASE("gradcheck of a second input names that input", "[autograd][errors][gr
 TEST_CASE("anomaly mode names the op that produced NaN or Inf", "[autograd][errors]") {
   SECTION("forward: log of a negative number") {
     DetectAnomalyGuard anomaly;
-    Variable x(tensor({-1.0, 2.0}, {}, float64), true);
+    Tensor x = tensor({-1.0, 2.0}, {}, float64).requires_grad_();
     CHECK_THROWS_WITH(log(x), Contains("'log'") && Contains("NaN"));
   }
   SECTION("forward: log of 0") {
     DetectAnomalyGuard anomaly;
-    const Variable x(tensor({0.0, 2.0}, {}, float64));
+    const Tensor x(tensor({0.0, 2.0}, {}, float64));
     CHECK_THROWS_WITH(log(x), Contains("'log'") && Contains("[2]"));
   }
   SECTION("backward: sqrt at 0 has an infinite gradient") {
     DetectAnomalyGuard anomaly;
-    Variable x(tensor({0.0, 4.0}, {}, float64), true);
-    const Variable y = sum(sqrt(x));  // the forward is finite
+    Tensor x = tensor({0.0, 4.0}, {}, float64).requires_grad_();
+    const Tensor y = sum(sqrt(x));  // the forward is finite
     CHECK(y.item() == 2.0);
     CHECK_THROWS_WITH(y.backward(), Contains("backward") && Contains("sqrt"));
   }
@@ -126,10 +126,10 @@ TEST_CASE("anomaly mode names the op that produced NaN or Inf", "[autograd][erro
       CHECK(is_anomaly_enabled());
     }
     CHECK_FALSE(is_anomaly_enabled());
-    Variable x(tensor({-1.0}, {}, float64), true);
-    const Variable y = log(x);
+    Tensor x = tensor({-1.0}, {}, float64).requires_grad_();
+    const Tensor y = log(x);
     CHECK(std::isnan(y.item()));
-    Variable z(tensor({0.0}, {}, float64), true);
+    Tensor z = tensor({0.0}, {}, float64).requires_grad_();
     sum(sqrt(z)).backward();
     CHECK(std::isinf(z.grad().item()));
   }
@@ -138,11 +138,11 @@ TEST_CASE("anomaly mode names the op that produced NaN or Inf", "[autograd][erro
 namespace {
 // cube whose backward is right but written on plain tensors: 3x^2 is a constant to autograd, so
 // first derivatives are right and second derivatives are wrong.
-Variable cube_with_constant_backward(const Variable& x) {
-  const Tensor& v = x.data();
-  return record("cube_with_constant_backward", {x}, nabla::mul(nabla::mul(v, v), v),
-                [three_x_squared = nabla::mul(nabla::mul(v, v), 3.0)](const Variable& grad) {
-                  return Gradients{grad * Variable(three_x_squared)};
+Tensor cube_with_constant_backward(const Tensor& x) {
+  const kernels::Tensor& v = x.raw();
+  return record("cube_with_constant_backward", {x}, kernels::mul(kernels::mul(v, v), v),
+                [three_x_squared = kernels::mul(kernels::mul(v, v), 3.0)](const Tensor& grad) {
+                  return Gradients{grad * Tensor(three_x_squared)};
                 });
 }
 }  // namespace

@@ -6,6 +6,7 @@
 // until you do.
 #include <catch2/catch.hpp>
 #include <nabla/autograd.hpp>
+#include <nabla/autograd/detail/adjoints.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -23,7 +24,7 @@ using autograd::GradcheckResult;
 
 namespace {
 
-using Args = std::vector<Variable>;
+using Args = std::vector<Tensor>;
 using Sampler = std::function<Tensor(const Shape&, Generator&)>;
 
 // ---- samplers: where each op is evaluated, chosen so a +-eps step never crosses a kink.
@@ -148,10 +149,10 @@ std::vector<OpCase> build_op_table() {
   t.row("pow", "tensor ^ tensor", [](const Args& x) { return pow(x[0], x[1]); }, {{{3, 4}, positive}, {{3, 4}, exponents}});
   t.row("pow", "broadcast [3,1] ^ [1,4]", [](const Args& x) { return pow(x[0], x[1]); },
         {{{3, 1}, positive}, {{1, 4}, exponents}});
-  const Variable constant_exponents(tensor({0.5, 2.0, -1.0}, {}, float64));
+  const Tensor constant_exponents(tensor({0.5, 2.0, -1.0}, {}, float64));
   t.row("pow", "tensor ^ constant tensor", [constant_exponents](const Args& x) { return pow(x[0], constant_exponents); },
         {{{2, 3}, positive}});
-  const Variable constant_bases(tensor({0.5, 2.0, 3.0}, {}, float64));
+  const Tensor constant_bases(tensor({0.5, 2.0, 3.0}, {}, float64));
   t.row("pow", "constant tensor ^ tensor", [constant_bases](const Args& x) { return pow(constant_bases, x[0]); },
         {{{2, 3}}});
   t.row("pow", "scalar exponent 3", [](const Args& x) { return pow(x[0], 3.0); }, {{{3, 4}}});
@@ -173,26 +174,37 @@ std::vector<OpCase> build_op_table() {
   t.row("minimum", "scalar 0", [](const Args& x) { return minimum(x[0], 0.0); }, {{{3, 4}, away_from_zero}});
   t.row("neg", "", [](const Args& x) { return neg(x[0]); }, {{{3, 4}}});
   t.row("neg", "operator", [](const Args& x) { return -x[0]; }, {{{3, 4}}});
-  t.row("exp", "", [](const Args& x) { return exp(x[0]); }, {{{3, 4}}});
+  // The point-wise ops of pointwise.def: a row each from their entry (its domain), on a contiguous
+  // and on a transposed (non-contiguous) input.
+#define NABLA_POINTWISE_ROWS(name, domain)                                                                   \
+  t.row(#name, "pointwise.def", [](const Args& x) { return name(x[0]); }, {{{3, 4}, domain}});              \
+  t.row(#name, "pointwise.def, non-contiguous input", [](const Args& x) { return name(x[0]); },            \
+        {{{3, 4}, transposed(domain)}});
+#define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_ROWS(name, domain)
+#define NABLA_POINTWISE_RESULT(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_ROWS(name, domain)
+#define NABLA_POINTWISE_NO_GRAD(name, dtypes, forward, domain)                                               \
+  t.row(#name, "pointwise.def", [](const Args& x) { return name(x[0]); }, {{{3, 4}, domain}}).zero_gradient = true;
+#include "nabla/tensor/pointwise.def"
+#undef NABLA_POINTWISE_ROWS
   t.row("exp", "strided slice inside", [](const Args& x) { return exp(slice(x[0], 1, 0, 5, 2)); }, {{{3, 5}}});
-  t.row("log", "", [](const Args& x) { return log(x[0]); }, {{{3, 4}, positive}});
   t.row("log", "transposed inside", [](const Args& x) { return log(x[0].t()); }, {{{3, 4}, positive}});
-  t.row("sqrt", "", [](const Args& x) { return sqrt(x[0]); }, {{{3, 4}, positive}});
-  t.row("abs", "", [](const Args& x) { return abs(x[0]); }, {{{3, 4}, away_from_zero}});
   t.row("abs", "transposed inside", [](const Args& x) { return abs(transpose(x[0], 0, 1)); }, {{{3, 4}, away_from_zero}});
-  t.row("sign", "", [](const Args& x) { return sign(x[0]); }, {{{3, 4}, away_from_zero}}).zero_gradient = true;
-  t.row("tanh", "", [](const Args& x) { return tanh(x[0]); }, {{{3, 4}}});
-  t.row("erf", "", [](const Args& x) { return erf(x[0]); }, {{{3, 4}}});
-  t.row("sigmoid", "", [](const Args& x) { return sigmoid(x[0]); }, {{{3, 4}}});
-  t.row("relu", "", [](const Args& x) { return relu(x[0]); }, {{{3, 4}, away_from_zero}});
   const Tensor relu_output = tensor({0.5, 0.0, 1.5, 0.0, 2.0, 0.25}, {2, 3}, float64);
-  t.row("sigmoid_backward", "", [](const Args& x) { return sigmoid_backward(x[0], x[1]); },
+  t.row("sigmoid_backward", "", [](const Args& x) { return detail::sigmoid_backward(x[0], x[1]); },
         {{{2, 3}}, {{2, 3}, positive}});
   t.row("relu_backward", "mask from a fixed output",
-        [relu_output](const Args& x) { return relu_backward(x[0], relu_output); }, {{{2, 3}}});
+        [relu_output](const Args& x) { return detail::relu_backward(x[0], relu_output); }, {{{2, 3}}});
   t.row("relu", "transposed inside", [](const Args& x) { return relu(x[0].t()); }, {{{3, 4}, away_from_zero}});
   t.row("clamp", "", [](const Args& x) { return clamp(x[0], -1.0, 1.0); }, {{{4, 5}, away_from_unit_bounds}});
   t.row("clamp", "one-sided", [](const Args& x) { return clamp(x[0], -1.0, 1e300); }, {{{4, 5}, away_from_unit_bounds}});
+  t.row("clamp_min", "", [](const Args& x) { return clamp_min(x[0], -1.0); }, {{{4, 5}, away_from_unit_bounds}});
+  t.row("clamp_max", "method, transposed", [](const Args& x) { return x[0].t().clamp_max(1.0); },
+        {{{4, 5}, away_from_unit_bounds}});
+  const Tensor fill_mask = tensor({1, 0, 0, 1}, {4}, uint8);
+  t.row("masked_fill", "mask broadcast over rows", [fill_mask](const Args& x) { return masked_fill(x[0], fill_mask, 7.0); },
+        {{{3, 4}}});
+  t.row("masked_fill", "method, non-contiguous input", [fill_mask](const Args& x) { return x[0].t().masked_fill(fill_mask, -1.0); },
+        {{{4, 3}}});
   const Tensor mask23 = tensor({1, 0, 1, 1, 0, 0}, {2, 3}, uint8);
   t.row("where", "same shape", [mask23](const Args& x) { return where(mask23, x[0], x[1]); }, {{{2, 3}}, {{2, 3}}});
   const Tensor mask3 = tensor({0, 1, 1}, {3}, uint8);
@@ -221,6 +233,8 @@ std::vector<OpCase> build_op_table() {
   t.row("amin", "all", [](const Args& x) { return amin(x[0]); }, {{{3, 4}, distinct}});
   t.row("amin", "axis 0", [](const Args& x) { return amin(x[0], {0}); }, {{{3, 4}, distinct}});
   t.row("max", "axis 1 values", [](const Args& x) { return max(x[0], 1).values; }, {{{3, 4}, distinct}});
+  t.row("max", "all elements", [](const Args& x) { return max(x[0]); }, {{{3, 4}, distinct}});
+  t.row("min", "all elements, method", [](const Args& x) { return x[0].min(); }, {{{3, 4}, distinct}});
   t.row("max", "axis 0 keepdim values", [](const Args& x) { return max(x[0], 0, true).values; }, {{{3, 4}, distinct}});
   t.row("max", "axis -1 of [2,3,4], transposed", [](const Args& x) { return max(transpose(x[0], 0, 2), -1).values; },
         {{{2, 3, 4}, distinct}});
@@ -269,15 +283,18 @@ std::vector<OpCase> build_op_table() {
         Tolerance{.eps = 1e-3, .atol = 1e-3, .rtol = 1e-3});
   t.row("to", "float64 (no-op)", [](const Args& x) { return x[0].to(float64); }, {{{3, 4}}});
   t.row("clone", "", [](const Args& x) { return clone(x[0]); }, {{{3, 4}}});
-  t.row("slice_backward", "axis 1, step 3", [](const Args& x) { return slice_backward(x[0], {3, 5}, 1, 0, 5, 3); },
+  t.row("contiguous", "of a transposed view", [](const Args& x) { return contiguous(x[0].t()); }, {{{3, 4}}});
+  t.row("broadcast_to", "[3,1] to [2,3,4]", [](const Args& x) { return broadcast_to(x[0], {2, 3, 4}); }, {{{3, 1}}});
+  t.row("slice_backward", "axis 1, step 3", [](const Args& x) { return detail::slice_backward(x[0], {3, 5}, 1, 0, 5, 3); },
         {{{3, 2}}});
-  t.row("slice_backward", "axis 0", [](const Args& x) { return slice_backward(x[0], {4, 2}, 0, 1, 3, 1); }, {{{2, 2}}});
+  t.row("slice_backward", "axis 0", [](const Args& x) { return detail::slice_backward(x[0], {4, 2}, 0, 1, 3, 1); }, {{{2, 2}}});
   t.row("concat", "three along axis 1", [](const Args& x) { return concat({x[0], x[1], x[2]}, 1); },
         {{{2, 1}}, {{2, 3}}, {{2, 2}}});
   t.row("concat", "axis 0, one transposed", [](const Args& x) { return concat({x[0].t(), x[1]}); },
         {{{3, 2}}, {{1, 3}}});
   t.row("stack", "axis 0", [](const Args& x) { return stack({x[0], x[1], x[2]}); }, {{{2, 3}}, {{2, 3}}, {{2, 3}}});
   t.row("stack", "axis -1", [](const Args& x) { return stack({x[0], x[1]}, -1); }, {{{2, 3}}, {{2, 3}}});
+  t.row("cat", "axis 1", [](const Args& x) { return cat({x[0], x[1]}, 1); }, {{{2, 3}}, {{2, 1}}});
   const Tensor index_repeated = int_index({2, 0, 2});
   t.row("index_select", "axis 0, repeated index",
         [index_repeated](const Args& x) { return index_select(x[0], 0, index_repeated); },
@@ -302,6 +319,7 @@ std::vector<OpCase> build_op_table() {
   // ---------------------------------------------------------------- matmul, convolution and pooling kernels
   t.group("linalg and conv");
   t.row("matmul", "2-d", [](const Args& x) { return matmul(x[0], x[1]); }, {{{3, 4}}, {{4, 2}}});
+  t.row("mm", "transposed operand", [](const Args& x) { return mm(x[0].t(), x[1]); }, {{{4, 3}}, {{4, 2}}});
   t.row("matmul", "transposed left operand", [](const Args& x) { return matmul(x[0].t(), x[1]); }, {{{4, 3}}, {{4, 2}}});
   t.row("matmul", "both transposed", [](const Args& x) { return matmul(x[0].t(), x[1].t()); }, {{{4, 3}}, {{2, 4}}});
   t.row("matmul", "non-contiguous input tensors", [](const Args& x) { return matmul(x[0], x[1]); },
@@ -326,7 +344,7 @@ std::vector<OpCase> build_op_table() {
   t.row("conv2d", "3x3 with bias", [plain_conv](const Args& x) { return conv2d(x[0], x[1], x[2], plain_conv); },
         {{{2, 2, 5, 5}}, {{3, 2, 3, 3}}, {{3}}});
   t.row("conv2d", "stride 2, padding 1, no bias",
-        [strided_conv](const Args& x) { return conv2d(x[0], x[1], Variable(), strided_conv); },
+        [strided_conv](const Args& x) { return conv2d(x[0], x[1], Tensor(), strided_conv); },
         {{{2, 2, 5, 5}}, {{3, 2, 3, 3}}});
   t.row("conv2d", "dilation 2, groups 2, padding 1x0",
         [dilated_grouped_conv](const Args& x) { return conv2d(x[0], x[1], x[2], dilated_grouped_conv); },
@@ -334,11 +352,11 @@ std::vector<OpCase> build_op_table() {
   t.row("conv2d", "1x1 kernel", [plain_conv](const Args& x) { return conv2d(x[0], x[1], x[2], plain_conv); },
         {{{2, 3, 4, 4}}, {{2, 3, 1, 1}}, {{2}}});
   t.row("conv2d_backward_input", "stride 2, padding 1",
-        [strided_conv](const Args& x) { return conv2d_backward_input(x[0], x[1], {2, 2, 5, 5}, strided_conv); },
+        [strided_conv](const Args& x) { return detail::conv2d_backward_input(x[0], x[1], {2, 2, 5, 5}, strided_conv); },
         {{{2, 3, 3, 3}}, {{3, 2, 3, 3}}});
   t.row("conv2d_backward_weight", "groups 2",
         [dilated_grouped_conv](const Args& x) {
-          return conv2d_backward_weight(x[0], x[1], {4, 2, 2, 2}, dilated_grouped_conv);
+          return detail::conv2d_backward_weight(x[0], x[1], {4, 2, 2, 2}, dilated_grouped_conv);
         },
         {{{1, 4, 6, 6}}, {{1, 4, 6, 4}}});
   const Conv2dParams winograd_conv{.padding = 1, .algorithm = ConvAlgorithm::winograd};
@@ -347,10 +365,10 @@ std::vector<OpCase> build_op_table() {
         [winograd_conv](const Args& x) { return conv2d(x[0], x[1], x[2], winograd_conv); },
         {{{2, 3, 5, 4}}, {{2, 3, 3, 3}}, {{2}}});
   t.row("conv2d_backward_input", "Winograd, padding 2",
-        [winograd_conv_pad2](const Args& x) { return conv2d_backward_input(x[0], x[1], {1, 2, 3, 4}, winograd_conv_pad2); },
+        [winograd_conv_pad2](const Args& x) { return detail::conv2d_backward_input(x[0], x[1], {1, 2, 3, 4}, winograd_conv_pad2); },
         {{{1, 3, 5, 6}}, {{3, 2, 3, 3}}});
   t.row("conv2d_backward_weight", "Winograd, padding 1",
-        [winograd_conv](const Args& x) { return conv2d_backward_weight(x[0], x[1], {3, 2, 3, 3}, winograd_conv); },
+        [winograd_conv](const Args& x) { return detail::conv2d_backward_weight(x[0], x[1], {3, 2, 3, 3}, winograd_conv); },
         {{{2, 2, 4, 5}}, {{2, 3, 4, 5}}});
   const Tensor ce_target = int_index({2, 0, 3});
   t.row("cross_entropy_rows", "plain", [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target); },
@@ -358,31 +376,31 @@ std::vector<OpCase> build_op_table() {
   t.row("cross_entropy_rows", "label smoothing 0.1",
         [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1); }, {{{3, 4}}});
   t.row("cross_entropy_rows_backward", "plain",
-        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1]); }, {{{3, 4}}, {{3}}});
+        [ce_target](const Args& x) { return detail::cross_entropy_rows_backward(x[0], ce_target, x[1]); }, {{{3, 4}}, {{3}}});
   t.row("cross_entropy_rows_backward", "label smoothing 0.2",
-        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.2); }, {{{3, 4}}, {{3}}});
+        [ce_target](const Args& x) { return detail::cross_entropy_rows_backward(x[0], ce_target, x[1], 0.2); }, {{{3, 4}}, {{3}}});
   t.row("cross_entropy_rows", "mean", [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.0, Reduction::mean); },
         {{{3, 4}}});
   t.row("cross_entropy_rows", "sum, label smoothing 0.1",
         [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1, Reduction::sum); }, {{{3, 4}}});
   t.row("cross_entropy_rows_backward", "mean, grad of shape []",
-        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.0, Reduction::mean); },
+        [ce_target](const Args& x) { return detail::cross_entropy_rows_backward(x[0], ce_target, x[1], 0.0, Reduction::mean); },
         {{{3, 4}}, {Shape{}}});
   t.row("cross_entropy_rows_backward", "sum, label smoothing 0.2, grad of shape [1]",
-        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.2, Reduction::sum); },
+        [ce_target](const Args& x) { return detail::cross_entropy_rows_backward(x[0], ce_target, x[1], 0.2, Reduction::sum); },
         {{{3, 4}}, {{1}}});
   const Window2d k3s2p1{.kernel = 3, .stride = 2, .padding = 1};
   const Window2d k2s2{.kernel = 2, .stride = 2};
   const Window2d k2d2{.kernel = 2, .stride = 1, .padding = 0, .dilation = 2};
   const Window2d k2x3s1p1{.kernel = {2, 3}, .stride = {1, 2}, .padding = {1, 0}};
-  t.row("im2col", "kernel 3, stride 2, padding 1", [k3s2p1](const Args& x) { return im2col(x[0], k3s2p1); },
+  t.row("im2col", "kernel 3, stride 2, padding 1", [k3s2p1](const Args& x) { return detail::im2col(x[0], k3s2p1); },
         {{{2, 2, 5, 5}}});
-  t.row("im2col", "kernel 2, dilation 2", [k2d2](const Args& x) { return im2col(x[0], k2d2); }, {{{1, 2, 5, 5}}});
-  t.row("im2col", "kernel 2x3, stride 1x2, padding 1x0", [k2x3s1p1](const Args& x) { return im2col(x[0], k2x3s1p1); },
+  t.row("im2col", "kernel 2, dilation 2", [k2d2](const Args& x) { return detail::im2col(x[0], k2d2); }, {{{1, 2, 5, 5}}});
+  t.row("im2col", "kernel 2x3, stride 1x2, padding 1x0", [k2x3s1p1](const Args& x) { return detail::im2col(x[0], k2x3s1p1); },
         {{{1, 2, 4, 5}}});
   t.row("col2im", "kernel 3, stride 2, padding 1",
-        [k3s2p1](const Args& x) { return col2im(x[0], {1, 2, 5, 5}, k3s2p1); }, {{{1, 18, 9}}});
-  t.row("col2im", "kernel 2, dilation 2", [k2d2](const Args& x) { return col2im(x[0], {1, 2, 5, 5}, k2d2); },
+        [k3s2p1](const Args& x) { return detail::col2im(x[0], {1, 2, 5, 5}, k3s2p1); }, {{{1, 18, 9}}});
+  t.row("col2im", "kernel 2, dilation 2", [k2d2](const Args& x) { return detail::col2im(x[0], {1, 2, 5, 5}, k2d2); },
         {{{1, 8, 9}}});
   t.row("max_pool2d", "kernel 2, stride 2", [k2s2](const Args& x) { return max_pool2d(x[0], k2s2).values; },
         {{{2, 2, 5, 5}, distinct}});
@@ -392,7 +410,7 @@ std::vector<OpCase> build_op_table() {
   Generator pool_generator(9);
   const Tensor pool_winners = max_pool2d(randn({2, 2, 5, 5}, float64, pool_generator), k3s2p1).indices;
   t.row("max_pool2d_backward", "kernel 3, stride 2, padding 1",
-        [pool_winners](const Args& x) { return max_pool2d_backward(x[0], pool_winners, {2, 2, 5, 5}); },
+        [pool_winners](const Args& x) { return detail::max_pool2d_backward(x[0], pool_winners, {2, 2, 5, 5}); },
         {{{2, 2, 3, 3}}});
   t.row("avg_pool2d", "kernel 2, stride 2", [k2s2](const Args& x) { return avg_pool2d(x[0], k2s2); }, {{{2, 2, 5, 5}}});
   t.row("avg_pool2d", "padding 1, count_include_pad", [k3s2p1](const Args& x) { return avg_pool2d(x[0], k3s2p1, true); },
@@ -400,9 +418,9 @@ std::vector<OpCase> build_op_table() {
   t.row("avg_pool2d", "padding 1, excluding pad", [k3s2p1](const Args& x) { return avg_pool2d(x[0], k3s2p1, false); },
         {{{2, 2, 5, 5}}});
   t.row("avg_pool2d_backward", "padding 1, count_include_pad",
-        [k3s2p1](const Args& x) { return avg_pool2d_backward(x[0], {2, 2, 5, 5}, k3s2p1, true); }, {{{2, 2, 3, 3}}});
+        [k3s2p1](const Args& x) { return detail::avg_pool2d_backward(x[0], {2, 2, 5, 5}, k3s2p1, true); }, {{{2, 2, 3, 3}}});
   t.row("avg_pool2d_backward", "padding 1, excluding pad",
-        [k3s2p1](const Args& x) { return avg_pool2d_backward(x[0], {2, 2, 5, 5}, k3s2p1, false); }, {{{2, 2, 3, 3}}});
+        [k3s2p1](const Args& x) { return detail::avg_pool2d_backward(x[0], {2, 2, 5, 5}, k3s2p1, false); }, {{{2, 2, 3, 3}}});
 
   return t.rows();
 }
@@ -418,12 +436,14 @@ std::vector<OpCase> build_gradgrad_table() {
   t.row("div", "scalar left", [](const Args& x) { return div(2.0, x[0]); }, {{{2, 3}, away_from_zero}});
   t.row("pow", "tensor ^ tensor", [](const Args& x) { return pow(x[0], x[1]); }, {{{2, 3}, positive}, {{2, 3}, exponents}});
   t.row("pow", "scalar exponent 3", [](const Args& x) { return pow(x[0], 3.0); }, {{{2, 3}}});
-  t.row("exp", "", [](const Args& x) { return exp(x[0]); }, {{{2, 3}}});
-  t.row("log", "", [](const Args& x) { return log(x[0]); }, {{{2, 3}, positive}});
-  t.row("sqrt", "", [](const Args& x) { return sqrt(x[0]); }, {{{2, 3}, positive}});
-  t.row("tanh", "", [](const Args& x) { return tanh(x[0]); }, {{{2, 3}}});
-  t.row("erf", "", [](const Args& x) { return erf(x[0]); }, {{{2, 3}}});
-  t.row("sigmoid", "", [](const Args& x) { return sigmoid(x[0]); }, {{{2, 3}}});
+  // The differentiable point-wise ops of pointwise.def, each from its entry.
+#define NABLA_POINTWISE_GRADGRAD(name, domain) \
+  t.row(#name, "pointwise.def", [](const Args& x) { return name(x[0]); }, {{{2, 3}, domain}});
+#define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_GRADGRAD(name, domain)
+#define NABLA_POINTWISE_RESULT(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_GRADGRAD(name, domain)
+#define NABLA_POINTWISE_NO_GRAD(name, dtypes, forward, domain)
+#include "nabla/tensor/pointwise.def"
+#undef NABLA_POINTWISE_GRADGRAD
   t.row("matmul", "2-d", [](const Args& x) { return matmul(x[0], x[1]); }, {{{2, 3}}, {{3, 2}}});
   t.row("matmul", "broadcast batch [2,2,3] @ [3,2]", [](const Args& x) { return matmul(x[0], x[1]); },
         {{{2, 2, 3}}, {{3, 2}}});
@@ -446,19 +466,19 @@ std::vector<OpCase> build_gradgrad_table() {
   t.row("cross_entropy_rows", "label smoothing 0.1",
         [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1); }, {{{2, 3}}});
   t.row("cross_entropy_rows_backward", "label smoothing 0.1",
-        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.1); },
+        [ce_target](const Args& x) { return detail::cross_entropy_rows_backward(x[0], ce_target, x[1], 0.1); },
         {{{2, 3}}, {{2}}});
   t.row("cross_entropy_rows", "mean, label smoothing 0.1",
         [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1, Reduction::mean); }, {{{2, 3}}});
   t.row("cross_entropy_rows_backward", "mean",
-        [ce_target](const Args& x) { return cross_entropy_rows_backward(x[0], ce_target, x[1], 0.0, Reduction::mean); },
+        [ce_target](const Args& x) { return detail::cross_entropy_rows_backward(x[0], ce_target, x[1], 0.0, Reduction::mean); },
         {{{2, 3}}, {Shape{}}});
   t.row("softmax", "axis 0", [](const Args& x) { return softmax(x[0], 0); }, {{{2, 3}}});
   const Window2d k2{.kernel = 2};
   const Window2d k2s2{.kernel = 2, .stride = 2};
   const Window2d k3p1{.kernel = 3, .stride = 1, .padding = 1};
-  t.row("im2col", "kernel 2", [k2](const Args& x) { return im2col(x[0], k2); }, {{{1, 2, 4, 4}}});
-  t.row("im2col", "squared, kernel 2", [k2](const Args& x) { return im2col(x[0] * x[0], k2); }, {{{1, 1, 3, 3}}});
+  t.row("im2col", "kernel 2", [k2](const Args& x) { return detail::im2col(x[0], k2); }, {{{1, 2, 4, 4}}});
+  t.row("im2col", "squared, kernel 2", [k2](const Args& x) { return detail::im2col(x[0] * x[0], k2); }, {{{1, 1, 3, 3}}});
   t.row("max_pool2d", "kernel 2, stride 2", [k2s2](const Args& x) { return max_pool2d(x[0], k2s2).values; },
         {{{1, 2, 4, 4}, distinct}});
   t.row("max_pool2d", "of a square", [k2s2](const Args& x) { return max_pool2d(x[0] * x[0], k2s2).values; },
@@ -520,8 +540,8 @@ GradcheckResult run_gradgradcheck(const autograd::DifferentiableFunction& fn, co
   return autograd::gradgradcheck(fn, inputs, options);
 }
 
-// The names of the differentiable functions declared in functions.hpp.
-std::set<std::string> declared_ops() {
+// The ops declared in `header` (relative to the source root) whose lines match `declaration`.
+std::set<std::string> declared_in(const std::string& header, const std::regex& declaration) {
   std::string root;
   if (const char* env = std::getenv("NABLA_SOURCE_DIR")) {
     root = env;
@@ -529,16 +549,33 @@ std::set<std::string> declared_ops() {
     root = __FILE__;  // <root>/tests/autograd/this file
     for (int up = 0; up < 3; ++up) root = root.substr(0, root.find_last_of('/'));
   }
-  const std::string path = root + "/autograd/include/nabla/autograd/functions.hpp";
+  const std::string path = root + "/" + header;
   std::ifstream file(path);
   if (!file) FAIL("cannot read " << path);
   std::set<std::string> names;
-  const std::regex declaration(R"(^(Variable|VariableIndices) (\w+)\()");
   std::string line;
   std::smatch match;
   while (std::getline(file, line)) {
     if (std::regex_search(line, match, declaration)) names.insert(match[2]);
   }
+  return names;
+}
+
+// The ops of functions.hpp that have no gradient by definition: comparisons, logic and indices.
+const std::set<std::string> kWithoutGradient = {"eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and",
+                                                "logical_or", "logical_xor", "argmax", "argmin"};
+
+// The differentiable ops users and op authors call: functions.hpp, the adjoints of
+// detail/adjoints.hpp and the entries of pointwise.def.
+std::set<std::string> declared_ops() {
+  const std::regex declaration(R"(^(Tensor|ValuesIndices) (\w+)\()");
+  std::set<std::string> names = declared_in("autograd/include/nabla/autograd/functions.hpp", declaration);
+  for (const std::string& name : declared_in("autograd/include/nabla/autograd/detail/adjoints.hpp", declaration)) {
+    names.insert(name);
+  }
+  const std::regex entry(R"(^(NABLA_POINTWISE_\w+)\((\w+),)");
+  for (const std::string& name : declared_in("tensor/include/nabla/tensor/pointwise.def", entry)) names.insert(name);
+  for (const std::string& name : kWithoutGradient) names.erase(name);
   return names;
 }
 
@@ -549,13 +586,13 @@ TEST_CASE("gradcheck table: every op in functions.hpp has a row", "[autograd][gr
   std::set<std::string> covered;
   for (const OpCase& row : table) covered.insert(row.op);
   const std::set<std::string> declared = declared_ops();
-  REQUIRE(declared.size() > 50);  // the parse found the declarations
+  REQUIRE(declared.size() > 60);  // the parse found the declarations
   for (const std::string& name : declared) {
-    INFO("functions.hpp declares '" << name << "' but the gradcheck table has no row for it");
+    INFO("'" << name << "' is declared (functions.hpp, adjoints.hpp or pointwise.def) but the gradcheck table has no row for it");
     CHECK(covered.count(name) == 1);
   }
   for (const std::string& name : covered) {
-    INFO("table row for '" << name << "', which functions.hpp does not declare");
+    INFO("table row for '" << name << "', which no header declares");
     CHECK(declared.count(name) == 1);
   }
 }
@@ -583,19 +620,19 @@ TEST_CASE("gradgradcheck: second derivatives of the core ops", "[autograd][gradc
 // ---- a user-defined op, written the way node.hpp documents.
 namespace {
 
-// cube(x) = x^3, backward 3 x^2 written with Variable ops (so it can be differentiated again).
-Variable cube(const Variable& x) {
-  const Tensor& v = x.data();
-  return record("cube", {x}, nabla::mul(nabla::mul(v, v), v), [saved = save(x)](const Variable& grad) {
-    const Variable& input = saved.get();
+// cube(x) = x^3, backward 3 x^2 written with Tensor ops (so it can be differentiated again).
+Tensor cube(const Tensor& x) {
+  const kernels::Tensor& v = x.raw();
+  return record("cube", {x}, kernels::mul(kernels::mul(v, v), v), [saved = save(x)](const Tensor& grad) {
+    const Tensor& input = saved.get();
     return Gradients{grad * input * input * 3.0};
   });
 }
 
 // exp2(x) = 2^x, whose backward uses the op's own output: d/dx = out * ln 2.
-Variable exp2(const Variable& x) {
-  return record("exp2", {x}, nabla::pow(full_like(x.data(), 2.0), x.data()),
-                [](const Variable& grad, const Variable& out) { return Gradients{grad * out * std::log(2.0)}; });
+Tensor exp2(const Tensor& x) {
+  return record("exp2", {x}, kernels::pow(kernels::full_like(x.raw(), 2.0), x.raw()),
+                [](const Tensor& grad, const Tensor& out) { return Gradients{grad * out * std::log(2.0)}; });
 }
 
 }  // namespace
@@ -613,8 +650,8 @@ TEST_CASE("custom ops defined with record() pass gradcheck and gradgradcheck", "
     CHECK(second.passed);
     CHECK(second.max_abs_analytic > 0.0);
 
-    Variable input(tensor({2.0}, {}, float64), true);
-    const Variable output = cube(input);
+    Tensor input = tensor({2.0}, {}, float64).requires_grad_();
+    const Tensor output = cube(input);
     CHECK(std::string(output.grad_fn()->name()) == "cube");
     output.backward();
     CHECK(input.grad().item() == Approx(12.0));

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include <nabla/datasets.hpp>
-#include <nabla/tensor.hpp>
+#include <nabla/nabla.hpp>
 
 using namespace nabla;
 using Catch::Contains;

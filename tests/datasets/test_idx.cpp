@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <nabla/datasets/idx.hpp>
-#include <nabla/tensor.hpp>
+#include <nabla/nabla.hpp>
 
 #include "helpers.hpp"
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include <nabla/datasets.hpp>
-#include <nabla/tensor.hpp>
+#include <nabla/nabla.hpp>
 
 #include "helpers.hpp"
 
@@ -38,7 +38,7 @@ void write_split(const std::filesystem::path& dir, const std::string& prefix, in
 
 // Mean and (population) standard deviation of all pixels scaled to [0, 1].
 std::pair<double, double> pixel_moments(const Tensor& images) {
-  const uint8_t* p = images.data<uint8_t>();
+  const uint8_t* p = images.data_ptr<uint8_t>();
   double sum = 0, squares = 0;
   for (int64_t i = 0; i < images.numel(); ++i) {
     sum += p[i];

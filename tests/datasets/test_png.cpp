@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include <nabla/datasets.hpp>
-#include <nabla/tensor.hpp>
+#include <nabla/nabla.hpp>
 
 #include "helpers.hpp"
 

@@ -21,7 +21,7 @@ struct StringMaker<nabla::Dims> {
 
 namespace nn_test {
 
-using Args = std::vector<nabla::Variable>;
+using Args = std::vector<nabla::Tensor>;
 
 // ---- samplers (float64)
 
@@ -69,23 +69,23 @@ inline void check_gradients(const std::string& label, const nabla::autograd::Dif
   INFO("report: " << result.report);
   CHECK(result.passed);
 
-  std::vector<nabla::Variable> vars;
-  std::vector<nabla::Variable> wrt;
+  std::vector<nabla::Tensor> vars;
+  std::vector<nabla::Tensor> wrt;
   for (const nabla::Tensor& input : inputs) {
     const bool differentiable = nabla::is_floating(input.dtype());
-    vars.emplace_back(input.clone(), differentiable);
+    vars.push_back(input.clone().detach().requires_grad_(differentiable));
     if (differentiable) wrt.push_back(vars.back());
   }
-  const nabla::Variable out = fn(vars);
+  const nabla::Tensor out = fn(vars);
   REQUIRE(out.requires_grad());
   nabla::Generator generator(99);
   const nabla::Tensor weights = nabla::uniform(out.shape(), 0.5, 1.5, out.dtype(), generator);
-  const std::vector<nabla::Variable> grads =
-      nabla::autograd::grad({out}, wrt, {nabla::Variable(weights)}, {.allow_unused = true});
+  const std::vector<nabla::Tensor> grads =
+      nabla::autograd::grad({out}, wrt, {nabla::Tensor(weights)}, {.allow_unused = true});
   for (size_t i = 0; i < grads.size(); ++i) {
     INFO("input " << i << " of shape " << nabla::to_string(wrt[i].shape()) << " got no gradient (or only zeros)");
     REQUIRE(grads[i].defined());
-    const std::vector<double> g = grads[i].data().to_vector<double>();
+    const std::vector<double> g = grads[i].to_vector<double>();
     const double largest = std::accumulate(g.begin(), g.end(), 0.0, [](double m, double v) { return std::max(m, std::abs(v)); });
     CHECK(largest > 0.0);
   }

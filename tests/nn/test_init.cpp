@@ -155,8 +155,8 @@ TEST_CASE("init: writes go through views to the underlying storage", "[init]") {
 
   // A module's parameter is initialised in place through its data().
   nn::Linear layer(3, 2);
-  nn::init::zeros_(layer.weight.data());
-  CHECK(layer.named_parameters()[0].second.data().to_vector<double>() == std::vector<double>(6, 0.0));
+  nn::init::zeros_(layer.weight);
+  CHECK(layer.named_parameters()[0].second.to_vector<double>() == std::vector<double>(6, 0.0));
 }
 
 TEST_CASE("init: non-float and undefined tensors are refused", "[init]") {
@@ -170,23 +170,23 @@ TEST_CASE("init: default Linear and Conv2d initialisation is within +-1/sqrt(fan
   SECTION("Linear(50, 20)") {
     nn::Linear layer(50, 20);
     const double bound = 1.0 / std::sqrt(50.0);
-    check_uniform_within(layer.weight.data(), bound);
-    CHECK(moments(layer.bias.data()).largest_magnitude <= bound);
+    check_uniform_within(layer.weight, bound);
+    CHECK(moments(layer.bias).largest_magnitude <= bound);
   }
   SECTION("Conv2d(4, 16, 3): fan_in 36") {
     nn::Conv2d layer(4, 16, 3);
-    check_uniform_within(layer.weight.data(), 1.0 / 6.0);
-    CHECK(moments(layer.bias.data()).largest_magnitude <= 1.0 / 6.0);
+    check_uniform_within(layer.weight, 1.0 / 6.0);
+    CHECK(moments(layer.bias).largest_magnitude <= 1.0 / 6.0);
   }
   SECTION("grouped Conv2d: fan_in counts one group's channels") {
     nn::Conv2d layer({.in_channels = 4, .out_channels = 32, .kernel_size = 3, .groups = 2});  // fan_in 18
-    check_uniform_within(layer.weight.data(), 1.0 / std::sqrt(18.0));
-    CHECK(moments(layer.bias.data()).largest_magnitude <= 1.0 / std::sqrt(18.0));
+    check_uniform_within(layer.weight, 1.0 / std::sqrt(18.0));
+    CHECK(moments(layer.bias).largest_magnitude <= 1.0 / std::sqrt(18.0));
   }
   SECTION("BatchNorm: weight 1, bias 0, running mean 0, running variance 1") {
     nn::BatchNorm2d layer(3);
-    CHECK(layer.weight.data().to_vector<double>() == std::vector<double>(3, 1.0));
-    CHECK(layer.bias.data().to_vector<double>() == std::vector<double>(3, 0.0));
+    CHECK(layer.weight.to_vector<double>() == std::vector<double>(3, 1.0));
+    CHECK(layer.bias.to_vector<double>() == std::vector<double>(3, 0.0));
     CHECK(layer.running_mean.to_vector<double>() == std::vector<double>(3, 0.0));
     CHECK(layer.running_var.to_vector<double>() == std::vector<double>(3, 1.0));
     CHECK(layer.num_batches_tracked.item<int64_t>() == 0);
@@ -198,8 +198,8 @@ TEST_CASE("init: initialisation is reproducible from a seed", "[init]") {
     manual_seed(seed);
     nn::Linear layer(6, 4);
     nn::Conv2d conv(2, 3, 3);
-    return std::vector<std::vector<double>>{layer.weight.data().to_vector<double>(), layer.bias.data().to_vector<double>(),
-                                            conv.weight.data().to_vector<double>()};
+    return std::vector<std::vector<double>>{layer.weight.to_vector<double>(), layer.bias.to_vector<double>(),
+                                            conv.weight.to_vector<double>()};
   };
   CHECK(weights_after_seed(17) == weights_after_seed(17));
   CHECK(weights_after_seed(17) != weights_after_seed(18));

@@ -90,22 +90,22 @@ TEST_CASE("losses: cross_entropy from logits by hand, stable at logits near 1000
     const Tensor logits = tensor({1, 2, 3, 1000, 999, 0}, {2, 3}, dtype);
     // float32 resolves 1000 only to 6e-5, so log_softmax there is good to about that much.
     const double tolerance = dtype == float64 ? 1e-12 : 1e-4;
-    const Variable none = F::cross_entropy(logits, target, {.reduction = Reduction::none});
+    const Tensor none = F::cross_entropy(logits, target, {.reduction = Reduction::none});
     CHECK(none.shape() == Shape{2});
-    check_close(values_of(none.data()), {row0, row1}, tolerance);
+    check_close(values_of(none), {row0, row1}, tolerance);
     CHECK(F::cross_entropy(logits, target).item() == Approx((row0 + row1) / 2).epsilon(tolerance));
     CHECK(F::cross_entropy(logits, target, {.reduction = Reduction::sum}).item() == Approx(row0 + row1).epsilon(tolerance));
     CHECK(F::cross_entropy(logits, target).dtype() == dtype);
 
     // The gradient is finite too: softmax - one_hot, averaged over the batch.
-    Variable x(logits, true);
+    Tensor x = logits.detach().requires_grad_();
     F::cross_entropy(x, target).backward();
-    CHECK(all_finite(x.grad().data()));
-    CHECK(x.grad().data().at({1, 1}) == Approx((1.0 / (1.0 + std::exp(1.0)) - 1.0) / 2.0).epsilon(1e-4));
+    CHECK(all_finite(x.grad()));
+    CHECK(x.grad().at({1, 1}) == Approx((1.0 / (1.0 + std::exp(1.0)) - 1.0) / 2.0).epsilon(1e-4));
   }
   // Logits of +-1000 in every class: a uniform distribution, not inf - inf.
   const Tensor extreme = tensor({1000, 1000, 1000, -1000, -1000, -1000}, {2, 3}, float32);
-  check_close(values_of(F::cross_entropy(extreme, classes({0, 2}), {.reduction = Reduction::none}).data()),
+  check_close(values_of(F::cross_entropy(extreme, classes({0, 2}), {.reduction = Reduction::none})),
               {std::log(3.0), std::log(3.0)}, 1e-4);
 }
 
@@ -116,7 +116,7 @@ TEST_CASE("losses: cross_entropy reductions and label smoothing follow the formu
   for (const double eps : {0.0, 0.1, 0.5}) {
     INFO("label_smoothing " << eps);
     const std::vector<double> expected = reference_cross_entropy(logits, target, eps);
-    check_close(values_of(F::cross_entropy(logits, target, {.reduction = Reduction::none, .label_smoothing = eps}).data()),
+    check_close(values_of(F::cross_entropy(logits, target, {.reduction = Reduction::none, .label_smoothing = eps})),
                 expected, 1e-12);
     CHECK(F::cross_entropy(logits, target, {.label_smoothing = eps}).item() == Approx(mean_of(expected)).epsilon(1e-12));
     CHECK(F::cross_entropy(logits, target, {.reduction = Reduction::sum, .label_smoothing = eps}).item() ==
@@ -132,22 +132,22 @@ TEST_CASE("losses: cross_entropy and nll_loss over [N, C, d...] inputs", "[losse
     const Tensor logits = randn({2, 3, 4}, float64, generator);
     const Tensor target = randint(0, 3, {2, 4}, generator);
     const std::vector<double> expected = reference_cross_entropy(logits, target);
-    const Variable none = F::cross_entropy(logits, target, {.reduction = Reduction::none});
+    const Tensor none = F::cross_entropy(logits, target, {.reduction = Reduction::none});
     CHECK(none.shape() == Shape{2, 4});
-    check_close(values_of(none.data()), expected, 1e-12);
+    check_close(values_of(none), expected, 1e-12);
     CHECK(F::cross_entropy(logits, target).item() == Approx(mean_of(expected)).epsilon(1e-12));
     // nll_loss of log_softmax over the class axis is the same thing.
-    const Variable nll = F::nll_loss(log_softmax(Variable(logits), 1), target, Reduction::none);
+    const Tensor nll = F::nll_loss(log_softmax(Tensor(logits), 1), target, Reduction::none);
     CHECK(nll.shape() == Shape{2, 4});
-    check_close(values_of(nll.data()), expected, 1e-12);
+    check_close(values_of(nll), expected, 1e-12);
   }
   SECTION("[N, C, H, W] with label smoothing") {
     const Tensor logits = randn({2, 3, 2, 2}, float64, generator);
     const Tensor target = randint(0, 3, {2, 2, 2}, generator);
     const std::vector<double> expected = reference_cross_entropy(logits, target, 0.2);
-    const Variable none = F::cross_entropy(logits, target, {.reduction = Reduction::none, .label_smoothing = 0.2});
+    const Tensor none = F::cross_entropy(logits, target, {.reduction = Reduction::none, .label_smoothing = 0.2});
     CHECK(none.shape() == Shape{2, 2, 2});
-    check_close(values_of(none.data()), expected, 1e-12);
+    check_close(values_of(none), expected, 1e-12);
     CHECK(F::cross_entropy(logits, target, {.reduction = Reduction::sum, .label_smoothing = 0.2}).item() ==
           Approx(sum_of(expected)).epsilon(1e-12));
   }
@@ -158,7 +158,7 @@ TEST_CASE("losses: invalid targets are refused naming the class and the class co
   for (const bool use_nll : {false, true}) {
     INFO((use_nll ? "nll_loss" : "cross_entropy"));
     const char* op = use_nll ? "nll_loss" : "cross_entropy";
-    auto loss = [&](const Variable& scores, const Tensor& target) {
+    auto loss = [&](const Tensor& scores, const Tensor& target) {
       return use_nll ? F::nll_loss(scores, target) : F::cross_entropy(scores, target);
     };
     CHECK_THROWS_WITH(loss(logits, classes({3, 10})), Contains(op) && Contains("class 10") && Contains("10 classes"));
@@ -176,20 +176,20 @@ TEST_CASE("losses: invalid targets are refused naming the class and the class co
 TEST_CASE("losses: nll_loss picks -log_probs[target]", "[losses]") {
   const Tensor log_probs = tensor({-1, -2, -3, -0.5, -4, -0.1}, {2, 3}, float64);
   const Tensor target = classes({1, 2});
-  check_close(values_of(F::nll_loss(log_probs, target, Reduction::none).data()), {2.0, 0.1}, 1e-15);
+  check_close(values_of(F::nll_loss(log_probs, target, Reduction::none)), {2.0, 0.1}, 1e-15);
   CHECK(F::nll_loss(log_probs, target).item() == Approx(1.05));
   CHECK(F::nll_loss(log_probs, target, Reduction::sum).item() == Approx(2.1));
 
   // The gradient lands only on the picked entries.
-  Variable x(log_probs, true);
+  Tensor x = log_probs.detach().requires_grad_();
   F::nll_loss(x, target, Reduction::sum).backward();
-  CHECK(values_of(x.grad().data()) == std::vector<double>{0, -1, 0, 0, 0, -1});
+  CHECK(values_of(x.grad()) == std::vector<double>{0, -1, 0, 0, 0, -1});
 }
 
 TEST_CASE("losses: mse_loss", "[losses]") {
   const Tensor input = tensor({1, 2, 3}, {}, float64);
   const Tensor target = tensor({1.5, 2, 5}, {}, float64);
-  check_close(values_of(F::mse_loss(input, target, Reduction::none).data()), {0.25, 0.0, 4.0}, 1e-15);
+  check_close(values_of(F::mse_loss(input, target, Reduction::none)), {0.25, 0.0, 4.0}, 1e-15);
   CHECK(F::mse_loss(input, target).item() == Approx(4.25 / 3.0));
   CHECK(F::mse_loss(input, target, Reduction::sum).item() == Approx(4.25));
   // No silent broadcasting: [3] against [1, 3] is almost always a bug.
@@ -201,17 +201,17 @@ TEST_CASE("losses: binary_cross_entropy", "[losses][bce]") {
   const Tensor target = tensor({0, 1, 1, 0.25}, {}, float64);
   const std::vector<double> expected{-std::log(0.8), -std::log(0.9), -std::log(0.5),
                                      -(0.25 * std::log(0.3) + 0.75 * std::log(0.7))};
-  check_close(values_of(F::binary_cross_entropy(probs, target, Reduction::none).data()), expected, 1e-12);
+  check_close(values_of(F::binary_cross_entropy(probs, target, Reduction::none)), expected, 1e-12);
   CHECK(F::binary_cross_entropy(probs, target).item() == Approx(mean_of(expected)));
   CHECK(F::binary_cross_entropy(probs, target, Reduction::sum).item() == Approx(sum_of(expected)));
 
   SECTION("p = 0 and p = 1 give finite losses (log floored at -100) and finite gradients") {
-    Variable p(tensor({0, 1, 0, 1}, {}, float64), true);
+    Tensor p = tensor({0, 1, 0, 1}, {}, float64).requires_grad_();
     const Tensor y = tensor({0, 1, 1, 0}, {}, float64);
-    const Variable loss = F::binary_cross_entropy(p, y, Reduction::none);
-    check_close(values_of(loss.data()), {0.0, 0.0, 100.0, 100.0}, 1e-12);
+    const Tensor loss = F::binary_cross_entropy(p, y, Reduction::none);
+    check_close(values_of(loss), {0.0, 0.0, 100.0, 100.0}, 1e-12);
     sum(loss).backward();
-    CHECK(all_finite(p.grad().data()));
+    CHECK(all_finite(p.grad()));
   }
   SECTION("inputs outside [0, 1] and mismatched shapes are refused") {
     CHECK_THROWS_WITH(F::binary_cross_entropy(tensor({0.5, 1.5}), tensor({0, 1})),
@@ -225,21 +225,21 @@ TEST_CASE("losses: binary_cross_entropy_with_logits is stable and equals bce(sig
   SECTION("|z| = 100: no overflow, no log(0)") {
     for (const DType dtype : {float64, float32}) {
       INFO("dtype " << dtype_name(dtype));
-      Variable z(tensor({100, -100, 100, -100}, {}, dtype), true);
+      Tensor z = tensor({100, -100, 100, -100}, {}, dtype).requires_grad_();
       const Tensor y = tensor({1, 1, 0, 0}, {}, dtype);
-      const Variable loss = F::binary_cross_entropy_with_logits(z, y, Reduction::none);
-      check_close(values_of(loss.data()), {0.0, 100.0, 100.0, 0.0}, 1e-6);
+      const Tensor loss = F::binary_cross_entropy_with_logits(z, y, Reduction::none);
+      check_close(values_of(loss), {0.0, 100.0, 100.0, 0.0}, 1e-6);
       sum(loss).backward();
       // d/dz = sigmoid(z) - y.
-      check_close(values_of(z.grad().data()), {0.0, -1.0, 1.0, 0.0}, 1e-6);
+      check_close(values_of(z.grad()), {0.0, -1.0, 1.0, 0.0}, 1e-6);
     }
   }
   SECTION("moderate z, hard and soft targets") {
     Generator generator(3);
     const Tensor z = mul(randn({12}, float64, generator), 3.0);
     const Tensor y = uniform({12}, 0.0, 1.0, float64, generator);
-    const std::vector<double> from_logits = values_of(F::binary_cross_entropy_with_logits(z, y, Reduction::none).data());
-    const std::vector<double> from_probs = values_of(F::binary_cross_entropy(sigmoid(z), y, Reduction::none).data());
+    const std::vector<double> from_logits = values_of(F::binary_cross_entropy_with_logits(z, y, Reduction::none));
+    const std::vector<double> from_probs = values_of(F::binary_cross_entropy(sigmoid(z), y, Reduction::none));
     check_close(from_logits, from_probs, 1e-10);
     CHECK(F::binary_cross_entropy_with_logits(z, y).item() == Approx(mean_of(from_probs)).epsilon(1e-10));
     CHECK(F::binary_cross_entropy_with_logits(z, y, Reduction::sum).item() == Approx(sum_of(from_probs)).epsilon(1e-10));

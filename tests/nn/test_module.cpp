@@ -23,7 +23,7 @@ using ModuleList = std::vector<std::shared_ptr<nn::Module>>;
 // (conv, batch norm, relu, pool) and a linear classifier. Parameters: scale 1, conv 4*1*3*3 + 4,
 // batch norm 4 + 4, classifier 16*3 + 3: 100 in all.
 struct TinyNet : nn::Module {
-  Variable scale;
+  Tensor scale;
   Tensor steps;
   std::shared_ptr<nn::Sequential> features;
   std::shared_ptr<nn::Linear> classifier;
@@ -41,7 +41,7 @@ struct TinyNet : nn::Module {
   }
 
   // [N, 1, 6, 6] -> [N, 3]
-  Variable forward(const Variable& x) override {
+  Tensor forward(const Tensor& x) override {
     steps.add_(1.0);
     return (*classifier)(flatten((*features)(x), 1)) * scale;
   }
@@ -83,24 +83,24 @@ TEST_CASE("module: named_parameters uses dotted names in registration order", "[
         std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias"});
 
   // parameters() is the same list, and each entry is the registered variable itself.
-  const std::vector<Variable> parameters = net.parameters();
+  const std::vector<Tensor> parameters = net.parameters();
   REQUIRE(parameters.size() == 7);
   CHECK(parameters[0].is_same(net.scale));
   CHECK(parameters[5].is_same(net.classifier->weight));
   CHECK(parameters[6].is_same(net.classifier->bias));
-  for (const Variable& parameter : parameters) CHECK(parameter.requires_grad());
+  for (const Tensor& parameter : parameters) CHECK(parameter.requires_grad());
   CHECK(net.parameter_count() == 100);
   CHECK(net.classifier->parameter_count() == 51);
 }
 
 TEST_CASE("module: register_parameter and register_buffer return handles to what they store", "[module]") {
   nn::Module module;
-  const Variable weight = module.register_parameter("weight", ones({3, 2}).t());  // non-contiguous source
-  const Variable frozen = module.register_parameter("frozen", zeros({2}), false);
+  const Tensor weight = module.register_parameter("weight", ones({3, 2}).t());  // non-contiguous source
+  const Tensor frozen = module.register_parameter("frozen", zeros({2}), false);
   const Tensor counter = module.register_buffer("counter", zeros({2}));
 
   CHECK(weight.shape() == Shape{2, 3});
-  CHECK(weight.data().is_contiguous());
+  CHECK(weight.is_contiguous());
   CHECK(weight.requires_grad());
   CHECK_FALSE(frozen.requires_grad());
   REQUIRE(module.named_parameters().size() == 2);
@@ -109,8 +109,8 @@ TEST_CASE("module: register_parameter and register_buffer return handles to what
   // Writes through the returned handles are seen by the module, and the other way round.
   counter.fill_(5.0);
   CHECK(module.buffers()[0].to_vector<double>() == std::vector<double>{5.0, 5.0});
-  module.parameters()[0].data().fill_(2.0);
-  CHECK(weight.data().at({1, 2}) == 2.0);
+  module.parameters()[0].data().fill_(2.0);  // .data(): a write autograd does not see
+  CHECK(weight.at({1, 2}) == 2.0);
 }
 
 TEST_CASE("module: buffers and children", "[module]") {
@@ -121,7 +121,7 @@ TEST_CASE("module: buffers and children", "[module]") {
   CHECK(names_of(net.named_buffers(false)) == std::vector<std::string>{"steps"});
   const std::vector<Tensor> buffers = net.buffers();
   REQUIRE(buffers.size() == 4);
-  CHECK(buffers[0].shares_storage(net.steps));
+  CHECK(buffers[0].raw().shares_storage(net.steps.raw()));
   CHECK(buffers[1].shape() == Shape{4});
   CHECK(buffers[3].dtype() == int64);
 
@@ -208,7 +208,7 @@ TEST_CASE("module: duplicate, dotted, empty and null registrations are refused",
 TEST_CASE("module: a user subclass runs its own forward through operator()", "[module]") {
   TinyNet net;
   Generator generator(11);
-  const Variable out = net(randn({2, 1, 6, 6}, float32, generator));
+  const Tensor out = net(randn({2, 1, 6, 6}, float32, generator));
   CHECK(out.shape() == Shape{2, 3});
   CHECK(net.last_output_shape() == Shape{2, 3});
   CHECK(net.steps.item<int64_t>() == 1);
@@ -282,13 +282,13 @@ TEST_CASE("module: Sequential from a list, a vector and push_back, and indexing"
   // Each output feeds the next.
   Generator generator(8);
   const Tensor x = randn({3, 4}, float32, generator);
-  const Variable expected = (*last)(tanh((*first)(x)));
-  CHECK(nn_test::max_abs_difference(from_list(x).data(), expected.data()) == 0.0);
-  CHECK(nn_test::max_abs_difference(built(x).data(), expected.data()) == 0.0);
+  const Tensor expected = (*last)(tanh((*first)(x)));
+  CHECK(nn_test::max_abs_difference(from_list(x), expected) == 0.0);
+  CHECK(nn_test::max_abs_difference(built(x), expected) == 0.0);
 
   // An empty Sequential passes its input through.
   nn::Sequential empty;
-  CHECK(nn_test::max_abs_difference(empty(x).data(), x) == 0.0);
+  CHECK(nn_test::max_abs_difference(empty(x), x) == 0.0);
 }
 
 TEST_CASE("module: a shape mismatch inside Sequential names the layer, its type and the shapes", "[module][sequential]") {
@@ -320,10 +320,10 @@ TEST_CASE("module: a user module nests inside Sequential with prefixed names", "
   CHECK(names_of(model.named_buffers())[1] == "0.features.1.running_mean");
 
   Generator generator(4);
-  const Variable probabilities = model(randn({2, 1, 6, 6}, float32, generator));
+  const Tensor probabilities = model(randn({2, 1, 6, 6}, float32, generator));
   CHECK(probabilities.shape() == Shape{2, 3});
   for (int64_t row = 0; row < 2; ++row) {
-    CHECK(probabilities.data().at({row, 0}) + probabilities.data().at({row, 1}) + probabilities.data().at({row, 2}) ==
+    CHECK(probabilities.at({row, 0}) + probabilities.at({row, 1}) + probabilities.at({row, 2}) ==
           Approx(1.0).epsilon(1e-6));
   }
 }

@@ -88,7 +88,7 @@ const std::vector<Marker>& markers() {
       {"grad_fn", std::regex(R"(\bgrad_fn\b)")},
       {"backward( (defining or calling a backward)", std::regex(R"(\bbackward\s*\()")},
       {"grad_output (a backward lambda's argument)", std::regex(R"(\bgrad_outputs?\b)")},
-      {"SavedVariable / save( (saving inputs for backward)", std::regex(R"(\bSavedVariable\b|\bsave\s*\(\s*\w+\s*\)\s*[,}\]])")},
+      {"SavedTensor / save( (saving inputs for backward)", std::regex(R"(\bSavedTensor\b|\bsave\s*\(\s*\w+\s*\)\s*[,}\]])")},
       {"detail::connect (wiring a node by hand)", std::regex(R"(\bdetail::connect\b)")},
   };
   return list;
@@ -133,13 +133,13 @@ std::string read_file(const fs::path& path) {
 TEST_CASE("no backward: the scanner strips comments and strings before matching", "[no_backward]") {
   // What a hand-written backward looks like (node.hpp's own example): caught.
   const std::string handwritten = R"src(
-Variable exp(const Variable& x) {
-  return record("exp", {x}, nabla::exp(x.data()),
-                [](const Variable& grad, const Variable& out) { return Gradients{grad * out}; });
+Tensor exp(const Tensor& x) {
+  return record("exp", {x}, nabla::exp(x),
+                [](const Tensor& grad, const Tensor& out) { return Gradients{grad * out}; });
 }
 )src";
   CHECK(find_markers(handwritten).size() >= 2);
-  CHECK(find_markers("Gradients backward(const Variable& g) { return {g}; }").size() >= 2);
+  CHECK(find_markers("Gradients backward(const Tensor& g) { return {g}; }").size() >= 2);
   CHECK(find_markers("auto node = std::make_shared<detail::LambdaNode<F>>(name, f, out);").size() == 1);
   CHECK(find_markers("if (y.grad_fn()) {}").size() == 1);
   CHECK(find_markers("  return Gradients{grad_output * saved.get()};").size() == 2);
@@ -154,7 +154,7 @@ Variable exp(const Variable& x) {
 fail("optimiser: no gradient; call backward() first");
 const char* raw = R"x(record("op") Node)x";
 const char quote = '"'; int n = 1'000; // backward(
-int serialized = save_state(path);  int recorder(int);  Variable backward_pass_free;
+int serialized = save_state(path);  int recorder(int);  Tensor backward_pass_free;
 )src";
   INFO(code_only(prose));
   CHECK(find_markers(prose).empty());

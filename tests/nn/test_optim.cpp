@@ -34,28 +34,28 @@ std::vector<T> cast_vector(const std::vector<double>& values) {
 }
 
 // Hands the toy gradient of the parameter's current values to the parameter.
-void set_toy_gradient(Variable& parameter) {
-  const std::vector<double> g = toy_gradient(parameter.data().to_vector<double>());
+void set_toy_gradient(Tensor& parameter) {
+  const std::vector<double> g = toy_gradient(parameter.to_vector<double>());
   if (parameter.dtype() == float64) {
-    parameter.set_grad(Variable(from_vector(g, parameter.shape())));
+    parameter.set_grad(Tensor(from_vector(g, parameter.shape())));
   } else {
-    parameter.set_grad(Variable(from_vector(cast_vector<float>(g), parameter.shape())));
+    parameter.set_grad(Tensor(from_vector(cast_vector<float>(g), parameter.shape())));
   }
 }
 
 // Runs `steps` optimiser steps on the toy problem and checks every step against `reference`,
 // which updates plain doubles (it receives the gradient computed from its own values).
 template <class Reference>
-void check_against_reference(const std::function<std::unique_ptr<nn::Optimizer>(std::vector<Variable>)>& make,
+void check_against_reference(const std::function<std::unique_ptr<nn::Optimizer>(std::vector<Tensor>)>& make,
                              Reference reference, DType dtype, int steps, double tolerance) {
-  Variable parameter(dtype == float64 ? from_vector(kStart) : from_vector(cast_vector<float>(kStart)), true);
+  Tensor parameter = dtype == float64 ? from_vector(kStart) : from_vector(cast_vector<float>(kStart)).requires_grad_();
   auto optimizer = make({parameter});
   std::vector<double> expected = kStart;
   for (int step = 1; step <= steps; ++step) {
     set_toy_gradient(parameter);
     optimizer->step();
     reference(expected, toy_gradient(expected), step);
-    const std::vector<double> actual = parameter.data().to_vector<double>();
+    const std::vector<double> actual = parameter.to_vector<double>();
     for (size_t k = 0; k < expected.size(); ++k) {
       INFO("step " << step << ", element " << k);
       REQUIRE(actual[k] == Approx(expected[k]).epsilon(tolerance).margin(tolerance));
@@ -138,13 +138,13 @@ struct RmspropReference {
 };
 
 template <class Opt, class Options>
-std::function<std::unique_ptr<nn::Optimizer>(std::vector<Variable>)> maker(Options options) {
-  return [options](std::vector<Variable> parameters) { return std::make_unique<Opt>(std::move(parameters), options); };
+std::function<std::unique_ptr<nn::Optimizer>(std::vector<Tensor>)> maker(Options options) {
+  return [options](std::vector<Tensor> parameters) { return std::make_unique<Opt>(std::move(parameters), options); };
 }
 
 // A parameter vector with a constant gradient of 1 (for the literal hand-computed checks).
-Variable scalar_parameter(double value) { return Variable(from_vector(std::vector<double>{value}), true); }
-void set_unit_gradient(Variable& parameter) { parameter.set_grad(Variable(from_vector(std::vector<double>{1.0}))); }
+Tensor scalar_parameter(double value) { return from_vector(std::vector<double>{value}).requires_grad_(); }
+void set_unit_gradient(Tensor& parameter) { parameter.set_grad(Tensor(from_vector(std::vector<double>{1.0}))); }
 
 }  // namespace
 
@@ -153,7 +153,7 @@ void set_unit_gradient(Variable& parameter) { parameter.set_grad(Variable(from_v
 
 TEST_CASE("optim: SGD momentum by hand", "[optim]") {
   // g = 1 always, lr 0.1, momentum 0.9: buffers 1, 1.9, 2.71; p = 1 - 0.1, - 0.19, - 0.271.
-  Variable p = scalar_parameter(1.0);
+  Tensor p = scalar_parameter(1.0);
   nn::SGD sgd({p}, {.lr = 0.1, .momentum = 0.9});
   const double expected[] = {0.9, 0.71, 0.439};
   for (double value : expected) {
@@ -165,7 +165,7 @@ TEST_CASE("optim: SGD momentum by hand", "[optim]") {
 
 TEST_CASE("optim: SGD Nesterov and dampening by hand", "[optim]") {
   // Nesterov: b = 1, then 1.9; step uses g + 0.9 b: 1.9 then 2.71.
-  Variable p = scalar_parameter(1.0);
+  Tensor p = scalar_parameter(1.0);
   nn::SGD nesterov({p}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
   set_unit_gradient(p);
   nesterov.step();
@@ -175,7 +175,7 @@ TEST_CASE("optim: SGD Nesterov and dampening by hand", "[optim]") {
   CHECK(p.item() == Approx(1.0 - 0.19 - 0.271).epsilon(1e-14));
 
   // Dampening 0.5: the first buffer is g itself (not 0.5 g), then 0.9 * 1 + 0.5 * 1 = 1.4.
-  Variable q = scalar_parameter(1.0);
+  Tensor q = scalar_parameter(1.0);
   nn::SGD damped({q}, {.lr = 0.1, .momentum = 0.9, .dampening = 0.5});
   set_unit_gradient(q);
   damped.step();
@@ -187,11 +187,11 @@ TEST_CASE("optim: SGD Nesterov and dampening by hand", "[optim]") {
 
 TEST_CASE("optim: Adam's first step moves each element by lr", "[optim]") {
   // After bias correction m_hat = g and v_hat = g^2, so the first step is lr * g / (|g| + eps).
-  Variable p(from_vector(std::vector<double>{1.0, -2.0, 3.0}), true);
+  Tensor p = from_vector(std::vector<double>{1.0, -2.0, 3.0}).requires_grad_();
   nn::Adam adam({p}, nn::AdamOptions{.lr = 0.01});
-  p.set_grad(Variable(from_vector(std::vector<double>{0.5, -4.0, 1e-3})));
+  p.set_grad(Tensor(from_vector(std::vector<double>{0.5, -4.0, 1e-3})));
   adam.step();
-  const std::vector<double> values = p.data().to_vector<double>();
+  const std::vector<double> values = p.to_vector<double>();
   CHECK(values[0] == Approx(1.0 - 0.01 * 0.5 / (0.5 + 1e-8)).epsilon(1e-14));
   CHECK(values[1] == Approx(-2.0 + 0.01 * 4.0 / (4.0 + 1e-8)).epsilon(1e-14));
   CHECK(values[2] == Approx(3.0 - 0.01 * 1e-3 / (1e-3 + 1e-8)).epsilon(1e-14));
@@ -199,7 +199,7 @@ TEST_CASE("optim: Adam's first step moves each element by lr", "[optim]") {
 
 TEST_CASE("optim: RMSprop's first step by hand", "[optim]") {
   // s = (1 - 0.99) * g^2 = 0.01 g^2, so the step is lr * g / (0.1 |g| + eps) = 10 lr sign(g).
-  Variable p = scalar_parameter(1.0);
+  Tensor p = scalar_parameter(1.0);
   nn::RMSprop rmsprop({p}, {.lr = 0.01});
   set_unit_gradient(p);
   rmsprop.step();
@@ -251,7 +251,7 @@ TEST_CASE("optim: AdamW decays the weights, not the gradient", "[optim]") {
     check_against_reference(maker<nn::AdamW>(variants[i]), AdamReference{variants[i], true}, float32, 8, 1e-5);
   }
   // The two decays really are different rules.
-  Variable a = scalar_parameter(2.0), b = scalar_parameter(2.0);
+  Tensor a = scalar_parameter(2.0), b = scalar_parameter(2.0);
   nn::Adam adam({a}, nn::AdamOptions{.lr = 0.1, .weight_decay = 0.5});
   nn::AdamW adamw({b}, nn::AdamOptions{.lr = 0.1, .weight_decay = 0.5});
   set_unit_gradient(a), set_unit_gradient(b);
@@ -284,7 +284,7 @@ TEST_CASE("optim: RMSprop variants follow torch.optim.RMSprop", "[optim]") {
 // Mechanics: skipped parameters, versions, large parameters, lr, zero_grad, argument checks.
 
 TEST_CASE("optim: parameters without a gradient are skipped", "[optim]") {
-  Variable used = scalar_parameter(1.0), unused = scalar_parameter(5.0);
+  Tensor used = scalar_parameter(1.0), unused = scalar_parameter(5.0);
   nn::Adam adam({used, unused}, nn::AdamOptions{.lr = 0.1});
   set_unit_gradient(used);
   adam.step();
@@ -302,21 +302,21 @@ TEST_CASE("optim: parameters without a gradient are skipped", "[optim]") {
 }
 
 TEST_CASE("optim: each step bumps a parameter's version once", "[optim]") {
-  Variable p(from_vector(kStart), true);
+  Tensor p = from_vector(kStart).requires_grad_();
   nn::SGD sgd({p}, {.lr = 0.1, .momentum = 0.9});
-  const uint64_t before = p.data().storage()->version();
+  const uint64_t before = p.raw().storage()->version();
   set_toy_gradient(p);
   sgd.step();
-  CHECK(p.data().storage()->version() == before + 1);
+  CHECK(p.raw().storage()->version() == before + 1);
   sgd.zero_grad();
   sgd.step();  // no gradient: nothing written, no bump
-  CHECK(p.data().storage()->version() == before + 1);
+  CHECK(p.raw().storage()->version() == before + 1);
 }
 
 TEST_CASE("optim: an in-place step is caught by autograd when backward still needs the value", "[optim]") {
-  Variable p(from_vector(std::vector<double>{1.5, -0.5}), true);
-  Variable loss = sum(p * p);  // saves p for backward
-  p.set_grad(Variable(from_vector(std::vector<double>{1.0, 1.0})));
+  Tensor p = from_vector(std::vector<double>{1.5, -0.5}).requires_grad_();
+  Tensor loss = sum(p * p);  // saves p for backward
+  p.set_grad(Tensor(from_vector(std::vector<double>{1.0, 1.0})));
   nn::SGD sgd({p}, 0.1);
   sgd.step();
   CHECK_THROWS_AS(loss.backward(), Error);
@@ -326,7 +326,7 @@ TEST_CASE("optim: large parameters (threaded loop) match the reference", "[optim
   const int64_t n = 200'003;  // above the threading threshold, and not a multiple of anything
   std::vector<double> start(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k) start[static_cast<size_t>(k)] = std::sin(0.001 * static_cast<double>(k));
-  Variable p(from_vector(start), true);
+  Tensor p = from_vector(start).requires_grad_();
   const nn::AdamOptions options{.lr = 0.01, .weight_decay = 0.01, .amsgrad = true};
   nn::Adam adam({p}, options);
   AdamReference reference{options};
@@ -334,18 +334,18 @@ TEST_CASE("optim: large parameters (threaded loop) match the reference", "[optim
   for (int step = 1; step <= 3; ++step) {
     std::vector<double> g(expected.size());
     for (size_t k = 0; k < g.size(); ++k) g[k] = std::cos(0.37 * static_cast<double>(k) + step);
-    p.set_grad(Variable(from_vector(g)));
+    p.set_grad(Tensor(from_vector(g)));
     adam.step();
     reference(expected, g, step);
   }
-  const std::vector<double> actual = p.data().to_vector<double>();
+  const std::vector<double> actual = p.to_vector<double>();
   double worst = 0.0;
   for (size_t k = 0; k < actual.size(); ++k) worst = std::max(worst, std::abs(actual[k] - expected[k]));
   CHECK(worst < 1e-12);
 }
 
 TEST_CASE("optim: zero_grad and set_lr", "[optim]") {
-  Variable p = scalar_parameter(1.0);
+  Tensor p = scalar_parameter(1.0);
   nn::SGD sgd({p}, 0.5);
   set_unit_gradient(p);
   sgd.zero_grad();
@@ -359,7 +359,7 @@ TEST_CASE("optim: zero_grad and set_lr", "[optim]") {
 }
 
 TEST_CASE("optim: bad arguments are refused with a clear message", "[optim]") {
-  Variable p = scalar_parameter(1.0);
+  Tensor p = scalar_parameter(1.0);
   CHECK_THROWS_WITH(nn::SGD({}, 0.1), Contains("empty parameter list"));
   CHECK_THROWS_WITH(nn::SGD({p}, -0.1), Contains("learning rate") && Contains("-0.1"));
   CHECK_THROWS_WITH(nn::SGD({p}, nn::SGDOptions{.lr = 0.1, .nesterov = true}), Contains("Nesterov"));
@@ -373,11 +373,12 @@ TEST_CASE("optim: bad arguments are refused with a clear message", "[optim]") {
   CHECK_THROWS_WITH(nn::RMSprop({p}, nn::RMSpropOptions{.alpha = -0.5}), Contains("alpha"));
   CHECK_THROWS_WITH(nn::SGD({p, p}, 0.1), Contains("parameters 0 and 1 overlap"));
   const Tensor flat = zeros({10}, float64);
-  Variable head(flat.slice(0, 0, 5), true), tail(flat.slice(0, 5, 10), true), middle(flat.slice(0, 3, 7), true);
+  Tensor head = flat.slice(0, 0, 5).requires_grad_(), tail = flat.slice(0, 5, 10).requires_grad_(),
+         middle = flat.slice(0, 3, 7).requires_grad_();
   CHECK_NOTHROW(nn::SGD({tail, head}, 0.1));  // disjoint slices of one storage are fine
   CHECK_THROWS_WITH(nn::SGD({head, tail, middle}, 0.1), Contains("parameters 0 and 2 overlap"));
-  CHECK_THROWS_WITH(nn::SGD({Variable(arange(int64_t{3}), false)}, 0.1), Contains("int64"));
-  Variable strided(from_vector(std::vector<double>{1, 2, 3, 4}, {2, 2}).t(), true);
+  CHECK_THROWS_WITH(nn::SGD({arange(int64_t{3}).detach()}, 0.1), Contains("int64"));
+  Tensor strided = from_vector(std::vector<double>{1, 2, 3, 4}, {2, 2}).t().requires_grad_();
   CHECK_THROWS_WITH(nn::SGD({strided}, 0.1), Contains("not contiguous"));
 }
 
@@ -388,32 +389,32 @@ namespace {
 
 // Two copies of the same parameters: one for the optimiser that keeps running, one for the
 // optimiser restored from its state.
-std::vector<Variable> toy_parameters() {
-  return {Variable(from_vector(kStart), true),
-          Variable(from_vector(std::vector<float>{0.25f, -0.5f, 1.5f, 0.75f, -2.0f, 0.1f}, {2, 3}), true)};
+std::vector<Tensor> toy_parameters() {
+  return {from_vector(kStart).requires_grad_(),
+          from_vector(std::vector<float>{0.25f, -0.5f, 1.5f, 0.75f, -2.0f, 0.1f}, {2, 3}).requires_grad_()};
 }
 
-std::vector<Variable> copies_of(const std::vector<Variable>& parameters) {
-  std::vector<Variable> out;
-  for (const Variable& parameter : parameters) out.emplace_back(parameter.data().clone(), true);
+std::vector<Tensor> copies_of(const std::vector<Tensor>& parameters) {
+  std::vector<Tensor> out;
+  for (const Tensor& parameter : parameters) out.push_back(parameter.clone().detach().requires_grad_());
   return out;
 }
 
 void toy_steps(nn::Optimizer& optimizer, int steps) {
   for (int i = 0; i < steps; ++i) {
-    for (Variable parameter : optimizer.parameters()) set_toy_gradient(parameter);
+    for (Tensor parameter : optimizer.parameters()) set_toy_gradient(parameter);
     optimizer.step();
   }
 }
 
 template <class Opt, class Options>
 void check_state_round_trip(const Options& options) {
-  std::vector<Variable> original = toy_parameters();
+  std::vector<Tensor> original = toy_parameters();
   Opt running(original, options);
   toy_steps(running, 3);
   running.set_lr(running.lr() * 0.5);  // as a schedule would
 
-  std::vector<Variable> restored_parameters = copies_of(original);
+  std::vector<Tensor> restored_parameters = copies_of(original);
   Options other = options;
   other.lr = 123.0;  // load_state must bring the lr back
   Opt restored(restored_parameters, other);
@@ -423,8 +424,8 @@ void check_state_round_trip(const Options& options) {
   toy_steps(running, 4);
   toy_steps(restored, 4);
   for (size_t i = 0; i < original.size(); ++i) {
-    CHECK(original[i].data().template to_vector<double>() ==
-          restored_parameters[i].data().template to_vector<double>());
+    CHECK(original[i].template to_vector<double>() ==
+          restored_parameters[i].template to_vector<double>());
   }
 }
 
@@ -438,7 +439,7 @@ TEST_CASE("optim: state() then load_state() continues identically", "[optim]") {
 }
 
 TEST_CASE("optim: state() names its entries and is a snapshot", "[optim]") {
-  std::vector<Variable> parameters = toy_parameters();
+  std::vector<Tensor> parameters = toy_parameters();
   nn::Adam adam(parameters, nn::AdamOptions{.lr = 0.05});
   toy_steps(adam, 1);
   const auto state = adam.state();
@@ -456,7 +457,7 @@ TEST_CASE("optim: state() names its entries and is a snapshot", "[optim]") {
 }
 
 TEST_CASE("optim: load_state refuses foreign state and changes nothing", "[optim]") {
-  std::vector<Variable> parameters = toy_parameters();
+  std::vector<Tensor> parameters = toy_parameters();
   nn::Adam adam(parameters, nn::AdamOptions{.lr = 0.05});
   toy_steps(adam, 2);
   const auto before = adam.state();
@@ -477,7 +478,7 @@ TEST_CASE("optim: load_state refuses foreign state and changes nothing", "[optim
     CHECK_THROWS_WITH(adam.load_state(adamw.state()), Contains("AdamW"));
   }
   SECTION("another number of parameters") {
-    nn::Adam small({Variable(from_vector(kStart), true)}, nn::AdamOptions{});
+    nn::Adam small({from_vector(kStart).requires_grad_()}, nn::AdamOptions{});
     CHECK_THROWS_WITH(adam.load_state(small.state()), Contains("1 parameters") && Contains("has 2"));
   }
   SECTION("a buffer of another shape") {
@@ -487,7 +488,7 @@ TEST_CASE("optim: load_state refuses foreign state and changes nothing", "[optim
                       Contains("'1.exp_avg'") && Contains("[3, 2]") && Contains("[2, 3]"));
   }
   SECTION("a parameter of another shape") {
-    nn::Adam other({Variable(from_vector(kStart), true), Variable(zeros({3, 2}), true)}, nn::AdamOptions{});
+    nn::Adam other({from_vector(kStart).requires_grad_(), zeros({3, 2}).requires_grad_()}, nn::AdamOptions{});
     CHECK_THROWS_WITH(adam.load_state(other.state()),
                       Contains("parameter 1") && Contains("[3, 2]") && Contains("[2, 3]"));
   }
@@ -524,11 +525,11 @@ struct XorNet : nn::Module {
     hidden = register_module("hidden", std::make_shared<nn::Linear>(2, 8));
     output = register_module("output", std::make_shared<nn::Linear>(8, 1));
   }
-  Variable forward(const Variable& x) override { return (*output)(tanh((*hidden)(x))); }
+  Tensor forward(const Tensor& x) override { return (*output)(tanh((*hidden)(x))); }
 };
 
 // Trains from a fixed initialisation and returns the final loss.
-double train_xor(const std::function<std::unique_ptr<nn::Optimizer>(std::vector<Variable>)>& make, int epochs) {
+double train_xor(const std::function<std::unique_ptr<nn::Optimizer>(std::vector<Tensor>)>& make, int epochs) {
   manual_seed(7);
   XorNet net;
   const Tensor inputs = tensor({0, 0, 0, 1, 1, 0, 1, 1}, {4, 2});
@@ -537,7 +538,7 @@ double train_xor(const std::function<std::unique_ptr<nn::Optimizer>(std::vector<
   double loss_value = 0.0;
   for (int epoch = 0; epoch < epochs; ++epoch) {
     optimizer->zero_grad();
-    Variable loss = nn::functional::binary_cross_entropy_with_logits(net(inputs), targets);
+    Tensor loss = nn::functional::binary_cross_entropy_with_logits(net(inputs), targets);
     loss.backward();
     optimizer->step();
     loss_value = loss.item();

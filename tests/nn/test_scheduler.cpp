@@ -15,7 +15,7 @@ namespace {
 
 // An optimiser to schedule; the parameter is never stepped.
 struct Fixture {
-  Variable parameter{from_vector(std::vector<double>{1.0}), true};
+  Tensor parameter = from_vector(std::vector<double>{1.0}).requires_grad_();
   nn::SGD sgd;
   explicit Fixture(double lr) : sgd({parameter}, lr) {}
 };

@@ -212,7 +212,7 @@ TEST_CASE("serialize: module_state is a snapshot, and prefixes select a part of 
   const auto before = snapshot(*model);
   {
     NoGradGuard no_grad;
-    for (Variable& parameter : model->parameters()) {
+    for (Tensor& parameter : model->parameters()) {
       Tensor values = parameter.data();
       values.fill_(0.25);
     }
@@ -407,7 +407,7 @@ TEST_CASE("serialize: an optimiser saved and loaded continues identically", "[se
   auto train = [&](nn::Module& model, nn::Optimizer& optimizer, int steps) {
     for (int i = 0; i < steps; ++i) {
       optimizer.zero_grad();
-      Variable loss = nn::functional::mse_loss(model(inputs), targets);
+      Tensor loss = nn::functional::mse_loss(model(inputs), targets);
       loss.backward();
       optimizer.step();
     }

@@ -56,7 +56,7 @@ inline void for_each_index(const nabla::Shape& shape, const std::function<void(c
 }
 
 // Byte address of the element at index: storage base + (offset + sum index * stride) * itemsize.
-inline char* element_address(const nabla::Tensor& t, const Index& index) {
+inline char* element_address(const nabla::kernels::Tensor& t, const Index& index) {
   if (static_cast<int64_t>(index.size()) != t.dim()) {
     throw std::logic_error("reference: index " + index_string(index) + " does not match rank " +
                            std::to_string(t.dim()));
@@ -67,7 +67,7 @@ inline char* element_address(const nabla::Tensor& t, const Index& index) {
          element * static_cast<int64_t>(nabla::itemsize(t.dtype()));
 }
 
-inline double read(const nabla::Tensor& t, const Index& index) {
+inline double read(const nabla::kernels::Tensor& t, const Index& index) {
   const char* address = element_address(t, index);
   return nabla::dispatch(t.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -77,7 +77,7 @@ inline double read(const nabla::Tensor& t, const Index& index) {
   });
 }
 
-inline void write(const nabla::Tensor& t, const Index& index, double value) {
+inline void write(const nabla::kernels::Tensor& t, const Index& index, double value) {
   char* address = element_address(t, index);
   nabla::dispatch(t.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -87,7 +87,7 @@ inline void write(const nabla::Tensor& t, const Index& index, double value) {
 }
 
 // <a, b> over all elements, read through strides, summed in long double.
-inline double inner_product(const nabla::Tensor& a, const nabla::Tensor& b) {
+inline double inner_product(const nabla::kernels::Tensor& a, const nabla::kernels::Tensor& b) {
   REQUIRE(a.shape() == b.shape());
   long double total = 0;
   for_each_index(a.shape(), [&](const Index& i) { total += static_cast<long double>(read(a, i)) * read(b, i); });
@@ -95,7 +95,7 @@ inline double inner_product(const nabla::Tensor& a, const nabla::Tensor& b) {
 }
 
 // Every element in row-major order, read through strides.
-inline std::vector<double> elements(const nabla::Tensor& t) {
+inline std::vector<double> elements(const nabla::kernels::Tensor& t) {
   std::vector<double> values;
   for_each_index(t.shape(), [&](const Index& index) { values.push_back(read(t, index)); });
   return values;
@@ -145,7 +145,7 @@ inline Tolerance reduction_tolerance(nabla::DType dtype) {
 
 // Checks result's shape, then every element against expected(index). Reports the first mismatch
 // and the mismatch count as one assertion, so a broken kernel does not print thousands of lines.
-inline void check_elements(const nabla::Tensor& result, const nabla::Shape& shape,
+inline void check_elements(const nabla::kernels::Tensor& result, const nabla::Shape& shape,
                            const std::function<double(const Index&)>& expected, Tolerance tolerance) {
   REQUIRE(result.defined());
   REQUIRE(result.shape() == shape);
@@ -164,7 +164,7 @@ inline void check_elements(const nabla::Tensor& result, const nabla::Shape& shap
 }
 
 // Checks shape and the row-major values of a tensor against a literal list.
-inline void check_values(const nabla::Tensor& t, const nabla::Shape& shape,
+inline void check_values(const nabla::kernels::Tensor& t, const nabla::Shape& shape,
                          const std::vector<double>& values, double tolerance = 1e-6) {
   REQUIRE(t.defined());
   REQUIRE(t.shape() == shape);
@@ -235,9 +235,9 @@ inline const char* layout_name(Layout layout) {
 }
 
 // A contiguous tensor of random values in [low, high); integral (or integer dtypes) rounds down.
-inline nabla::Tensor random_contiguous(const nabla::Shape& shape, nabla::DType dtype, Rng& rng,
+inline nabla::kernels::Tensor random_contiguous(const nabla::Shape& shape, nabla::DType dtype, Rng& rng,
                                        double low, double high, bool integral) {
-  nabla::Tensor t = nabla::Tensor::empty(shape, dtype);
+  nabla::kernels::Tensor t = nabla::kernels::Tensor::empty(shape, dtype);
   if (dtype == nabla::uint8) low = std::max(low, 0.0);
   integral = integral || !nabla::is_floating(dtype);
   for_each_index(shape, [&](const Index& index) {
@@ -248,7 +248,7 @@ inline nabla::Tensor random_contiguous(const nabla::Shape& shape, nabla::DType d
 }
 
 // A tensor of `shape` laid out as `layout`, filled with random values in [low, high).
-inline nabla::Tensor random_tensor(const nabla::Shape& shape, nabla::DType dtype, Layout layout,
+inline nabla::kernels::Tensor random_tensor(const nabla::Shape& shape, nabla::DType dtype, Layout layout,
                                    Rng& rng, double low = -2.0, double high = 2.0,
                                    bool integral = false) {
   const int64_t ndim = shape.size();
@@ -341,7 +341,7 @@ inline nabla::Shape reduced_shape(const nabla::Shape& shape, const std::vector<b
 }
 
 // The elements of x that reduce into one output position (given as a keepdim index), row-major.
-inline std::vector<double> reduced_values(const nabla::Tensor& x, const std::vector<bool>& reduced,
+inline std::vector<double> reduced_values(const nabla::kernels::Tensor& x, const std::vector<bool>& reduced,
                                           const Index& keepdim_index) {
   nabla::Shape sub = nabla::Shape::filled(x.dim(), 1);
   for (int64_t i = 0; i < x.dim(); ++i) {
@@ -359,7 +359,7 @@ inline std::vector<double> reduced_values(const nabla::Tensor& x, const std::vec
 }
 
 // Checks result = reduce(x over axes) element by element, with f applied to each group of values.
-inline void check_reduction(const nabla::Tensor& result, const nabla::Tensor& x,
+inline void check_reduction(const nabla::kernels::Tensor& result, const nabla::kernels::Tensor& x,
                             const nabla::Dims& axes, bool keepdim,
                             const std::function<double(const std::vector<double>&)>& f,
                             Tolerance tolerance) {

@@ -1,8 +1,9 @@
 #include <catch2/catch.hpp>
 
-#include "nabla/nabla.hpp"
+#include "nabla/tensor.hpp"
 
 using namespace nabla;
+using namespace nabla::kernels;
 
 TEST_CASE("relu_backward passes the gradient where the output is positive", "[elementwise][relu]") {
   const Tensor grad = tensor({1, 2, 3, 4, 5, 6}, {2, 3});

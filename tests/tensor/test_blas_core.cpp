@@ -20,6 +20,7 @@
 #include "reference.hpp"
 
 using namespace nabla;
+using namespace nabla::kernels;
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include "reference.hpp"
 
 using namespace nabla;
+using namespace nabla::kernels;
 using Catch::Matchers::Contains;
 
 namespace {

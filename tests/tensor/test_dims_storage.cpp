@@ -5,6 +5,7 @@
 #include "reference.hpp"
 
 using namespace nabla;
+using namespace nabla::kernels;
 using Catch::Contains;
 
 // ---- Dims

@@ -7,6 +7,7 @@
 #include "reference.hpp"
 
 using namespace nabla;
+using namespace nabla::kernels;
 using Catch::Contains;
 using reference::check_values;
 

@@ -8,6 +8,7 @@
 #include "reference.hpp"
 
 using namespace nabla;
+using namespace nabla::kernels;
 using Catch::Contains;
 using reference::check_elements;
 using reference::check_values;

@@ -12,6 +12,7 @@
 #include "reference.hpp"
 
 using namespace nabla;
+using namespace nabla::kernels;
 using Catch::Contains;
 
 namespace {

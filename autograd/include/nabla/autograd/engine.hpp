@@ -2,13 +2,13 @@
 // Reverse-mode differentiation over the recorded graph.
 #include <vector>
 
-#include "nabla/autograd/variable.hpp"
+#include "nabla/autograd/tensor.hpp"
 
 namespace nabla::autograd {
 
 // Accumulates d(outputs)/d(leaf) into every leaf's grad(). grad_outputs[i] (default: 1 for a
 // scalar output) weights outputs[i]. The graph is freed afterwards unless retain_graph is set.
-void backward(const std::vector<Variable>& outputs, const std::vector<Variable>& grad_outputs = {},
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
               BackwardOptions options = {});
 
 struct GradOptions {
@@ -19,7 +19,7 @@ struct GradOptions {
 
 // The gradients of outputs with respect to inputs, returned without touching any grad().
 // With create_graph the results have history, so they can be differentiated again.
-std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
-                           const std::vector<Variable>& grad_outputs = {}, GradOptions options = {});
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                           const std::vector<Tensor>& grad_outputs = {}, GradOptions options = {});
 
 }  // namespace nabla::autograd

@@ -1,137 +1,169 @@
 #pragma once
-// Differentiable ops on Variables. Each has the same meaning as its tensor twin in nabla/tensor;
-// its backward formula sits beside its forward in autograd/src/ops_*.cpp. Tensors convert to
-// constant Variables implicitly, so a Variable op accepts either.
+// The ops on Tensors, as free functions (each with a method twin on Tensor where PyTorch has one).
+// Differentiable ops record their backward formula beside their forward (autograd/src/ops_*.cpp);
+// ops without a gradient (comparisons, argmax, ...) return tensors that require no grad.
 #include <vector>
 
-#include "nabla/autograd/variable.hpp"
+#include "nabla/autograd/tensor.hpp"
 
 namespace nabla {
 
-// ---- element-wise (broadcasting)
-Variable add(const Variable& a, const Variable& b);
-Variable sub(const Variable& a, const Variable& b);
-Variable mul(const Variable& a, const Variable& b);
-Variable div(const Variable& a, const Variable& b);
-Variable pow(const Variable& base, const Variable& exponent);
-Variable maximum(const Variable& a, const Variable& b);  // ties split the gradient evenly
-Variable minimum(const Variable& a, const Variable& b);
-Variable maximum(const Variable& a, double b);
-Variable minimum(const Variable& a, double b);
-Variable add(const Variable& a, double b);
-Variable sub(const Variable& a, double b);
-Variable sub(double a, const Variable& b);
-Variable mul(const Variable& a, double b);
-Variable div(const Variable& a, double b);
-Variable div(double a, const Variable& b);
-Variable pow(const Variable& base, double exponent);
-Variable neg(const Variable& x);
-Variable exp(const Variable& x);
-Variable log(const Variable& x);
-Variable sqrt(const Variable& x);
-Variable abs(const Variable& x);   // gradient sign(x) (0 at 0)
-Variable sign(const Variable& x);  // gradient 0
-Variable tanh(const Variable& x);
-Variable erf(const Variable& x);
-Variable sigmoid(const Variable& x);
-Variable relu(const Variable& x);  // gradient 0 at 0
-// grad_output where output > 0, else 0: relu's gradient as one op (linear in grad_output).
-Variable relu_backward(const Variable& grad_output, const Tensor& output);
-// g * y * (1 - y): sigmoid's backward from its output y, differentiable in both.
-Variable sigmoid_backward(const Variable& grad_output, const Variable& output);
-Variable clamp(const Variable& x, double low, double high);  // gradient 1 inside [low, high]
-// a where mask is non-zero, else b; the mask is not differentiated.
-Variable where(const Tensor& mask, const Variable& a, const Variable& b);
+// ---- element-wise (broadcasting). Binary ops compute in promote_types(a, b); a scalar operand
+// takes the tensor's dtype.
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& base, const Tensor& exponent);  // d/d(exponent) is 0 where base == 0
+Tensor maximum(const Tensor& a, const Tensor& b);  // ties split the gradient evenly
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, double b);
+Tensor minimum(const Tensor& a, double b);
+Tensor add(const Tensor& a, double b);
+Tensor sub(const Tensor& a, double b);
+Tensor sub(double a, const Tensor& b);
+Tensor mul(const Tensor& a, double b);
+Tensor div(const Tensor& a, double b);
+Tensor div(double a, const Tensor& b);
+Tensor pow(const Tensor& base, double exponent);
+Tensor neg(const Tensor& x);
+// The point-wise math ops of nabla/tensor/pointwise.def, each with its derivative there: exp, log,
+// sqrt, tanh, erf, sigmoid, relu (gradient 0 at 0), abs (gradient sign(x)), sign (gradient 0), ...
+#define NABLA_POINTWISE_OP(name) Tensor name(const Tensor& x);
+#define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_OP(name)
+#define NABLA_POINTWISE_RESULT(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_OP(name)
+#define NABLA_POINTWISE_NO_GRAD(name, dtypes, forward, domain) NABLA_POINTWISE_OP(name)
+#include "nabla/tensor/pointwise.def"
+#undef NABLA_POINTWISE_OP
+Tensor clamp(const Tensor& x, double low, double high);  // gradient 1 inside [low, high]
+Tensor clamp_min(const Tensor& x, double low);
+Tensor clamp_max(const Tensor& x, double high);
+// a where mask is non-zero, else b (all three broadcast); the mask is not differentiated.
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
+Tensor where(const Tensor& mask, const Tensor& a, double b);
+Tensor where(const Tensor& mask, double a, const Tensor& b);
+// x with `value` where mask is non-zero (mask broadcasts to x's shape).
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 
-// ---- reductions
-Variable sum(const Variable& x, const Dims& axes = {}, bool keepdim = false);
-Variable mean(const Variable& x, const Dims& axes = {}, bool keepdim = false);
-Variable var(const Variable& x, const Dims& axes = {}, bool keepdim = false, int64_t correction = 1);
-Variable logsumexp(const Variable& x, const Dims& axes = {}, bool keepdim = false);
-Variable amax(const Variable& x, const Dims& axes = {}, bool keepdim = false);  // ties share the gradient
-Variable amin(const Variable& x, const Dims& axes = {}, bool keepdim = false);
-struct VariableIndices {
-  Variable values;
-  Tensor indices;
-};
+// ---- comparisons and logic: uint8 masks (1 where true), no gradient
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor eq(const Tensor& a, double b);
+Tensor ne(const Tensor& a, double b);
+Tensor lt(const Tensor& a, double b);
+Tensor le(const Tensor& a, double b);
+Tensor gt(const Tensor& a, double b);
+Tensor ge(const Tensor& a, double b);
+// Logic on truth values: non-zero is true.
+Tensor logical_not(const Tensor& x);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_xor(const Tensor& a, const Tensor& b);
+// True when every element of a and b (broadcast) satisfies |a - b| <= atol + rtol * |b|.
+bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
+// True when shapes are equal and every element is equal.
+bool equal(const Tensor& a, const Tensor& b);
+
+// ---- reductions (axes: any set, negative from the end; empty = all; keepdim keeps them as 1)
+Tensor sum(const Tensor& x, const Dims& axes = {}, bool keepdim = false);  // integers sum in int64
+Tensor mean(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+// Variance with `correction` subtracted from the count (1: unbiased, 0: population).
+Tensor var(const Tensor& x, const Dims& axes = {}, bool keepdim = false, int64_t correction = 1);
+Tensor logsumexp(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+Tensor amax(const Tensor& x, const Dims& axes = {}, bool keepdim = false);  // ties share the gradient
+Tensor amin(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
 // Max/min along an axis; the gradient goes to the (first) index that won.
-VariableIndices max(const Variable& x, int64_t axis, bool keepdim = false);
-VariableIndices min(const Variable& x, int64_t axis, bool keepdim = false);
-Variable sum_to(const Variable& x, const Shape& shape);
-Variable softmax(const Variable& x, int64_t axis);
-Variable log_softmax(const Variable& x, int64_t axis);
+ValuesIndices max(const Tensor& x, int64_t axis, bool keepdim = false);
+ValuesIndices min(const Tensor& x, int64_t axis, bool keepdim = false);
+Tensor max(const Tensor& x);  // 0-d: the largest element (ties share the gradient)
+Tensor min(const Tensor& x);
+// int64 indices of the max/min along an axis (first on ties); no gradient.
+Tensor argmax(const Tensor& x, int64_t axis, bool keepdim = false);
+Tensor argmin(const Tensor& x, int64_t axis, bool keepdim = false);
+Tensor argmax(const Tensor& x);  // 0-d int64: flat index of the first largest element
+Tensor argmin(const Tensor& x);
+// Sums x over the axes it was broadcast along, so the result has `shape`.
+Tensor sum_to(const Tensor& x, const Shape& shape);
+Tensor softmax(const Tensor& x, int64_t axis);
+Tensor log_softmax(const Tensor& x, int64_t axis);
 
-// ---- shape and views
-Variable reshape(const Variable& x, const Shape& shape);
-Variable view(const Variable& x, const Shape& shape);
-Variable flatten(const Variable& x, int64_t start_axis = 0, int64_t end_axis = -1);
-Variable transpose(const Variable& x, int64_t axis0, int64_t axis1);
-Variable permute(const Variable& x, const Dims& order);
-Variable squeeze(const Variable& x);
-Variable squeeze(const Variable& x, int64_t axis);
-Variable unsqueeze(const Variable& x, int64_t axis);
-Variable slice(const Variable& x, int64_t axis, int64_t start, int64_t end, int64_t step = 1);
-Variable narrow(const Variable& x, int64_t axis, int64_t start, int64_t length);
-Variable select(const Variable& x, int64_t axis, int64_t index);
-Variable expand(const Variable& x, const Shape& shape);
-Variable to(const Variable& x, DType dtype);
-Variable clone(const Variable& x);
-// The adjoint of slice: zeros of `shape` with `x` placed at the slice.
-Variable slice_backward(const Variable& x, const Shape& shape, int64_t axis, int64_t start, int64_t end,
-                        int64_t step);
-Variable concat(const std::vector<Variable>& xs, int64_t axis = 0);
-Variable stack(const std::vector<Variable>& xs, int64_t axis = 0);
-Variable index_select(const Variable& x, int64_t axis, const Tensor& index);
-Variable index_add(const Variable& base, int64_t axis, const Tensor& index, const Variable& source);
-Variable gather(const Variable& x, int64_t axis, const Tensor& index);
-Variable scatter_add(const Variable& base, int64_t axis, const Tensor& index, const Variable& source);
+// ---- shape and views (views share storage with their input)
+Tensor reshape(const Tensor& x, const Shape& shape);
+Tensor view(const Tensor& x, const Shape& shape);
+Tensor flatten(const Tensor& x, int64_t start_axis = 0, int64_t end_axis = -1);
+Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1);
+Tensor permute(const Tensor& x, const Dims& order);
+Tensor squeeze(const Tensor& x);
+Tensor squeeze(const Tensor& x, int64_t axis);
+Tensor unsqueeze(const Tensor& x, int64_t axis);
+// Elements start, start+step, ... < end along axis; start/end clamp like Python slices.
+Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end, int64_t step = 1);
+Tensor narrow(const Tensor& x, int64_t axis, int64_t start, int64_t length);
+Tensor select(const Tensor& x, int64_t axis, int64_t index);  // removes `axis`
+Tensor expand(const Tensor& x, const Shape& shape);  // -1 keeps an axis; size-1 axes broadcast
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+Tensor contiguous(const Tensor& x);
+Tensor to(const Tensor& x, DType dtype);
+Tensor clone(const Tensor& x);
+// Joins tensors of equal shape except along axis (cat is PyTorch's name for it).
+Tensor concat(const std::vector<Tensor>& tensors, int64_t axis = 0);
+Tensor cat(const std::vector<Tensor>& tensors, int64_t axis = 0);
+// Joins tensors of equal shape along a new axis.
+Tensor stack(const std::vector<Tensor>& tensors, int64_t axis = 0);
+// Slices of x along axis at the positions in a 1-d int64 index (repeats allowed).
+Tensor index_select(const Tensor& x, int64_t axis, const Tensor& index);
+// A copy of base with source's slices added at index positions along axis (repeats accumulate).
+Tensor index_add(const Tensor& base, int64_t axis, const Tensor& index, const Tensor& source);
+// out[i][j][k] = x[i][index[i][j][k]][k] for axis 1 (like torch.gather).
+Tensor gather(const Tensor& x, int64_t axis, const Tensor& index);
+// A copy of base with source added at the gathered positions (the adjoint of gather).
+Tensor scatter_add(const Tensor& base, int64_t axis, const Tensor& index, const Tensor& source);
 
-// ---- linear algebra and convolution kernels
-Variable matmul(const Variable& a, const Variable& b);
-Variable im2col(const Variable& x, const Window2d& window);
-Variable col2im(const Variable& columns, const Shape& image_shape, const Window2d& window);
-VariableIndices max_pool2d(const Variable& x, const Window2d& window);
-// max_pool2d's adjoint: grad_output added at the winners (`indices`) in a zero input-shaped image.
-Variable max_pool2d_backward(const Variable& grad_output, const Tensor& indices, const Shape& input_shape);
-Variable avg_pool2d(const Variable& x, const Window2d& window, bool count_include_pad = true);
-Variable avg_pool2d_backward(const Variable& grad_output, const Shape& input_shape, const Window2d& window,
-                             bool count_include_pad = true);
-
-// ---- fused primitives behind nn's layers (one node each instead of a chain of small ones)
-// x [..., in] @ weight[out, in]^T + bias [out] (bias optional).
-Variable linear(const Variable& x, const Variable& weight, const Variable& bias = {});
-// 2-d convolution and its two adjoints. The three are linear in each argument and each one's
-// gradient is written with the other two, so convolutions have second derivatives too.
-Variable conv2d(const Variable& x, const Variable& weight, const Variable& bias = {}, const Conv2dParams& params = {});
-Variable conv2d_backward_input(const Variable& grad_output, const Variable& weight, const Shape& input_shape,
-                               const Conv2dParams& params);
-Variable conv2d_backward_weight(const Variable& x, const Variable& grad_output, const Shape& weight_shape,
-                                const Conv2dParams& params);
+// ---- linear algebra, convolution and pooling
+// NumPy matmul: 1-d operands become a row/column; batch axes broadcast.
+Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor mm(const Tensor& a, const Tensor& b);  // 2-d only
+// x [..., in] @ weight[out, in]^T + bias [out] (bias optional), as one recorded op.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+// 2-d convolution (cross-correlation): x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
+// Its gradients are its two adjoints, differentiable in turn, so convolutions have second
+// derivatives too.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& params = {});
+// Max pooling: values [N, C, OH, OW] and int64 indices of each winner within its H*W input plane.
+ValuesIndices max_pool2d(const Tensor& x, const Window2d& window);
+Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pad = true);
 // Per-row cross-entropy of logits [N, C] against int64 classes [N], with label smoothing eps:
 // loss = logsumexp(x) - (1 - eps) * x[target] - eps * mean(x), per row ([N]) or reduced to their
 // mean or sum. Gradient: softmax(x) - q, where q is the smoothed one-hot target; a target outside
 // [0, C) is an error naming the row.
-Variable cross_entropy_rows(const Variable& logits, const Tensor& target, double label_smoothing = 0.0,
-                            Reduction reduction = Reduction::none);
-// Its gradient, (softmax(x) - q) * g[:, None] with g = grad per row (or the reduced loss's grad,
-// shared out), as an op of its own (one fused pass) whose derivatives in logits and grad give
-// cross-entropy second derivatives.
-Variable cross_entropy_rows_backward(const Variable& logits, const Tensor& target, const Variable& grad,
-                                     double label_smoothing = 0.0, Reduction reduction = Reduction::none);
+Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, double label_smoothing = 0.0,
+                          Reduction reduction = Reduction::none);
 
 // ---- operators
-inline Variable operator+(const Variable& a, const Variable& b) { return add(a, b); }
-inline Variable operator-(const Variable& a, const Variable& b) { return sub(a, b); }
-inline Variable operator*(const Variable& a, const Variable& b) { return mul(a, b); }
-inline Variable operator/(const Variable& a, const Variable& b) { return div(a, b); }
-inline Variable operator+(const Variable& a, double b) { return add(a, b); }
-inline Variable operator-(const Variable& a, double b) { return sub(a, b); }
-inline Variable operator*(const Variable& a, double b) { return mul(a, b); }
-inline Variable operator/(const Variable& a, double b) { return div(a, b); }
-inline Variable operator+(double a, const Variable& b) { return add(b, a); }
-inline Variable operator-(double a, const Variable& b) { return sub(a, b); }
-inline Variable operator*(double a, const Variable& b) { return mul(b, a); }
-inline Variable operator/(double a, const Variable& b) { return div(a, b); }
-inline Variable operator-(const Variable& x) { return neg(x); }
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, double b) { return div(a, b); }
+inline Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+inline Tensor operator-(double a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+inline Tensor operator/(double a, const Tensor& b) { return div(a, b); }
+inline Tensor operator-(const Tensor& x) { return neg(x); }
+inline const Tensor& operator+=(const Tensor& a, const Tensor& b) { return a.add_(b); }
+inline const Tensor& operator-=(const Tensor& a, const Tensor& b) { return a.sub_(b); }
+inline const Tensor& operator*=(const Tensor& a, const Tensor& b) { return a.mul_(b); }
+inline const Tensor& operator/=(const Tensor& a, const Tensor& b) { return a.div_(b); }
+inline const Tensor& operator+=(const Tensor& a, double b) { return a.add_(b); }
+inline const Tensor& operator-=(const Tensor& a, double b) { return a.sub_(b); }
+inline const Tensor& operator*=(const Tensor& a, double b) { return a.mul_(b); }
+inline const Tensor& operator/=(const Tensor& a, double b) { return a.div_(b); }
 
 }  // namespace nabla

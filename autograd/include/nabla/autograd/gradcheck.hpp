@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "nabla/autograd/variable.hpp"
+#include "nabla/autograd/tensor.hpp"
 
 namespace nabla::autograd {
 
@@ -25,7 +25,7 @@ struct GradcheckResult {
   explicit operator bool() const { return passed; }
 };
 
-using DifferentiableFunction = std::function<Variable(const std::vector<Variable>&)>;
+using DifferentiableFunction = std::function<Tensor(const std::vector<Tensor>&)>;
 
 // Compares the Jacobian of fn at `inputs` (every element of every input) computed by backward
 // with the one from central differences.

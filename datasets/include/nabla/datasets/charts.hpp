@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "nabla/datasets/canvas.hpp"
-#include "nabla/tensor/tensor.hpp"
+#include "nabla/autograd/tensor.hpp"
 
 namespace nabla::datasets {
 

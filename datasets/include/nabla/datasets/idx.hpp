@@ -5,7 +5,7 @@
 // the content, not the name.
 #include <filesystem>
 
-#include "nabla/tensor/tensor.hpp"
+#include "nabla/autograd/tensor.hpp"
 
 namespace nabla::datasets {
 

@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "nabla/tensor/tensor.hpp"
+#include "nabla/autograd/tensor.hpp"
 
 namespace nabla::datasets {
 

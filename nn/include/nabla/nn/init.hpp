@@ -1,9 +1,10 @@
 #pragma once
 // Parameter initialisers (in place, like torch.nn.init). Each takes a tensor handle (writes go to
-// its storage) and an optional generator, so initialisation is reproducible.
+// its storage, unrecorded, as under NoGradGuard) and an optional generator, so initialisation is
+// reproducible; each returns the same handle.
 #include <utility>
 
-#include "nabla/tensor.hpp"
+#include "nabla/autograd/tensor.hpp"
 
 namespace nabla::nn::init {
 
@@ -15,18 +16,18 @@ double calculate_gain(Nonlinearity nonlinearity, double param = 0.01);
 // (fan_in, fan_out) of a weight: [out, in] for linear, [out, in, kh, kw] for convolution.
 std::pair<int64_t, int64_t> calculate_fans(const Shape& shape);
 
-void uniform_(Tensor tensor, double low = 0.0, double high = 1.0, Generator& generator = default_generator());
-void normal_(Tensor tensor, double mean = 0.0, double stddev = 1.0, Generator& generator = default_generator());
-void constant_(Tensor tensor, double value);
-void zeros_(Tensor tensor);
-void ones_(Tensor tensor);
+Tensor uniform_(const Tensor& tensor, double low = 0.0, double high = 1.0, Generator& generator = default_generator());
+Tensor normal_(const Tensor& tensor, double mean = 0.0, double stddev = 1.0, Generator& generator = default_generator());
+Tensor constant_(const Tensor& tensor, double value);
+Tensor zeros_(const Tensor& tensor);
+Tensor ones_(const Tensor& tensor);
 // He initialisation: bound = gain * sqrt(3 / fan); `a` is the leaky_relu slope used for the gain.
-void kaiming_uniform_(Tensor tensor, double a = 0.0, FanMode mode = FanMode::fan_in,
+Tensor kaiming_uniform_(const Tensor& tensor, double a = 0.0, FanMode mode = FanMode::fan_in,
                       Nonlinearity nonlinearity = Nonlinearity::leaky_relu, Generator& generator = default_generator());
-void kaiming_normal_(Tensor tensor, double a = 0.0, FanMode mode = FanMode::fan_in,
+Tensor kaiming_normal_(const Tensor& tensor, double a = 0.0, FanMode mode = FanMode::fan_in,
                      Nonlinearity nonlinearity = Nonlinearity::leaky_relu, Generator& generator = default_generator());
 // Glorot initialisation: bound = gain * sqrt(6 / (fan_in + fan_out)).
-void xavier_uniform_(Tensor tensor, double gain = 1.0, Generator& generator = default_generator());
-void xavier_normal_(Tensor tensor, double gain = 1.0, Generator& generator = default_generator());
+Tensor xavier_uniform_(const Tensor& tensor, double gain = 1.0, Generator& generator = default_generator());
+Tensor xavier_normal_(const Tensor& tensor, double gain = 1.0, Generator& generator = default_generator());
 
 }  // namespace nabla::nn::init

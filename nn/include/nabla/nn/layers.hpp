@@ -12,10 +12,10 @@ namespace nabla::nn {
 class Linear : public Module {
  public:
   Linear(int64_t in_features, int64_t out_features, bool bias = true);
-  Variable forward(const Variable& input) override;
+  Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Linear"; }
   std::string extra_repr() const override;
-  Variable weight, bias;
+  Tensor weight, bias;
 
  private:
   int64_t in_features_, out_features_;
@@ -38,11 +38,11 @@ class Conv2d : public Module {
   explicit Conv2d(const Conv2dOptions& options);
   Conv2d(int64_t in_channels, int64_t out_channels, Size2d kernel_size)
       : Conv2d(Conv2dOptions{.in_channels = in_channels, .out_channels = out_channels, .kernel_size = kernel_size}) {}
-  Variable forward(const Variable& input) override;
+  Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Conv2d"; }
   std::string extra_repr() const override;
   const Conv2dOptions& options() const { return options_; }
-  Variable weight, bias;
+  Tensor weight, bias;
 
  private:
   Conv2dOptions options_;
@@ -60,7 +60,7 @@ class MaxPool2d : public Module {
  public:
   explicit MaxPool2d(const Pool2dOptions& options);
   explicit MaxPool2d(Size2d kernel_size) : MaxPool2d(Pool2dOptions{.kernel_size = kernel_size}) {}
-  Variable forward(const Variable& input) override;
+  Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "MaxPool2d"; }
   std::string extra_repr() const override;
 
@@ -72,7 +72,7 @@ class AvgPool2d : public Module {
  public:
   explicit AvgPool2d(const Pool2dOptions& options);
   explicit AvgPool2d(Size2d kernel_size) : AvgPool2d(Pool2dOptions{.kernel_size = kernel_size}) {}
-  Variable forward(const Variable& input) override;
+  Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "AvgPool2d"; }
   std::string extra_repr() const override;
 
@@ -83,7 +83,7 @@ class AvgPool2d : public Module {
 class AdaptiveAvgPool2d : public Module {
  public:
   explicit AdaptiveAvgPool2d(Size2d output_size) : output_size_(output_size) {}
-  Variable forward(const Variable& input) override { return functional::adaptive_avg_pool2d(input, output_size_); }
+  Tensor forward(const Tensor& input) override { return functional::adaptive_avg_pool2d(input, output_size_); }
   std::string type_name() const override { return "AdaptiveAvgPool2d"; }
   std::string extra_repr() const override;
 
@@ -95,7 +95,7 @@ class AdaptiveAvgPool2d : public Module {
 class Flatten : public Module {
  public:
   explicit Flatten(int64_t start_axis = 1, int64_t end_axis = -1) : start_(start_axis), end_(end_axis) {}
-  Variable forward(const Variable& input) override { return flatten(input, start_, end_); }
+  Tensor forward(const Tensor& input) override { return flatten(input, start_, end_); }
   std::string type_name() const override { return "Flatten"; }
 
  private:
@@ -107,7 +107,7 @@ class Flatten : public Module {
 class Dropout : public Module {
  public:
   explicit Dropout(double p = 0.5, std::optional<uint64_t> seed = std::nullopt);
-  Variable forward(const Variable& input) override;
+  Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Dropout"; }
   std::string extra_repr() const override;
   Generator& generator() { return own_generator_ ? *own_generator_ : default_generator(); }
@@ -130,9 +130,9 @@ struct BatchNormOptions {
 class BatchNorm : public Module {
  public:
   BatchNorm(const BatchNormOptions& options, int64_t spatial_dims);
-  Variable forward(const Variable& input) override;
+  Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
-  Variable weight, bias;
+  Tensor weight, bias;
   Tensor running_mean, running_var, num_batches_tracked;
 
  private:
@@ -157,14 +157,14 @@ class BatchNorm2d : public BatchNorm {
 // ---- activations
 class ReLU : public Module {
  public:
-  Variable forward(const Variable& input) override { return relu(input); }
+  Tensor forward(const Tensor& input) override { return relu(input); }
   std::string type_name() const override { return "ReLU"; }
 };
 
 class LeakyReLU : public Module {
  public:
   explicit LeakyReLU(double negative_slope = 0.01) : slope_(negative_slope) {}
-  Variable forward(const Variable& input) override { return functional::leaky_relu(input, slope_); }
+  Tensor forward(const Tensor& input) override { return functional::leaky_relu(input, slope_); }
   std::string type_name() const override { return "LeakyReLU"; }
   std::string extra_repr() const override;
 
@@ -174,20 +174,20 @@ class LeakyReLU : public Module {
 
 class Sigmoid : public Module {
  public:
-  Variable forward(const Variable& input) override { return sigmoid(input); }
+  Tensor forward(const Tensor& input) override { return sigmoid(input); }
   std::string type_name() const override { return "Sigmoid"; }
 };
 
 class Tanh : public Module {
  public:
-  Variable forward(const Variable& input) override { return tanh(input); }
+  Tensor forward(const Tensor& input) override { return tanh(input); }
   std::string type_name() const override { return "Tanh"; }
 };
 
 class GELU : public Module {
  public:
   explicit GELU(bool tanh_approximation = false) : tanh_approximation_(tanh_approximation) {}
-  Variable forward(const Variable& input) override { return functional::gelu(input, tanh_approximation_); }
+  Tensor forward(const Tensor& input) override { return functional::gelu(input, tanh_approximation_); }
   std::string type_name() const override { return "GELU"; }
 
  private:
@@ -197,7 +197,7 @@ class GELU : public Module {
 class Softmax : public Module {
  public:
   explicit Softmax(int64_t axis) : axis_(axis) {}
-  Variable forward(const Variable& input) override { return softmax(input, axis_); }
+  Tensor forward(const Tensor& input) override { return softmax(input, axis_); }
   std::string type_name() const override { return "Softmax"; }
 
  private:
@@ -207,7 +207,7 @@ class Softmax : public Module {
 class LogSoftmax : public Module {
  public:
   explicit LogSoftmax(int64_t axis) : axis_(axis) {}
-  Variable forward(const Variable& input) override { return log_softmax(input, axis_); }
+  Tensor forward(const Tensor& input) override { return log_softmax(input, axis_); }
   std::string type_name() const override { return "LogSoftmax"; }
 
  private:

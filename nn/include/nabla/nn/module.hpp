@@ -9,7 +9,7 @@
 //       fc1 = register_module("fc1", std::make_shared<nn::Linear>(784, 128));
 //       fc2 = register_module("fc2", std::make_shared<nn::Linear>(128, 10));
 //     }
-//     Variable forward(const Variable& x) override { return (*fc2)(relu((*fc1)(x))); }
+//     Tensor forward(const Tensor& x) override { return (*fc2)(relu((*fc1)(x))); }
 //   };
 #include <memory>
 #include <string>
@@ -28,12 +28,12 @@ class Module {
   Module& operator=(const Module&) = delete;
 
   // The computation. Modules with other signatures define their own and leave this one alone.
-  virtual Variable forward(const Variable& input);
+  virtual Tensor forward(const Tensor& input);
   // Calls forward and remembers the output's shape for summary().
-  Variable operator()(const Variable& input);
+  Tensor operator()(const Tensor& input);
 
   // ---- registration (returns a handle sharing the registered value)
-  Variable register_parameter(const std::string& name, const Tensor& value, bool requires_grad = true);
+  Tensor register_parameter(const std::string& name, const Tensor& value, bool requires_grad = true);
   Tensor register_buffer(const std::string& name, const Tensor& value);
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
@@ -42,8 +42,8 @@ class Module {
   }
 
   // ---- inspection
-  std::vector<Variable> parameters(bool recurse = true) const;
-  std::vector<std::pair<std::string, Variable>> named_parameters(bool recurse = true) const;
+  std::vector<Tensor> parameters(bool recurse = true) const;
+  std::vector<std::pair<std::string, Tensor>> named_parameters(bool recurse = true) const;
   std::vector<Tensor> buffers(bool recurse = true) const;
   std::vector<std::pair<std::string, Tensor>> named_buffers(bool recurse = true) const;
   std::vector<std::shared_ptr<Module>> children() const;
@@ -71,11 +71,11 @@ class Module {
 
  private:
   void check_new_name(const std::string& name, const char* what) const;
-  void collect_parameters(const std::string& prefix, bool recurse, std::vector<std::pair<std::string, Variable>>& out) const;
+  void collect_parameters(const std::string& prefix, bool recurse, std::vector<std::pair<std::string, Tensor>>& out) const;
   void collect_buffers(const std::string& prefix, bool recurse, std::vector<std::pair<std::string, Tensor>>& out) const;
   void summarise(const std::string& prefix, int depth, std::vector<std::vector<std::string>>& rows) const;
 
-  std::vector<std::pair<std::string, Variable>> parameters_;
+  std::vector<std::pair<std::string, Tensor>> parameters_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
@@ -96,7 +96,7 @@ class Sequential : public Module {
   size_t size() const { return named_children().size(); }
   std::shared_ptr<Module> operator[](size_t index) const;
 
-  Variable forward(const Variable& input) override;
+  Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Sequential"; }
 };
 

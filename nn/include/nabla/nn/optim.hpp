@@ -13,7 +13,7 @@ namespace nabla::nn {
 
 class Optimizer {
  public:
-  explicit Optimizer(std::vector<Variable> parameters, double lr);
+  explicit Optimizer(std::vector<Tensor> parameters, double lr);
   virtual ~Optimizer() = default;
 
   virtual void step() = 0;
@@ -22,7 +22,7 @@ class Optimizer {
 
   double lr() const { return lr_; }
   void set_lr(double lr);
-  const std::vector<Variable>& parameters() const { return parameters_; }
+  const std::vector<Tensor>& parameters() const { return parameters_; }
   virtual std::string type_name() const = 0;
 
   // All state needed to resume exactly: named tensors ("step", "0.exp_avg", ...) including the
@@ -33,13 +33,13 @@ class Optimizer {
 
  protected:
   // Per-parameter state tensors, created zero-filled on first use; `name` like "exp_avg".
-  Tensor& buffer(size_t parameter_index, const std::string& name);
+  kernels::Tensor& buffer(size_t parameter_index, const std::string& name);
   int64_t step_count_ = 0;
 
  private:
-  std::vector<Variable> parameters_;
+  std::vector<Tensor> parameters_;
   double lr_;
-  std::vector<std::map<std::string, Tensor>> buffers_;
+  std::vector<std::map<std::string, kernels::Tensor>> buffers_;
 };
 
 struct SGDOptions {
@@ -53,8 +53,8 @@ struct SGDOptions {
 // Stochastic gradient descent with PyTorch's momentum, dampening, Nesterov and L2 weight decay.
 class SGD : public Optimizer {
  public:
-  SGD(std::vector<Variable> parameters, const SGDOptions& options);
-  SGD(std::vector<Variable> parameters, double lr) : SGD(std::move(parameters), SGDOptions{.lr = lr}) {}
+  SGD(std::vector<Tensor> parameters, const SGDOptions& options);
+  SGD(std::vector<Tensor> parameters, double lr) : SGD(std::move(parameters), SGDOptions{.lr = lr}) {}
   void step() override;
   std::string type_name() const override { return "SGD"; }
 
@@ -73,13 +73,13 @@ struct AdamOptions {
 
 class Adam : public Optimizer {
  public:
-  Adam(std::vector<Variable> parameters, const AdamOptions& options);
-  Adam(std::vector<Variable> parameters, double lr) : Adam(std::move(parameters), AdamOptions{.lr = lr}) {}
+  Adam(std::vector<Tensor> parameters, const AdamOptions& options);
+  Adam(std::vector<Tensor> parameters, double lr) : Adam(std::move(parameters), AdamOptions{.lr = lr}) {}
   void step() override;
   std::string type_name() const override { return decoupled_ ? "AdamW" : "Adam"; }
 
  protected:
-  Adam(std::vector<Variable> parameters, const AdamOptions& options, bool decoupled);
+  Adam(std::vector<Tensor> parameters, const AdamOptions& options, bool decoupled);
 
  private:
   AdamOptions options_;
@@ -89,7 +89,7 @@ class Adam : public Optimizer {
 // Adam with decoupled weight decay (p -= lr * weight_decay * p before the Adam update).
 class AdamW : public Adam {
  public:
-  AdamW(std::vector<Variable> parameters, const AdamOptions& options) : Adam(std::move(parameters), options, true) {}
+  AdamW(std::vector<Tensor> parameters, const AdamOptions& options) : Adam(std::move(parameters), options, true) {}
 };
 
 struct RMSpropOptions {
@@ -103,7 +103,7 @@ struct RMSpropOptions {
 
 class RMSprop : public Optimizer {
  public:
-  RMSprop(std::vector<Variable> parameters, const RMSpropOptions& options);
+  RMSprop(std::vector<Tensor> parameters, const RMSpropOptions& options);
   void step() override;
   std::string type_name() const override { return "RMSprop"; }
 

@@ -25,6 +25,10 @@ struct Conv2dParams {
   ConvAlgorithm algorithm = ConvAlgorithm::automatic;
 };
 
+}  // namespace nabla
+
+namespace nabla::kernels {
+
 // x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] (optional) -> [N, O, OH, OW].
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params);
 // The gradient with respect to x: the adjoint of conv2d in x (a transposed convolution).
@@ -38,4 +42,4 @@ Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const 
 std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x, const Tensor& grad_output, const Tensor& weight,
                                           const Conv2dParams& params);
 
-}  // namespace nabla
+}  // namespace nabla::kernels

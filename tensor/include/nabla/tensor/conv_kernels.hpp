@@ -28,6 +28,10 @@ struct Window2d {
 // the window does not fit.
 Size2d window_output_size(Size2d in, const Window2d& window, const char* op);
 
+}  // namespace nabla
+
+namespace nabla::kernels {
+
 // Unfolds x [N, C, H, W] into columns [N, C*kh*kw, OH*OW]: column l holds the window at output
 // position l, in (c, i, j) order. Padding reads as zero.
 Tensor im2col(const Tensor& x, const Window2d& window);
@@ -51,4 +55,4 @@ Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pa
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape,
                            const Window2d& window, bool count_include_pad = true);
 
-}  // namespace nabla
+}  // namespace nabla::kernels

@@ -8,6 +8,10 @@ namespace nabla {
 // The shape two shapes broadcast to; throws naming `op` and both shapes if they cannot.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op = "broadcast");
 
+}  // namespace nabla::kernels
+
+namespace nabla::kernels {
+
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -26,15 +30,14 @@ Tensor maximum(const Tensor& a, double b);
 Tensor minimum(const Tensor& a, double b);
 
 Tensor neg(const Tensor& x);
-Tensor exp(const Tensor& x);
-Tensor log(const Tensor& x);
-Tensor sqrt(const Tensor& x);
-Tensor abs(const Tensor& x);
-Tensor sign(const Tensor& x);  // -1, 0 or 1
-Tensor tanh(const Tensor& x);
-Tensor erf(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
-Tensor relu(const Tensor& x);
+// The point-wise math ops of nabla/tensor/pointwise.def: exp, log, sqrt, tanh, erf, sigmoid,
+// relu, abs, sign (-1, 0 or 1), ...
+#define NABLA_POINTWISE_KERNEL(name) Tensor name(const Tensor& x);
+#define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_KERNEL(name)
+#define NABLA_POINTWISE_RESULT(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_KERNEL(name)
+#define NABLA_POINTWISE_NO_GRAD(name, dtypes, forward, domain) NABLA_POINTWISE_KERNEL(name)
+#include "nabla/tensor/pointwise.def"
+#undef NABLA_POINTWISE_KERNEL
 // ReLU's gradient in one pass: grad_output where output > 0, else 0 (shapes must match).
 Tensor relu_backward(const Tensor& grad_output, const Tensor& output);
 // grad_output * y * (1 - y), for y = sigmoid(x): sigmoid's backward in one pass.

@@ -5,7 +5,7 @@
 
 #include "nabla/tensor/tensor.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 
 Tensor empty(const Shape& shape, DType dtype = float32);
 Tensor zeros(const Shape& shape, DType dtype = float32);
@@ -34,4 +34,4 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape = {});
 // Literal values in a given dtype: tensor({1, 2, 3, 4}, {2, 2}).
 Tensor tensor(std::initializer_list<double> values, const Shape& shape = {}, DType dtype = float32);
 
-}  // namespace nabla
+}  // namespace nabla::kernels

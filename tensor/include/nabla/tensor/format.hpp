@@ -8,14 +8,14 @@
 
 #include "nabla/tensor/tensor.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 std::string to_string(const Tensor& x);
 std::ostream& operator<<(std::ostream& out, const Tensor& x);
-}  // namespace nabla
+}  // namespace nabla::kernels
 
 template <>
-struct fmt::formatter<nabla::Tensor> : fmt::formatter<std::string> {
-  auto format(const nabla::Tensor& x, fmt::format_context& ctx) const {
-    return fmt::formatter<std::string>::format(nabla::to_string(x), ctx);
+struct fmt::formatter<nabla::kernels::Tensor> : fmt::formatter<std::string> {
+  auto format(const nabla::kernels::Tensor& x, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string>::format(nabla::kernels::to_string(x), ctx);
   }
 };

@@ -4,7 +4,7 @@
 
 #include "nabla/tensor/tensor.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 
 // Slices of x along axis at the positions in a 1-d int64 index (repeats allowed).
 Tensor index_select(const Tensor& x, int64_t axis, const Tensor& index);
@@ -22,4 +22,4 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t axis = 0);
 // Joins tensors of equal shape along a new axis.
 Tensor stack(const std::vector<Tensor>& tensors, int64_t axis = 0);
 
-}  // namespace nabla
+}  // namespace nabla::kernels

@@ -10,6 +10,10 @@ namespace nabla {
 // value per row). Reducing inside the loss saves a reduction op each way per training step.
 enum class Reduction { mean, sum, none };
 
+}  // namespace nabla
+
+namespace nabla::kernels {
+
 // loss[i] = logsumexp(x[i]) - (1 - eps) * x[i][target[i]] - eps * mean(x[i]), for logits x [N, C]
 // (float32/float64) and int64 class indices target [N] in [0, C); eps is the label smoothing.
 // Returned per row ([N]) for Reduction::none, else their sum or mean (the mean of no rows is NaN).
@@ -22,4 +26,4 @@ Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, double lab
 Tensor cross_entropy_rows_backward(const Tensor& logits, const Tensor& target, const Tensor& grad,
                                    double label_smoothing = 0.0, Reduction reduction = Reduction::none);
 
-}  // namespace nabla
+}  // namespace nabla::kernels

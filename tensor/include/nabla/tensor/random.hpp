@@ -32,6 +32,10 @@ class Generator {
 Generator& default_generator();
 void manual_seed(uint64_t seed);
 
+}  // namespace nabla
+
+namespace nabla::kernels {
+
 // Uniform in [low, high).
 Tensor uniform(const Shape& shape, double low, double high, DType dtype = float32,
                Generator& generator = default_generator());
@@ -49,4 +53,4 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape,
 // A random permutation of 0..n-1, int64 (Fisher-Yates).
 Tensor randperm(int64_t n, Generator& generator = default_generator());
 
-}  // namespace nabla
+}  // namespace nabla::kernels

@@ -3,7 +3,7 @@
 // axis). keepdim keeps reduced axes with size 1 so the result broadcasts against the input.
 #include "nabla/tensor/tensor.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 
 Tensor sum(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
@@ -31,4 +31,4 @@ Tensor argmax(const Tensor& x);  // 0-d int64: flat index of the first largest e
 // broadcast from). This is how gradients of broadcast operands are reduced.
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
-}  // namespace nabla
+}  // namespace nabla::kernels

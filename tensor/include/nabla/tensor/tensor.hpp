@@ -11,7 +11,7 @@
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/storage.hpp"
 
-namespace nabla {
+namespace nabla::kernels {
 
 class Tensor {
  public:
@@ -100,4 +100,4 @@ class Tensor {
   DType dtype_ = DType::float32;
 };
 
-}  // namespace nabla
+}  // namespace nabla::kernels

@@ -1,0 +1,35 @@
+#pragma once
+// The adjoints that ops' backward formulas are written with: each is itself a recorded,
+// differentiable op (its own gradient is written beside it), so second derivatives work through
+// them, and each has its gradcheck row. Users rarely call them; op authors may.
+#include "nabla/autograd/tensor.hpp"
+
+namespace nabla::detail {
+
+// grad_output where output > 0, else 0: relu's gradient as one op (linear in grad_output).
+Tensor relu_backward(const Tensor& grad_output, const Tensor& output);
+// g * y * (1 - y): sigmoid's backward from its output y, differentiable in both.
+Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output);
+// The adjoint of slice: zeros of `shape` with `x` placed at the slice.
+Tensor slice_backward(const Tensor& x, const Shape& shape, int64_t axis, int64_t start, int64_t end, int64_t step);
+// Unfolds x [N, C, H, W] into columns [N, C*kh*kw, OH*OW], and its adjoint.
+Tensor im2col(const Tensor& x, const Window2d& window);
+Tensor col2im(const Tensor& columns, const Shape& image_shape, const Window2d& window);
+// max_pool2d's adjoint: grad_output added at the winners (`indices`) in a zero input-shaped image.
+Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape);
+Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Window2d& window,
+                           bool count_include_pad = true);
+// conv2d's two adjoints: the gradient with respect to the input (a transposed convolution) and
+// with respect to the weight. The three are linear in each argument and each one's gradient is
+// written with the other two.
+Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,
+                             const Conv2dParams& params);
+Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const Shape& weight_shape,
+                              const Conv2dParams& params);
+// cross_entropy_rows' gradient, (softmax(x) - q) * g[:, None] with g = grad per row (or the reduced
+// loss's grad, shared out), as one fused op whose derivatives in logits and grad give cross-entropy
+// second derivatives.
+Tensor cross_entropy_rows_backward(const Tensor& logits, const Tensor& target, const Tensor& grad,
+                                   double label_smoothing = 0.0, Reduction reduction = Reduction::none);
+
+}  // namespace nabla::detail
