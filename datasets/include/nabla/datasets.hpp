@@ -9,3 +9,6 @@
 #include "nabla/datasets/idx.hpp"
 #include "nabla/datasets/mnist.hpp"
 #include "nabla/datasets/png.hpp"
+#include "nabla/datasets/random_key.hpp"
+#include "nabla/datasets/transform.hpp"
+#include "nabla/datasets/transforms.hpp"
