@@ -8,31 +8,28 @@
 #include <thread>
 
 #include "nabla/tensor/error.hpp"
-#include "nabla/tensor/random.hpp"
 
 namespace nabla::datasets {
 
 namespace {
 
-// A seed for one epoch's shuffle: (seed, epoch) mixed by SplitMix64's finaliser, so neighbouring
-// epochs (and neighbouring seeds) give unrelated streams.
-uint64_t epoch_seed(uint64_t seed, int64_t epoch) {
-  uint64_t z = seed ^ (0x9E3779B97F4A7C15ULL * (static_cast<uint64_t>(epoch) + 1));
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+// The stream the loader's own batch transforms draw from, apart from the dataset's (which gets
+// the batch's key as it is).
+constexpr uint64_t kLoaderTransformStream = 0x6c6f61646572ULL;  // "loader"
 
 }  // namespace
 
 // ---- one epoch's iteration: the order, the consumer's current batch, and the producer thread
 
 struct DataLoader::Iterator::State {
-  const Dataset* dataset = nullptr;
+  std::shared_ptr<const Dataset> dataset;  // shares ownership when the loader owns the dataset
   std::vector<int64_t> order;  // the epoch's indices, already cut for drop_last
   int64_t batch_size = 1;
   int64_t num_batches = 0;
   int64_t prefetch = 0;
+  uint64_t seed = 0;
+  int64_t epoch = 0;
+  Transform transform, target_transform;
 
   // Consumer side.
   Batch current;
@@ -64,7 +61,17 @@ struct DataLoader::Iterator::State {
     return {order.data() + begin, static_cast<size_t>(end - begin)};
   }
 
-  Batch make_batch(int64_t batch) const { return dataset->get_batch(indices_of(batch)); }
+  // Batch `batch`: made by the dataset, then transformed, with the key of its place in the epoch.
+  Batch make_batch(int64_t batch) const {
+    const RandomKey key{.seed = seed, .epoch = epoch, .position = batch * batch_size};
+    Batch made = dataset->get_batch_at(indices_of(batch), key);
+    if (transform || target_transform) {
+      const RandomKey transform_key = key.fold_in(kLoaderTransformStream);
+      if (transform) made.inputs = transform(made.inputs, transform_key);
+      if (target_transform && made.targets.defined()) made.targets = target_transform(made.targets, transform_key);
+    }
+    return made;
+  }
 
   int64_t refill_at() const { return prefetch / 2; }
 
@@ -136,20 +143,34 @@ struct DataLoader::Iterator::State {
 // ---- DataLoader
 
 DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options)
-    : dataset_(dataset), options_(options) {
-  if (options.batch_size < 1) fail("DataLoader: batch_size must be at least 1, got {}", options.batch_size);
-  if (options.prefetch < 0) {
-    fail("DataLoader: prefetch must be 0 (no background thread) or more, got {}", options.prefetch);
+    : DataLoader(detail::borrow(dataset), std::move(options)) {}
+
+DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options)
+    : dataset_(detail::require(std::move(dataset), "DataLoader")), options_(std::move(options)) {
+  if (options_.batch_size < 1) fail("DataLoader: batch_size must be at least 1, got {}", options_.batch_size);
+  if (options_.prefetch < 0) {
+    fail("DataLoader: prefetch must be 0 (no background thread) or more, got {}", options_.prefetch);
+  }
+  if (options_.sampler && options_.shuffle) {
+    fail("DataLoader: got both shuffle = true and a sampler; the sampler decides the order, so leave shuffle "
+         "false (for a random order pass RandomSampler)");
+  }
+  if (options_.sampler) {
+    sampler_ = options_.sampler;
+  } else if (options_.shuffle) {
+    sampler_ = std::make_shared<RandomSampler>(RandomSamplerOptions{.seed = options_.seed});
+  } else {
+    sampler_ = std::make_shared<SequentialSampler>();
   }
 }
 
 int64_t DataLoader::size() const {
-  const int64_t n = dataset_.size();
+  const int64_t n = sampler_->length(dataset_->size(), epoch_);
   return options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
 }
 
 int64_t DataLoader::num_examples() const {
-  return options_.drop_last ? size() * options_.batch_size : dataset_.size();
+  return options_.drop_last ? size() * options_.batch_size : sampler_->length(dataset_->size(), epoch_);
 }
 
 void DataLoader::set_epoch(int64_t epoch) {
@@ -158,24 +179,36 @@ void DataLoader::set_epoch(int64_t epoch) {
 }
 
 std::vector<int64_t> DataLoader::order(int64_t epoch) const {
-  const int64_t n = dataset_.size();
-  if (!options_.shuffle) {
-    std::vector<int64_t> identity(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) identity[static_cast<size_t>(i)] = i;
-    return identity;
-  }
-  Generator generator(epoch_seed(options_.seed, epoch));
-  return kernels::randperm(n, generator).to_vector<int64_t>();
+  if (epoch < 0) fail("DataLoader::order: epoch must be non-negative, got {}", epoch);
+  return sampler_->order(dataset_->size(), epoch);
 }
 
 DataLoader::Iterator DataLoader::begin() {
+  const int64_t dataset_size = dataset_->size();
+  std::vector<int64_t> indices = order(epoch_);
+  // Checked once here, so that a bad sampler is named as such rather than as a failing batch.
+  for (size_t position = 0; position < indices.size(); ++position) {
+    if (indices[position] < 0 || indices[position] >= dataset_size) {
+      fail("DataLoader: the sampler's order for epoch {} has index {} at position {}, but the dataset has {} "
+           "examples (valid: 0..{}); the sampler was made for another dataset",
+           epoch_, indices[position], position, dataset_size, dataset_size - 1);
+    }
+  }
+  const int64_t batch_size = options_.batch_size;
+  const int64_t length = static_cast<int64_t>(indices.size());
+  const int64_t num_batches = options_.drop_last ? length / batch_size : (length + batch_size - 1) / batch_size;
+  if (options_.drop_last) indices.resize(static_cast<size_t>(num_batches * batch_size));
+
   auto state = std::make_unique<Iterator::State>();
-  state->dataset = &dataset_;
-  state->order = order(epoch_);
-  state->order.resize(static_cast<size_t>(num_examples()));
-  state->batch_size = options_.batch_size;
-  state->num_batches = size();
+  state->dataset = dataset_;
+  state->order = std::move(indices);
+  state->batch_size = batch_size;
+  state->num_batches = num_batches;
   state->prefetch = options_.prefetch;
+  state->seed = options_.seed;
+  state->epoch = epoch_;
+  state->transform = options_.transform;
+  state->target_transform = options_.target_transform;
   ++epoch_;
   if (state->prefetch > 0 && state->num_batches > 0) {
     state->producer = std::thread([raw = state.get()] { raw->produce(); });

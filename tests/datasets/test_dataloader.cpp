@@ -191,17 +191,17 @@ TEST_CASE("TensorDataset, Subset and the default get_batch", "[dataset]") {
   const ds::TensorDataset data = numbered_dataset(6);
   const ds::Example example = data.get(4);
   CHECK(example.input.to_vector<float>() == std::vector<float>{4, 40, 400});
-  CHECK(example.target == 4);
+  CHECK(example.target.dim() == 0);
+  CHECK(example.target.item<int64_t>() == 4);
   CHECK_THROWS_WITH(data.get(6), Contains("index 6 is out of range") && Contains("6 examples"));
 
   CHECK_THROWS_WITH(ds::TensorDataset(zeros({4, 2}), zeros({3}, int64)),
                     Contains("4 examples") && Contains("hold 3"));
-  CHECK_THROWS_WITH(ds::TensorDataset(zeros({4, 2}), zeros({4})), Contains("integer class labels"));
-  CHECK_THROWS_WITH(ds::TensorDataset(zeros({4, 2}), zeros({4, 1}, int64)), Contains("1-d"));
+  CHECK_THROWS_WITH(ds::TensorDataset(zeros({4, 2}), scalar_tensor(1.0, int64)), Contains("at least one axis"));
 
   const ds::Subset last_three(data, {3, 4, 5});
   CHECK(last_three.size() == 3);
-  CHECK(last_three.get(0).target == 3);
+  CHECK(last_three.get(0).target.item<int64_t>() == 3);
   const ds::Batch batch = last_three.get_batch(std::vector<int64_t>{2, 0});
   CHECK(batch.indices == std::vector<int64_t>{2, 0});
   CHECK(batch.targets.to_vector<int64_t>() == std::vector<int64_t>{5, 3});

@@ -85,7 +85,7 @@ TEST_CASE("MNIST loads a split and converts batches with the normalisation", "[m
   const ds::MNIST normalised(dir.path(), ds::Split::train, ds::MNIST::normalization);
   const ds::Example example = normalised.get(5);
   CHECK(example.input.shape() == Shape{1, 28, 28});
-  CHECK(example.target == 5);
+  CHECK(example.target.item<int64_t>() == 5);
   CHECK(example.input.at<float>({0, 10, 20}) == Approx(((5 + 10 + 20) / 255.0 - 0.1307) / 0.3081));
   CHECK(equal(normalised.get_batch(std::vector<int64_t>{5}).inputs[0], example.input));
 
@@ -174,8 +174,8 @@ TEST_CASE("the real MNIST files load with the published counts", "[mnist][real-d
   std::vector<int64_t> histogram(10, 0);
   for (uint8_t label : train.labels().to_vector<uint8_t>()) ++histogram[label];
   CHECK(histogram == std::vector<int64_t>{5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949});
-  CHECK(train.get(0).target == 5);  // the famous first digit
-  CHECK(test.get(0).target == 7);
+  CHECK(train.get(0).target.item<int64_t>() == 5);  // the famous first digit
+  CHECK(test.get(0).target.item<int64_t>() == 7);
   // The normalisation constants are the training set's own pixel mean and standard deviation.
   const auto [pixel_mean, pixel_std] = pixel_moments(train.images());
   CHECK(pixel_mean == Approx(ds::MNIST::normalization.mean).margin(5e-5));

@@ -19,7 +19,9 @@ enum class Split { train, test };
 
 // How uint8 pixels become float inputs: first scaled to [0, 1] (pixel / 255), then standardised,
 // x = (pixel / 255 - mean) / std. The default only scales. MNIST::normalization and
-// FashionMNIST::normalization hold each training set's own mean and standard deviation.
+// FashionMNIST::normalization hold each training set's own mean and standard deviation. (It is
+// folded into the byte conversion, so it costs nothing; transforms::Normalize is the general
+// per-channel transform, for pipelines that must shift or crop before they standardise.)
 struct Normalize {
   double mean = 0.0;
   double std = 1.0;
@@ -32,8 +34,8 @@ struct Normalize {
 // [N, 28, 28]; the labels are not uint8 [N]; the counts differ ("... has 60000 images but ...
 // has 59999 labels"); a label is outside 0..9 ("label 11 at index 5 is out of range 0..9").
 //
-// get(i) gives input float32 [1, 28, 28]; get_batch gives inputs float32 [B, 1, 28, 28] and
-// targets int64 [B]. For a multilayer perceptron view a batch as [B, 784] with
+// get(i) gives input float32 [1, 28, 28] and target the 0-d int64 label; get_batch gives inputs
+// float32 [B, 1, 28, 28] and targets int64 [B]. For a multilayer perceptron view a batch as [B, 784] with
 // inputs.reshape({-1, 784}) (no copy).
 class MNIST : public Dataset {
  public:
