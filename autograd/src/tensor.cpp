@@ -59,7 +59,7 @@ const Tensor& Tensor::requires_grad_(bool enabled) const {
   return *this;
 }
 
-void Tensor::set_grad(const Tensor& gradient) {
+void Tensor::set_grad(const Tensor& gradient) const {
   checked(impl_, "set_grad");
   if (gradient.defined() && gradient.shape() != shape()) {
     fail("set_grad: gradient of shape {} does not match the tensor's shape {}", gradient.shape(), shape());
@@ -67,11 +67,11 @@ void Tensor::set_grad(const Tensor& gradient) {
   impl_->grad = gradient;
 }
 
-void Tensor::zero_grad() {
+void Tensor::zero_grad() const {
   if (impl_) impl_->grad = Tensor();
 }
 
-void Tensor::retain_grad() {
+void Tensor::retain_grad() const {
   TensorImpl& impl = checked(impl_, "retain_grad");
   if (!impl.requires_grad) fail("retain_grad: the tensor does not require grad, so it gets no gradient");
   if (!impl.grad_fn) return;  // leaves always keep their gradient
@@ -90,7 +90,7 @@ int64_t next_hook_handle() {
 }
 }  // namespace
 
-int64_t Tensor::register_hook(TensorHook hook) {
+int64_t Tensor::register_hook(TensorHook hook) const {
   TensorImpl& impl = checked(impl_, "register_hook");
   if (!impl.requires_grad) {
     fail("register_hook: the tensor does not require grad, so no gradient will reach the hook");
@@ -106,7 +106,7 @@ int64_t Tensor::register_hook(TensorHook hook) {
   return handle;
 }
 
-int64_t Tensor::register_post_accumulate_grad_hook(PostAccumulateGradHook hook) {
+int64_t Tensor::register_post_accumulate_grad_hook(PostAccumulateGradHook hook) const {
   TensorImpl& impl = checked(impl_, "register_post_accumulate_grad_hook");
   if (impl.grad_fn || !impl.requires_grad) {
     fail("register_post_accumulate_grad_hook: only a leaf that requires grad accumulates a gradient "
@@ -118,7 +118,7 @@ int64_t Tensor::register_post_accumulate_grad_hook(PostAccumulateGradHook hook) 
   return handle;
 }
 
-void Tensor::remove_hook(int64_t handle) {
+void Tensor::remove_hook(int64_t handle) const {
   TensorImpl& impl = checked(impl_, "remove_hook");
   auto drop = [handle](auto& hooks) {
     return std::erase_if(hooks, [handle](const auto& entry) { return entry.first == handle; }) > 0;
@@ -136,6 +136,17 @@ void Tensor::backward(const Tensor& grad_output, BackwardOptions options) const 
 }
 
 Tensor Tensor::detach() const { return Tensor(raw(), false); }
+
+void Tensor::set_data(const Tensor& new_data) const {
+  TensorImpl& impl = checked(impl_, "set_data");
+  if (!new_data.defined()) fail("set_data: the new data is undefined");
+  if (impl.grad_fn) fail("set_data: only a leaf's values can be replaced; this tensor was computed by '{}'", impl.grad_fn->name());
+  if (impl.requires_grad && !is_floating(new_data.dtype())) {
+    fail("set_data: this tensor requires grad, so its values must be float, got {}", new_data.dtype());
+  }
+  impl.values = new_data.raw();
+  impl.grad = Tensor();
+}
 
 // ---- methods: each is its free function
 

@@ -1,6 +1,10 @@
 #include "nabla/nn/module.hpp"
 
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <typeinfo>
 
 namespace nabla::nn {
 
@@ -11,11 +15,20 @@ Tensor Module::forward(const Tensor&) {
 
 Tensor Module::operator()(const Tensor& input) {
   Tensor output = forward(input);
-  if (output.defined()) {
-    last_output_shape_ = output.shape();
-    has_run_ = true;
-  }
+  note_output(detail::describe_output(output));
   return output;
+}
+
+std::string Module::type_name() const {
+  // The C++ class name without its namespaces: "ResidualNet" for examples::ResidualNet.
+  int status = 0;
+  const char* mangled = typeid(*this).name();
+  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : mangled;
+  std::free(demangled);
+  const size_t template_start = name.find('<');
+  const size_t last_colon = name.rfind("::", template_start);
+  return last_colon == std::string::npos ? name : name.substr(last_colon + 2);
 }
 
 void Module::check_new_name(const std::string& name, const char* what) const {
@@ -33,8 +46,14 @@ void Module::check_new_name(const std::string& name, const char* what) const {
 Tensor Module::register_parameter(const std::string& name, const Tensor& value, bool requires_grad) {
   check_new_name(name, "register_parameter");
   if (!value.defined()) fail("register_parameter: '{}' is undefined", name);
-  // A leaf of its own over the value's (contiguous) storage: the parameter's history starts here.
-  Tensor parameter(value.raw().contiguous(), requires_grad);
+  if (!value.is_leaf()) {
+    fail("register_parameter: '{}' was computed by an op from tensors that require grad; a parameter must be a leaf "
+         "(register value.detach())", name);
+  }
+  // The tensor itself is the parameter (as in PyTorch), so the caller's handle trains too; only a
+  // non-contiguous one is replaced by a packed copy, since optimisers run flat loops.
+  const Tensor parameter = value.is_contiguous() ? value : Tensor(value.raw().contiguous());
+  parameter.requires_grad_(requires_grad);
   parameters_.emplace_back(name, parameter);
   return parameter;
 }
@@ -42,7 +61,7 @@ Tensor Module::register_parameter(const std::string& name, const Tensor& value, 
 Tensor Module::register_buffer(const std::string& name, const Tensor& value) {
   check_new_name(name, "register_buffer");
   if (!value.defined()) fail("register_buffer: '{}' is undefined", name);
-  Tensor buffer(value.raw().contiguous());
+  const Tensor buffer = value.is_contiguous() && !value.requires_grad() ? value : Tensor(value.raw().contiguous());
   buffers_.emplace_back(name, buffer);
   return buffer;
 }
@@ -91,6 +110,41 @@ std::vector<Tensor> Module::buffers(bool recurse) const {
   return out;
 }
 
+void Module::collect_modules(const std::string& prefix, std::vector<std::pair<std::string, Module*>>& out) {
+  out.emplace_back(prefix, this);
+  for (const auto& [name, child] : children_) child->collect_modules(prefix.empty() ? name : prefix + "." + name, out);
+}
+
+std::vector<std::pair<std::string, Module*>> Module::named_modules() {
+  std::vector<std::pair<std::string, Module*>> out;
+  collect_modules("", out);
+  return out;
+}
+
+std::vector<Module*> Module::modules() {
+  std::vector<Module*> out;
+  for (const auto& [name, module] : named_modules()) out.push_back(module);
+  return out;
+}
+
+Module& Module::apply(const std::function<void(Module&)>& fn) {
+  for (const auto& [name, child] : children_) child->apply(fn);
+  fn(*this);
+  return *this;
+}
+
+Module& Module::to(DType dtype) {
+  if (!is_floating(dtype)) fail("Module::to: parameters must stay floating point; got {} (use float32 or float64)", dtype);
+  NoGradGuard no_grad;
+  auto convert = [dtype](const Tensor& tensor) {
+    if (!tensor.defined() || !is_floating(tensor.dtype()) || tensor.dtype() == dtype) return;
+    tensor.set_data(tensor.to(dtype));
+  };
+  for (const auto& [name, parameter] : named_parameters()) convert(parameter);
+  for (const auto& [name, buffer] : named_buffers()) convert(buffer);
+  return *this;
+}
+
 std::vector<std::shared_ptr<Module>> Module::children() const {
   std::vector<std::shared_ptr<Module>> out;
   for (const auto& [name, child] : children_) out.push_back(child);
@@ -117,7 +171,7 @@ void Module::summarise(const std::string& prefix, int depth, std::vector<std::ve
   for (const auto& [name, parameter] : parameters_) own += parameter.numel();
   const std::string args = extra_repr();
   rows.push_back({std::string(static_cast<size_t>(depth) * 2, ' ') + (prefix.empty() ? "(root)" : prefix),
-                  type_name() + (args.empty() ? "" : "(" + args + ")"), has_run_ ? to_string(last_output_shape_) : "-",
+                  type_name() + (args.empty() ? "" : "(" + args + ")"), last_output_shape_.empty() ? "-" : last_output_shape_,
                   own ? fmt::format("{}", own) : ""});
   for (const auto& [name, child] : children_) {
     child->summarise(prefix.empty() ? name : prefix + "." + name, depth + 1, rows);
@@ -142,10 +196,6 @@ std::string Module::summary() const {
   }
   out += fmt::format("total parameters: {} ({} trainable)\n", parameter_count(), trainable);
   return out;
-}
-
-Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
-  for (const auto& module : modules) push_back(module);
 }
 
 Sequential::Sequential(const std::vector<std::shared_ptr<Module>>& modules) {
@@ -180,5 +230,58 @@ Tensor Sequential::forward(const Tensor& input) {
   }
   return x;
 }
+
+}  // namespace nabla::nn
+
+namespace nabla::nn {
+
+ModuleList& ModuleList::push_back(std::shared_ptr<Module> module) {
+  add_child(std::to_string(size()), module);
+  modules_.push_back(std::move(module));
+  return *this;
+}
+
+std::shared_ptr<Module> ModuleList::operator[](size_t index) const {
+  if (index >= size()) fail("ModuleList: index {} is out of range for {} modules", index, size());
+  return modules_[index];
+}
+
+ModuleDict::ModuleDict(const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& modules) {
+  for (const auto& [key, module] : modules) insert(key, module);
+}
+
+ModuleDict& ModuleDict::insert(const std::string& key, std::shared_ptr<Module> module) {
+  add_child(key, std::move(module));
+  return *this;
+}
+
+bool ModuleDict::contains(const std::string& key) const {
+  return std::any_of(named_children().begin(), named_children().end(), [&](const auto& entry) { return entry.first == key; });
+}
+
+std::vector<std::string> ModuleDict::keys() const {
+  std::vector<std::string> out;
+  for (const auto& [key, module] : named_children()) out.push_back(key);
+  return out;
+}
+
+std::shared_ptr<Module> ModuleDict::operator[](const std::string& key) const {
+  for (const auto& [name, module] : named_children()) {
+    if (name == key) return module;
+  }
+  std::string known;
+  for (const auto& [name, module] : named_children()) known += (known.empty() ? "" : ", ") + name;
+  fail("ModuleDict: no module named '{}' (it holds: {})", key, known.empty() ? "nothing" : known);
+}
+
+namespace detail {
+void throw_module_type(const std::string& where, const Module& found, const char* wanted) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(wanted, nullptr, nullptr, &status);
+  const std::string wanted_name = status == 0 && demangled ? demangled : wanted;
+  std::free(demangled);
+  fail("{}: the module there is a {}, not a {}", where, found.type_name(), wanted_name);
+}
+}  // namespace detail
 
 }  // namespace nabla::nn

@@ -714,14 +714,14 @@ TEST_CASE("layers: output shapes through a LeNet-style Sequential", "[layers]") 
   Generator generator(9);
   const Tensor y = model(randn({2, 1, 28, 28}, float32, generator));
   CHECK(y.shape() == Shape{2, 10});
-  CHECK(conv1->last_output_shape() == Shape{2, 6, 28, 28});
-  CHECK(pool1->last_output_shape() == Shape{2, 6, 14, 14});
-  CHECK(conv2->last_output_shape() == Shape{2, 16, 10, 10});
-  CHECK(pool2->last_output_shape() == Shape{2, 16, 5, 5});
-  CHECK(flatten->last_output_shape() == Shape{2, 400});
-  CHECK(fc1->last_output_shape() == Shape{2, 32});
-  CHECK(norm->last_output_shape() == Shape{2, 32});
-  CHECK(log_probs->last_output_shape() == Shape{2, 10});
+  CHECK(conv1->last_output_shape() == to_string(Shape{2, 6, 28, 28}));
+  CHECK(pool1->last_output_shape() == to_string(Shape{2, 6, 14, 14}));
+  CHECK(conv2->last_output_shape() == to_string(Shape{2, 16, 10, 10}));
+  CHECK(pool2->last_output_shape() == to_string(Shape{2, 16, 5, 5}));
+  CHECK(flatten->last_output_shape() == to_string(Shape{2, 400}));
+  CHECK(fc1->last_output_shape() == to_string(Shape{2, 32}));
+  CHECK(norm->last_output_shape() == to_string(Shape{2, 32}));
+  CHECK(log_probs->last_output_shape() == to_string(Shape{2, 10}));
 
   // Other shapes worth pinning down.
   CHECK(nn::Conv2d({.in_channels = 3, .out_channels = 8, .kernel_size = 3, .stride = 2})(zeros({1, 3, 9, 9})).shape() ==

@@ -79,6 +79,10 @@ class Tensor {
   const kernels::Tensor& raw() const;
   // The same values without autograd state (PyTorch's .data; the same as detach()).
   Tensor data() const { return detach(); }
+  // Makes this leaf (every handle to it) hold new_data's values instead, shape and dtype
+  // included, keeping its autograd identity: what Module::to(dtype) and loading weights use.
+  // Its gradient is dropped.
+  void set_data(const Tensor& new_data) const;
 
   // ---- autograd state
   bool requires_grad() const;
@@ -92,19 +96,19 @@ class Tensor {
   const Tensor& grad() const;
   // The gradient slot itself: assign an undefined Tensor to clear it.
   Tensor& mutable_grad() const;
-  void set_grad(const Tensor& gradient);
+  void set_grad(const Tensor& gradient) const;
   // Sets the gradient back to undefined (the next backward starts from nothing).
-  void zero_grad();
+  void zero_grad() const;
   // Asks backward() to store this non-leaf's gradient in grad() too.
-  void retain_grad();
+  void retain_grad() const;
   bool retains_grad() const;
   // Runs `hook` on this tensor's gradient each time backward computes it (before it is
   // accumulated into grad() for a leaf); the hook may return a replacement. Returns its handle.
-  int64_t register_hook(TensorHook hook);
+  int64_t register_hook(TensorHook hook) const;
   // Runs `hook` on this leaf each time backward has accumulated a gradient into its grad().
-  int64_t register_post_accumulate_grad_hook(PostAccumulateGradHook hook);
+  int64_t register_post_accumulate_grad_hook(PostAccumulateGradHook hook) const;
   // Removes a hook by the handle its registration returned.
-  void remove_hook(int64_t handle);
+  void remove_hook(int64_t handle) const;
   // Backpropagates from this tensor. A scalar needs no grad_output (it is 1); otherwise pass a
   // tensor of this tensor's shape.
   void backward(const Tensor& grad_output = {}, BackwardOptions options = {}) const;
