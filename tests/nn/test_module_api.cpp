@@ -150,7 +150,7 @@ TEST_CASE("module api: to(dtype) converts parameters and float buffers for every
   CHECK_THROWS_WITH(model.to(int64), Contains("float"));
 }
 
-TEST_CASE("module api: Identity passes its input through; the default type_name is the class name", "[module]") {
+TEST_CASE("module api: Identity passes its input through, and the default type_name is the class name", "[module]") {
   nn::Identity identity;
   const Tensor x = randn({2, 3});
   CHECK(identity(x).is_same(x));
