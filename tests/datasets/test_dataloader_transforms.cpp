@@ -150,3 +150,35 @@ TEST_CASE("An example's augmentation depends on its position, not on the batch s
   }
   for (size_t i = 1; i < runs.size(); ++i) CHECK(same_run(runs[i], runs[0]));
 }
+
+TEST_CASE("A CIFAR-style recipe augments uint8 images and then converts them", "[dataloader][transforms]") {
+  // 10 uint8 images 3x8x8 whose pixels are all 200: after crop-with-padding and flip, a pixel is
+  // either 200 (image) or 0 (padding); then scaled to [0, 1] and normalised per channel.
+  const ds::TensorDataset images(full({10, 3, 8, 8}, 200.0, uint8), arange(10));
+  const ds::Transform to_unit_range = [](const Tensor& rows) { return rows.to(float32).div(255.0); };
+  const ds::MapDataset augmented(images, T::Compose{T::RandomCrop(8, 2), T::RandomHorizontalFlip()});
+  ds::DataLoader loader(augmented, {.batch_size = 4, .shuffle = true, .seed = 1,
+                                    .transform = T::Compose{to_unit_range, T::Normalize({0.5, 0.4, 0.3}, {0.25, 0.2, 0.1})}});
+  const double means[] = {0.5, 0.4, 0.3}, deviations[] = {0.25, 0.2, 0.1};
+  int64_t padding_pixels = 0, image_pixels = 0;
+  for (ds::Batch& batch : loader) {
+    CHECK(batch.inputs.dtype() == float32);
+    CHECK(batch.inputs.shape() == Shape{batch.size(), 3, 8, 8});
+    for (int64_t row = 0; row < batch.size(); ++row) {
+      for (int64_t channel = 0; channel < 3; ++channel) {
+        const double mean = means[channel], deviation = deviations[channel];
+        for (float value : batch.inputs.select(0, row).select(0, channel).to_vector<float>()) {
+          if (value == Approx((0.0 - mean) / deviation)) {
+            ++padding_pixels;
+          } else {
+            REQUIRE(value == Approx((200.0 / 255.0 - mean) / deviation));
+            ++image_pixels;
+          }
+        }
+      }
+    }
+  }
+  CHECK(padding_pixels + image_pixels == 10 * 3 * 64);
+  CHECK(padding_pixels > 0);  // some windows reached into the padding
+  CHECK(image_pixels > padding_pixels);
+}

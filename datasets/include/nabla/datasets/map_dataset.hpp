@@ -22,6 +22,9 @@
 // positions 0, 1, ... of epoch 0.
 //
 // Holds `base` as Subset does: borrowed from an lvalue, owned from an rvalue or a shared_ptr.
+// Errors: a null base (at construction); the base's index errors and the transforms' own errors
+// (e.g. Normalize on uint8 rows) when a batch is made, and a transform that does not return one
+// row per example.
 #include <memory>
 
 #include "nabla/datasets/dataset.hpp"

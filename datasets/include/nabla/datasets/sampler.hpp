@@ -14,6 +14,10 @@
 // without talking to each other. The order may repeat indices and may be shorter or longer than
 // the dataset; each index must lie in [0, dataset_size) (the DataLoader checks, naming the
 // position of the first that does not). order must be safe to call from several threads.
+//
+// (For that DistributedSampler: random transforms key on the position in the order each loader
+// reads (random_key.hpp), so ranks that share DataLoaderOptions::seed would crop their k-th
+// examples alike. Give the sampler the shared seed, and each rank's loader seed + rank.)
 #include <cstdint>
 #include <functional>
 #include <vector>
