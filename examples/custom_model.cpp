@@ -12,46 +12,47 @@ using namespace nabla;
 namespace ex = nabla::examples;
 namespace F = nabla::nn::functional;
 
-// A user-defined differentiable op: softplus(x) = log(1 + exp(x)), derivative sigmoid(x).
+// The example's own ops and model live in their own namespace: a user op named like a library op
+// (nabla may gain its own softplus) must never become ambiguous.
+namespace custom_model {
+
+// A user-defined differentiable op: softplus(x) = log(1 + exp(x)), derivative sigmoid(x). Its
+// forward is computed without recording (NoGradGuard); record() then adds it as one op whose
+// backward is the formula below.
 Tensor softplus(const Tensor& x) {
-  const kernels::Tensor& v = x.raw();
-  kernels::Tensor out = kernels::add(kernels::relu(v), kernels::log(kernels::add(kernels::exp(kernels::neg(kernels::abs(v))), 1.0)));
-  return record("softplus", {x}, std::move(out),
-                [saved = save(x)](const Tensor& grad) { return Gradients{grad * sigmoid(saved.get())}; });
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    out = relu(x) + log(exp(-abs(x)) + 1.0);  // stable for large |x|
+  }
+  return record("softplus", {x}, out, [saved = save(x)](const Tensor& grad) { return Gradients{grad * sigmoid(saved.get())}; });
 }
 
 // A small residual network: conv stem, one residual block, a learned per-channel scale, and a
-// linear classifier.
+// linear classifier. Layers are registered where they are declared, in this order.
 class ResidualNet : public nn::Module {
  public:
-  ResidualNet() {
-    stem = register_module("stem", std::make_shared<nn::Conv2d>(nn::Conv2dOptions{
-                                       .in_channels = 1, .out_channels = 16, .kernel_size = 3, .stride = 2, .padding = 1}));
-    block_a = register_module("block_a", std::make_shared<nn::Conv2d>(nn::Conv2dOptions{
-                                             .in_channels = 16, .out_channels = 16, .kernel_size = 3, .padding = 1}));
-    block_b = register_module("block_b", std::make_shared<nn::Conv2d>(nn::Conv2dOptions{
-                                             .in_channels = 16, .out_channels = 16, .kernel_size = 3, .padding = 1}));
-    norm = register_module("norm", std::make_shared<nn::BatchNorm2d>(16));
-    // A raw parameter: one learned scale per channel, starting at 1.
-    scale = register_parameter("scale", ones({1, 16, 1, 1}));
-    head = register_module("head", std::make_shared<nn::Linear>(16 * 7 * 7, 10));
-  }
+  nn::Shared<nn::Conv2d> stem = register_module(
+      "stem", nn::Conv2d({.in_channels = 1, .out_channels = 16, .kernel_size = 3, .stride = 2, .padding = 1}));
+  nn::Shared<nn::Conv2d> block_a =
+      register_module("block_a", nn::Conv2d({.in_channels = 16, .out_channels = 16, .kernel_size = 3, .padding = 1}));
+  nn::Shared<nn::Conv2d> block_b =
+      register_module("block_b", nn::Conv2d({.in_channels = 16, .out_channels = 16, .kernel_size = 3, .padding = 1}));
+  nn::Shared<nn::BatchNorm2d> norm = register_module("norm", nn::BatchNorm2d(16));
+  // A raw parameter: one learned scale per channel, starting at 1.
+  Tensor scale = register_parameter("scale", ones({1, 16, 1, 1}));
+  nn::Shared<nn::Linear> head = register_module("head", nn::Linear(16 * 7 * 7, 10));
 
   Tensor forward(const Tensor& x) override {
-    Tensor h = softplus((*stem)(x));                         // [N, 16, 14, 14]
-    Tensor r = (*block_b)(softplus((*norm)((*block_a)(h))));  // the residual branch
-    h = softplus(h + r * scale);                                // skip connection
-    h = F::max_pool2d(h, 2);                                    // [N, 16, 7, 7]
-    return (*head)(flatten(h, 1));
+    Tensor h = softplus(stem(x));                    // [N, 16, 14, 14]
+    Tensor r = block_b(softplus(norm(block_a(h))));  // the residual branch
+    h = softplus(h + r * scale);                     // skip connection
+    h = F::max_pool2d(h, 2);                         // [N, 16, 7, 7]
+    return head(h.flatten(1));
   }
-
-  std::string type_name() const override { return "ResidualNet"; }
-
-  std::shared_ptr<nn::Conv2d> stem, block_a, block_b;
-  std::shared_ptr<nn::BatchNorm2d> norm;
-  std::shared_ptr<nn::Linear> head;
-  Tensor scale;
 };
+
+}  // namespace custom_model
 
 int main(int argc, char** argv) {
   ex::CommonOptions options;
@@ -66,12 +67,12 @@ int main(int argc, char** argv) {
     const auto dir = datasets::find_mnist_dir(options.data);
     datasets::MNIST train(dir, datasets::Split::train, datasets::MNIST::normalization);
     datasets::MNIST test(dir, datasets::Split::test, datasets::MNIST::normalization);
-    auto model = std::make_shared<ResidualNet>();
+    auto model = nn::make<custom_model::ResidualNet>();
     ex::train_classifier({.example = "custom_model", .model_description = "ResidualNet (softplus)", .model = model,
                           .train = &train, .test = &test},
                          options);
     fmt::print("\n{}", model->summary());
-  } catch (const nabla::Error& e) {
+  } catch (const std::exception& e) {
     fmt::print(stderr, "custom_model: {}\n", e.what());
     return 1;
   }

@@ -12,23 +12,22 @@ namespace ex = nabla::examples;
 
 namespace {
 
-std::shared_ptr<nn::Module> make_mlp() {
-  return std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Linear>(784, 512), std::make_shared<nn::ReLU>(), std::make_shared<nn::Dropout>(0.2),
-      std::make_shared<nn::Linear>(512, 256), std::make_shared<nn::ReLU>(), std::make_shared<nn::Dropout>(0.2),
-      std::make_shared<nn::Linear>(256, 10)});
+nn::Shared<nn::Sequential> make_mlp() {
+  return nn::Sequential{nn::Linear(784, 512), nn::ReLU(), nn::Dropout(0.2),
+                        nn::Linear(512, 256), nn::ReLU(), nn::Dropout(0.2),
+                        nn::Linear(256, 10)};
 }
 
 // Two conv blocks with batch normalisation, then a small classifier.
-std::shared_ptr<nn::Module> make_cnn() {
-  return std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 1, .out_channels = 32, .kernel_size = 3, .padding = 1}),
-      std::make_shared<nn::BatchNorm2d>(32), std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(2),
-      std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 32, .out_channels = 64, .kernel_size = 3, .padding = 1}),
-      std::make_shared<nn::BatchNorm2d>(64), std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(2),
-      std::make_shared<nn::Flatten>(), std::make_shared<nn::Dropout>(0.25),
-      std::make_shared<nn::Linear>(64 * 7 * 7, 128), std::make_shared<nn::ReLU>(), std::make_shared<nn::Dropout>(0.25),
-      std::make_shared<nn::Linear>(128, 10)});
+nn::Shared<nn::Sequential> make_cnn() {
+  return nn::Sequential{
+      nn::Conv2d({.in_channels = 1, .out_channels = 32, .kernel_size = 3, .padding = 1}),
+      nn::BatchNorm2d(32), nn::ReLU(), nn::MaxPool2d(2),
+      nn::Conv2d({.in_channels = 32, .out_channels = 64, .kernel_size = 3, .padding = 1}),
+      nn::BatchNorm2d(64), nn::ReLU(), nn::MaxPool2d(2),
+      nn::Flatten(), nn::Dropout(0.25),
+      nn::Linear(64 * 7 * 7, 128), nn::ReLU(), nn::Dropout(0.25),
+      nn::Linear(128, 10)};
 }
 
 }  // namespace
@@ -61,7 +60,7 @@ int main(int argc, char** argv) {
                           .test = &test,
                           .flatten_inputs = mlp},
                          options);
-  } catch (const nabla::Error& e) {
+  } catch (const std::exception& e) {
     fmt::print(stderr, "fashion_mnist: {}\n", e.what());
     return 1;
   }

@@ -27,13 +27,13 @@ int main(int argc, char** argv) {
 
     // [N,1,28,28] -> conv 32 -> [N,32,26,26] -> conv 64 -> [N,64,24,24] -> pool -> [N,64,12,12]
     // -> flatten [N,9216] -> 128 -> 10
-    auto model = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-        std::make_shared<nn::Conv2d>(1, 32, 3), std::make_shared<nn::ReLU>(),
-        std::make_shared<nn::Conv2d>(32, 64, 3), std::make_shared<nn::ReLU>(),
-        std::make_shared<nn::MaxPool2d>(2), std::make_shared<nn::Dropout>(0.25),
-        std::make_shared<nn::Flatten>(),
-        std::make_shared<nn::Linear>(9216, 128), std::make_shared<nn::ReLU>(), std::make_shared<nn::Dropout>(0.5),
-        std::make_shared<nn::Linear>(128, 10)});
+    nn::Shared<nn::Sequential> model = nn::Sequential{
+        nn::Conv2d(1, 32, 3), nn::ReLU(),
+        nn::Conv2d(32, 64, 3), nn::ReLU(),
+        nn::MaxPool2d(2), nn::Dropout(0.25),
+        nn::Flatten(),
+        nn::Linear(9216, 128), nn::ReLU(), nn::Dropout(0.5),
+        nn::Linear(128, 10)};
 
     ex::train_classifier({.example = "mnist_cnn",
                           .model_description = "conv32-conv64-maxpool-fc128-fc10",
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
                           .test = &test,
                           .report_seconds_to_99 = true},
                          options);
-  } catch (const nabla::Error& e) {
+  } catch (const std::exception& e) {
     fmt::print(stderr, "mnist_cnn: {}\n", e.what());
     return 1;
   }

@@ -42,19 +42,19 @@ int main(int argc, char** argv) {
     datasets::MNIST test(dir, datasets::Split::test, normalize);
 
     // The network: Linear -> activation (-> Dropout) for each hidden size, then Linear to 10 classes.
-    auto model = std::make_shared<nn::Sequential>();
+    auto model = nn::make<nn::Sequential>();
     int64_t width = 28 * 28;
     std::string description = "784";
     for (int64_t size : ex::parse_sizes(hidden, "--hidden")) {
-      model->push_back(std::make_shared<nn::Linear>(width, size));
-      if (activation == "relu") model->push_back(std::make_shared<nn::ReLU>());
-      else if (activation == "tanh") model->push_back(std::make_shared<nn::Tanh>());
-      else model->push_back(std::make_shared<nn::Sigmoid>());
-      if (dropout > 0) model->push_back(std::make_shared<nn::Dropout>(dropout));
+      model->push_back(nn::Linear(width, size));
+      if (activation == "relu") model->push_back(nn::ReLU());
+      else if (activation == "tanh") model->push_back(nn::Tanh());
+      else model->push_back(nn::Sigmoid());
+      if (dropout > 0) model->push_back(nn::Dropout(dropout));
       width = size;
       description += fmt::format("-{}", size);
     }
-    model->push_back(std::make_shared<nn::Linear>(width, 10));
+    model->push_back(nn::Linear(width, 10));
     description += fmt::format("-10 {}", activation);
 
     const auto summary = ex::train_classifier(
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
          .flatten_inputs = true},
         options);
     (void)summary;
-  } catch (const nabla::Error& e) {
+  } catch (const std::exception& e) {
     fmt::print(stderr, "mnist_mlp: {}\n", e.what());
     return 1;
   }

@@ -209,7 +209,7 @@ TEST_CASE("tensor api: printing shows values, dtype and autograd state", "[autog
   CHECK(fmt::format("{}", Tensor()) == "tensor(undefined)");
 }
 
-TEST_CASE("tensor api: negative indices wrap once; one past either end is an error", "[autograd][tensor]") {
+TEST_CASE("tensor api: negative indices wrap once, and one past either end is an error", "[autograd][tensor]") {
   const Tensor x = arange(0.0, 12.0, 1.0, float64).reshape({3, 4}).requires_grad_();
   CHECK(values(x.select(0, -1)) == values(x.select(0, 2)));
   CHECK(values(x.select(0, -3)) == values(x.select(0, 0)));

@@ -153,3 +153,23 @@ TEST_CASE("examples: custom_op checks its own gradients", "[examples]") {
   CHECK(result.exit_code == 0);
   CHECK_THAT(result.text, Catch::Contains("gradcheck: passed, gradgradcheck: passed"));
 }
+
+TEST_CASE("examples: mnist_loop, the tutorial loop, learns MNIST in one short epoch", "[examples][e2e]") {
+  const std::string data = mnist_dir();
+  if (data.empty()) {
+    WARN("MNIST not found beside the project (../shared/data/mnist); skipping");
+    return;
+  }
+  const Output result = run(binary("mnist_loop") + " --epochs 1 --limit 6400 --data " + data);
+  INFO(result.text);
+  REQUIRE(result.exit_code == 0);
+  CHECK(Catch::contains(result.text, "Train Epoch: 1"));
+  const size_t at = result.text.rfind("Accuracy: ");
+  REQUIRE(at != std::string::npos);
+  // 100 steps of SGD with momentum reach well above chance (libtorch's example: ~0.85-0.9 here).
+  CHECK(std::stod(result.text.substr(at + 10)) > 0.75);
+  // A bad flag is one clear line and exit code 1, not an abort.
+  const Output bad = run(binary("mnist_loop") + " --data /nonexistent/mnist");
+  CHECK(bad.exit_code == 1);
+  CHECK(Catch::contains(bad.text, "mnist_loop:"));
+}

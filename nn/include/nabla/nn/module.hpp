@@ -41,6 +41,14 @@ class Shared : public std::shared_ptr<M> {
   Shared() = default;
   Shared(std::nullptr_t) {}  // NOLINT(google-explicit-constructor)
   Shared(std::shared_ptr<M> module) : std::shared_ptr<M>(std::move(module)) {}  // NOLINT
+  // Takes a module value into shared storage:
+  //   nn::Shared<nn::Sequential> model = nn::Sequential{nn::Linear(784, 30), nn::Sigmoid(), nn::Linear(30, 10)};
+  // (Braces create the layers left to right, as written, so they draw their initial weights from
+  // the generator in that order; the arguments of a function call such as nn::make<Sequential>(...)
+  // are evaluated in an order the compiler chooses.)
+  template <class Value>
+    requires std::same_as<std::remove_cvref_t<Value>, M> && (!std::is_lvalue_reference_v<Value>)
+  Shared(Value&& module) : std::shared_ptr<M>(std::make_shared<M>(std::move(module))) {}  // NOLINT
   template <class... Args>
   decltype(auto) operator()(Args&&... args) const;
 };
