@@ -4,9 +4,7 @@
 // row also asserts that the gradient is not all zeros, so a check cannot pass because both sides
 // were zero. Adding an op to functions.hpp means adding rows here; the coverage test below fails
 // until you do.
-#include <catch2/catch.hpp>
-#include <nabla/autograd.hpp>
-#include <nabla/autograd/detail/adjoints.hpp>
+#include "gradcheck_table.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -18,103 +16,12 @@
 #include <string>
 #include <vector>
 
-using namespace nabla;
-using autograd::GradcheckOptions;
-using autograd::GradcheckResult;
+namespace gradcheck_table {
 
 namespace {
-
-using Args = std::vector<Tensor>;
-using Sampler = std::function<Tensor(const Shape&, Generator&)>;
-
-// ---- samplers: where each op is evaluated, chosen so a +-eps step never crosses a kink.
-
-Tensor normal_values(const Shape& shape, Generator& generator) { return randn(shape, float64, generator); }
-
-// In [0.5, 2]: the domain of log, sqrt, pow with a fractional exponent, and safe denominators.
-Tensor positive(const Shape& shape, Generator& generator) { return uniform(shape, 0.5, 2.0, float64, generator); }
-
-// |x| in [0.5, 2] with a random sign: away from the kinks of relu, abs, sign and from 1/0.
-Tensor away_from_zero(const Shape& shape, Generator& generator) {
-  const Tensor magnitude = uniform(shape, 0.5, 2.0, float64, generator);
-  const Tensor sign = sub(mul(bernoulli(shape, 0.5, float64, generator), 2.0), 1.0);
-  return mul(magnitude, sign);
-}
-
-// In [-0.3, 0.3]: paired with away_from_zero, the two operands of maximum/minimum never tie.
-Tensor near_zero(const Shape& shape, Generator& generator) { return uniform(shape, -0.3, 0.3, float64, generator); }
-
-// All elements at least 0.25 apart in a random order, so max/min/pooling never see a tie.
-Tensor distinct(const Shape& shape, Generator& generator) {
-  const int64_t n = shape_numel(shape);
-  const Tensor rank = randperm(n, generator).to(float64);
-  const Tensor jitter = uniform({n}, 0.0, 0.05, float64, generator);
-  return add(mul(sub(rank, 0.5 * static_cast<double>(n - 1)), 0.3), jitter).reshape(shape);
-}
-
-// Inside (-0.8, 0.8) or outside +-1.2: at least 0.2 from clamp(-1, 1)'s bounds.
-Tensor away_from_unit_bounds(const Shape& shape, Generator& generator) {
-  const Tensor inside = uniform(shape, -0.8, 0.8, float64, generator);
-  const Tensor outside = away_from_zero(shape, generator);  // |x| in [0.5, 2]
-  const Tensor pushed_out = add(outside, mul(sign(outside), 0.7));  // |x| in [1.2, 2.7]
-  return where(gt(uniform(shape, 0.0, 1.0, float64, generator), 0.5), inside, pushed_out);
-}
-
-// Exponents for pow(tensor, tensor), including negative and fractional ones.
-Tensor exponents(const Shape& shape, Generator& generator) { return uniform(shape, -1.5, 1.5, float64, generator); }
-
-// The same values laid out transposed in memory: the input tensor itself is non-contiguous.
-Sampler transposed(Sampler inner) {
-  return [inner](const Shape& shape, Generator& generator) {
-    Shape swapped = shape;
-    std::swap(swapped[swapped.size() - 1], swapped[swapped.size() - 2]);
-    return inner(swapped, generator).transpose(-1, -2);
-  };
-}
-
-// ---- the table
-
-struct Input {
-  Shape shape;
-  Sampler sample = normal_values;
-};
-
-struct Tolerance {
-  double eps = 1e-6;
-  double atol = 1e-5;
-  double rtol = 1e-3;
-};
-
-struct OpCase {
-  std::string group;    // the TEST_CASE that runs it
-  std::string op;       // the function of functions.hpp this row checks
-  std::string variant;  // what this row adds: broadcasting, a layout, an axis, ...
-  autograd::DifferentiableFunction fn;
-  std::vector<Input> inputs;
-  Tolerance tolerance{};
-  bool zero_gradient = false;  // the op's gradient is 0 everywhere (sign, pow(x, 0))
-
-  std::string label() const { return variant.empty() ? op : op + " (" + variant + ")"; }
-};
-
-class Table {
- public:
-  void group(std::string name) { group_ = std::move(name); }
-  OpCase& row(std::string op, std::string variant, autograd::DifferentiableFunction fn, std::vector<Input> inputs,
-              Tolerance tolerance = {}) {
-    rows_.push_back(OpCase{group_, std::move(op), std::move(variant), std::move(fn), std::move(inputs), tolerance});
-    return rows_.back();
-  }
-  const std::vector<OpCase>& rows() const { return rows_; }
-
- private:
-  std::string group_;
-  std::vector<OpCase> rows_;
-};
-
 Tensor int_index(std::initializer_list<double> values, const Shape& shape = {}) { return tensor(values, shape, int64); }
 
-std::vector<OpCase> build_op_table() {
+std::vector<OpCase> core_rows() {
   Table t;
   const Sampler normal = normal_values;
 
@@ -426,7 +333,7 @@ std::vector<OpCase> build_op_table() {
 }
 
 // The core set for second derivatives: gradgradcheck differentiates the backward formulas.
-std::vector<OpCase> build_gradgrad_table() {
+std::vector<OpCase> core_second_order_rows() {
   Table t;
   t.group("gradgradcheck");
   t.row("add", "broadcast [2,3] + [3]", [](const Args& x) { return add(x[0], x[1]); }, {{{2, 3}}, {{3}}});
@@ -488,57 +395,9 @@ std::vector<OpCase> build_gradgrad_table() {
   return t.rows();
 }
 
-std::vector<Tensor> sample_inputs(const OpCase& row, uint64_t seed) {
-  Generator generator(seed);
-  std::vector<Tensor> inputs;
-  for (const Input& input : row.inputs) inputs.push_back(input.sample(input.shape, generator));
-  return inputs;
-}
+}  // namespace
 
-using Checker = GradcheckResult (*)(const autograd::DifferentiableFunction&, const std::vector<Tensor>&, GradcheckOptions);
-
-// Runs one row; failures name the row and carry gradcheck's report.
-void check_row(const OpCase& row, uint64_t seed, Checker checker) {
-  INFO("op: " << row.label());
-  const GradcheckOptions options{.eps = row.tolerance.eps,
-                                 .atol = row.tolerance.atol,
-                                 .rtol = row.tolerance.rtol,
-                                 .raise_on_failure = false};
-  GradcheckResult result;
-  try {
-    result = checker(row.fn, sample_inputs(row, seed), options);
-  } catch (const std::exception& e) {
-    FAIL_CHECK("threw: " << e.what());
-    return;
-  }
-  INFO("report: " << result.report);
-  CHECK(result.passed);
-  if (row.zero_gradient) {
-    CHECK(result.max_abs_analytic == 0.0);
-  } else {
-    INFO("every analytic gradient was zero");
-    CHECK(result.max_abs_analytic > 0.0);
-  }
-}
-
-void run_group(const std::vector<OpCase>& table, const std::string& group, Checker checker) {
-  int count = 0;
-  for (size_t i = 0; i < table.size(); ++i) {
-    if (table[i].group != group) continue;
-    check_row(table[i], 1000 + i, checker);
-    ++count;
-  }
-  CHECK(count > 0);
-}
-
-GradcheckResult run_gradcheck(const autograd::DifferentiableFunction& fn, const std::vector<Tensor>& inputs,
-                              GradcheckOptions options) {
-  return autograd::gradcheck(fn, inputs, options);
-}
-GradcheckResult run_gradgradcheck(const autograd::DifferentiableFunction& fn, const std::vector<Tensor>& inputs,
-                                  GradcheckOptions options) {
-  return autograd::gradgradcheck(fn, inputs, options);
-}
+namespace {
 
 // The ops declared in `header` (relative to the source root) whose lines match `declaration`.
 std::set<std::string> declared_in(const std::string& header, const std::regex& declaration) {
@@ -580,6 +439,26 @@ std::set<std::string> declared_ops() {
 }
 
 }  // namespace
+
+std::vector<OpCase> build_op_table() {
+  Table rows, second_order;
+  for (RowBuilder builder : row_builders()) builder(rows, second_order);
+  std::vector<OpCase> all = core_rows();
+  all.insert(all.end(), rows.rows().begin(), rows.rows().end());
+  return all;
+}
+
+std::vector<OpCase> build_gradgrad_table() {
+  Table rows, second_order;
+  for (RowBuilder builder : row_builders()) builder(rows, second_order);
+  std::vector<OpCase> all = core_second_order_rows();
+  all.insert(all.end(), second_order.rows().begin(), second_order.rows().end());
+  return all;
+}
+
+}  // namespace gradcheck_table
+
+using namespace gradcheck_table;
 
 TEST_CASE("gradcheck table: every op in functions.hpp has a row", "[autograd][gradcheck]") {
   const std::vector<OpCase> table = build_op_table();
