@@ -427,7 +427,8 @@ const std::set<std::string> kWithoutGradient = {"eq", "ne", "lt", "le", "gt", "g
 // The differentiable ops users and op authors call: functions.hpp, the adjoints of
 // detail/adjoints.hpp and the entries of pointwise.def.
 std::set<std::string> declared_ops() {
-  const std::regex declaration(R"(^(Tensor|ValuesIndices) (\w+)\()");
+  // Ops returning several tensors (split, chunk, unbind) count too.
+  const std::regex declaration(R"(^(Tensor|ValuesIndices|std::vector<Tensor>) (\w+)\()");
   std::set<std::string> names = declared_in("autograd/include/nabla/autograd/functions.hpp", declaration);
   for (const std::string& name : declared_in("autograd/include/nabla/autograd/detail/adjoints.hpp", declaration)) {
     names.insert(name);
