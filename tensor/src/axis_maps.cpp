@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <cstring>
 
 #include "contiguous_ref.hpp"
 #include "loops.hpp"
@@ -43,27 +45,27 @@ std::vector<Run> runs_of(const AxisMap& map) {
   return runs;
 }
 
-// Walks the rows (every axis but the last) of the maps' index space in row-major order, keeping
-// the element offset of the row's source start (through `strides`) and whether an outer map
-// reads the fill value there.
-class RowCursor {
+// Walks the planes (every axis but the last two) of the maps' index space in row-major order,
+// keeping the element offset of the plane's source start (through `strides`) and whether an
+// outer map reads the fill value there.
+class PlaneCursor {
  public:
-  RowCursor(const std::vector<AxisMap>& maps, const Strides& strides, int64_t first_row)
-      : maps_(maps), strides_(strides), outer_(static_cast<int64_t>(maps.size()) - 1) {
-    int64_t rest = first_row;
-    for (int64_t axis = outer_ - 1; axis >= 0; --axis) {
+  PlaneCursor(const std::vector<AxisMap>& maps, const Strides& strides, int64_t axes, int64_t first_plane)
+      : maps_(maps), strides_(strides), axes_(axes) {
+    int64_t rest = first_plane;
+    for (int64_t axis = axes_ - 1; axis >= 0; --axis) {
       const int64_t extent = extent_of(axis);
       position_[static_cast<size_t>(axis)] = rest % extent;
       rest /= extent;
     }
-    for (int64_t axis = 0; axis < outer_; ++axis) add(axis, +1);
+    for (int64_t axis = 0; axis < axes_; ++axis) add(axis, +1);
   }
 
   int64_t offset() const { return offset_; }
   bool fills() const { return fill_axes_ > 0; }
 
   void next() {
-    for (int64_t axis = outer_ - 1; axis >= 0; --axis) {
+    for (int64_t axis = axes_ - 1; axis >= 0; --axis) {
       int64_t& position = position_[static_cast<size_t>(axis)];
       add(axis, -1);
       if (++position < extent_of(axis)) {
@@ -89,11 +91,32 @@ class RowCursor {
 
   const std::vector<AxisMap>& maps_;
   const Strides& strides_;
-  int64_t outer_;
+  int64_t axes_;
   std::array<int64_t, Dims::kMaxDims> position_{};
   int64_t offset_ = 0;
   int64_t fill_axes_ = 0;
 };
+
+// Calls fn(row, fills, offset) for the rows [lo, hi) of the maps' index space (every axis but the
+// last): fills when an outer map reads the fill value there, else offset is the element offset of
+// the row's source start through `strides`. Rows of one plane step through the second-last map directly, so
+// the per-row cost is one lookup; the cursor moves once per plane.
+template <class Fn>
+void for_each_row(const std::vector<AxisMap>& maps, const Strides& strides, int64_t lo, int64_t hi, Fn&& fn) {
+  const int64_t ndim = static_cast<int64_t>(maps.size());
+  static const AxisMap kSingleRow{0};
+  const AxisMap& row_map = ndim >= 2 ? maps[static_cast<size_t>(ndim - 2)] : kSingleRow;
+  const int64_t row_stride = ndim >= 2 ? strides[ndim - 2] : 0;
+  const int64_t rows_per_plane = static_cast<int64_t>(row_map.size());
+  PlaneCursor plane(maps, strides, std::max<int64_t>(ndim - 2, 0), lo / rows_per_plane);
+  for (int64_t row = lo; row < hi; plane.next()) {
+    const int64_t r_end = std::min(rows_per_plane, row % rows_per_plane + (hi - row));
+    for (int64_t r = row % rows_per_plane; r < r_end; ++r, ++row) {
+      const int64_t source = row_map[static_cast<size_t>(r)];
+      fn(row, plane.fills() || source == kFill, plane.offset() + source * row_stride);
+    }
+  }
+}
 
 Shape shape_of(const std::vector<AxisMap>& maps) {
   Shape shape;
@@ -134,28 +157,37 @@ Tensor gather_axis_maps(const Tensor& x, const std::vector<AxisMap>& maps, doubl
     const T* source = static_cast<const T*>(x.raw_data());
     T* target = static_cast<T*>(out.raw_data());
     const T fill_value = static_cast<T>(fill);
+    const bool zero_fill = fill == 0.0 && !std::signbit(fill);  // all-zero bytes: memset
+    auto fill_n = [&](T* o, int64_t n) {
+      if (n <= 8) {  // padding is usually a few elements: a call would cost more than the stores
+        for (int64_t k = 0; k < n; ++k) o[k] = fill_value;
+      } else if (zero_fill) {
+        std::memset(o, 0, static_cast<size_t>(n) * sizeof(T));
+      } else {
+        std::fill_n(o, n, fill_value);
+      }
+    };
     parallel_for(0, rows, std::max<int64_t>(1, kParallelGrain / row_length), [&](int64_t lo, int64_t hi) {
-      RowCursor cursor(maps, x.strides(), lo);
-      for (int64_t row = lo; row < hi; ++row, cursor.next()) {
+      for_each_row(maps, x.strides(), lo, hi, [&](int64_t row, bool fills, int64_t offset) {
         T* out_row = target + row * row_length;
-        if (cursor.fills()) {
-          std::fill_n(out_row, row_length, fill_value);
-          continue;
+        if (fills) {
+          fill_n(out_row, row_length);
+          return;
         }
-        const T* source_row = source + cursor.offset();
+        const T* source_row = source + offset;
         for (const Run& run : runs) {
           T* o = out_row + run.out_begin;
           if (run.fill) {
-            std::fill_n(o, run.length, fill_value);
+            fill_n(o, run.length);
           } else if (run.step == 1 && inner_stride == 1) {
-            std::copy_n(source_row + run.source_begin, run.length, o);
+            std::memcpy(o, source_row + run.source_begin, static_cast<size_t>(run.length) * sizeof(T));
           } else {
             const T* s = source_row + run.source_begin * inner_stride;
             const int64_t step = run.step * inner_stride;
             for (int64_t k = 0; k < run.length; ++k) o[k] = s[k * step];
           }
         }
-      }
+      });
     });
   });
   return out;
@@ -191,18 +223,17 @@ Tensor scatter_add_axis_maps(const Tensor& grad_in, const Shape& shape, const st
     T* target = static_cast<T*>(out.raw_data());
     const int64_t grain = std::max<int64_t>(1, kParallelGrain / (rows_per_group * row_length));
     parallel_for(0, groups, grain, [&](int64_t lo, int64_t hi) {
-      RowCursor cursor(maps, out.strides(), lo * rows_per_group);
-      for (int64_t row = lo * rows_per_group; row < hi * rows_per_group; ++row, cursor.next()) {
-        if (cursor.fills()) continue;
+      for_each_row(maps, out.strides(), lo * rows_per_group, hi * rows_per_group, [&](int64_t row, bool fills, int64_t offset) {
+        if (fills) return;
         const T* grad_row = source + row * row_length;
-        T* out_row = target + cursor.offset();
+        T* out_row = target + offset;
         for (const Run& run : runs) {
           if (run.fill) continue;
           const T* g = grad_row + run.out_begin;
           T* o = out_row + run.source_begin;
           for (int64_t k = 0; k < run.length; ++k) o[k * run.step] = static_cast<T>(o[k * run.step] + g[k]);
         }
-      }
+      });
     });
   });
   return out;

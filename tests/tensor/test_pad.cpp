@@ -183,3 +183,29 @@ TEST_CASE("pad refuses what PyTorch refuses, with the fix", "[pad][errors]") {
   CHECK_THROWS_WITH(pad_backward(zeros({1, 1, 4}), {1, 1, 3}, {1, 1}, PadMode::reflect),
                     Contains("pad_backward") && Contains("[1, 1, 4]") && Contains("[1, 1, 5]"));
 }
+
+TEST_CASE("pad, flip, roll and repeat split large outputs across threads correctly", "[pad][threads]") {
+  // Big enough that the rows are cut into several chunks, which start in the middle of a plane.
+  reference::Rng rng(1312);
+  const Tensor x = reference::random_tensor({3, 37, 41, 5}, float64, reference::Layout::transposed, rng);
+  const int saved = get_num_threads();
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    INFO(threads << " threads");
+    check_pad(x, {2, 1, -3, 4}, PadMode::reflect, 0.0);
+    check_pad(x, {1, 3, 2, 0, 1, 1}, PadMode::constant, 1.5);
+    check_pad(x, {4, 0, 1, 2, 0, 3}, PadMode::circular, 0.0);
+    check_elements(flip(x, {1, 3}), x.shape(), [&](const Index& o) {
+      return read(x, {o[0], 36 - o[1], o[2], 4 - o[3]});
+    }, {0, 0});
+    check_elements(repeat(x, {1, 2, 1, 3}), {3, 74, 41, 15}, [&](const Index& o) {
+      return read(x, {o[0], o[1] % 37, o[2], o[3] % 5});
+    }, {0, 0});
+    // The adjoint, whose rows are split only along axes no two rows write alike.
+    const Tensor padded = kernels::pad(x, {2, 2, 3, 1}, PadMode::replicate);
+    const Tensor y = reference::random_tensor(padded.shape(), float64, reference::Layout::contiguous, rng);
+    CHECK(inner_product(padded, y) ==
+          Approx(inner_product(x, pad_backward(y, x.shape(), {2, 2, 3, 1}, PadMode::replicate))).epsilon(1e-12));
+  }
+  set_num_threads(saved);
+}
