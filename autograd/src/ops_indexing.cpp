@@ -26,11 +26,11 @@ std::vector<Tensor> restore_all(const std::vector<SavedTensor>& saved) {
   return tensors;
 }
 
-std::vector<kernels::Tensor> raw_all(const std::vector<Tensor>& tensors) {
+std::vector<kernels::Tensor> raw_all(const std::vector<Tensor>& tensors, const char* op) {
   std::vector<kernels::Tensor> raw;
   raw.reserve(tensors.size());
   for (const Tensor& t : tensors) {
-    if (!t.defined()) fail("index: index tensor {} is undefined (default-constructed)", raw.size());
+    if (!t.defined()) fail("{}: index tensor {} is undefined (default-constructed)", op, raw.size());
     raw.push_back(t.raw());
   }
   return raw;
@@ -82,7 +82,7 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
 }
 
 Tensor index(const Tensor& x, const std::vector<Tensor>& indices) {
-  return record("index", {x}, kernels::index(x.raw(), raw_all(indices)),
+  return record("index", {x}, kernels::index(x.raw(), raw_all(indices, "index")),
                 [x_shape = x.shape(), indices = save_all(indices)](const Tensor& grad) {
                   return Gradients{index_put(zeros(x_shape, grad.dtype()), restore_all(indices), grad, true)};
                 });
@@ -90,7 +90,7 @@ Tensor index(const Tensor& x, const std::vector<Tensor>& indices) {
 
 Tensor index_put(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) {
   if (!values.defined()) fail("index_put: values are undefined (default-constructed)");
-  return record("index_put", {x, values}, kernels::index_put(x.raw(), raw_all(indices), values.raw(), accumulate),
+  return record("index_put", {x, values}, kernels::index_put(x.raw(), raw_all(indices, "index_put"), values.raw(), accumulate),
                 [x_shape = x.shape(), indices = save_all(indices), accumulate](const Tensor& grad,
                                                                                const NeedsInputGrad& needs_input_grad) {
                   const std::vector<Tensor> index_tensors = restore_all(indices);
