@@ -6,4 +6,5 @@
 #include "nabla/autograd/grad_mode.hpp"
 #include "nabla/autograd/gradcheck.hpp"
 #include "nabla/autograd/node.hpp"
+#include "nabla/autograd/recurrent.hpp"
 #include "nabla/autograd/tensor.hpp"

@@ -12,6 +12,7 @@
 #include "nabla/tensor/linalg.hpp"
 #include "nabla/tensor/loss.hpp"
 #include "nabla/tensor/random.hpp"
+#include "nabla/tensor/recurrent.hpp"
 #include "nabla/tensor/reduce.hpp"
 #include "nabla/tensor/storage.hpp"
 #include "nabla/tensor/tensor.hpp"
