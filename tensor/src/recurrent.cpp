@@ -159,10 +159,14 @@ void forward_typed(RecurrentCell cell, const Geometry& g, const Tensor& x_in, co
   const Tensor w_hr = g.projected ? w.w_hr.contiguous() : Tensor();
   const int64_t ws_width = workspace_width(cell, g);
 
-  // x W_ih^T + biases for every step at once. LSTM and RNN fold both biases in; GRU folds in
-  // b_ih everywhere but b_hh only for r and z, since r multiplies h W_hn^T + b_hn.
-  Tensor projected = Tensor::empty({S, B, G}, x.dtype());
-  T* xp = projected.data<T>();
+  // x W_ih^T + biases for every step at once, as one GEMM. LSTM computes it straight into the
+  // workspace's gate columns, where each step then adds h W_hh^T and applies the activations in
+  // place; RNN and GRU keep it apart. LSTM and RNN fold both biases in; GRU folds in b_ih
+  // everywhere but b_hh only for r and z, since r multiplies h W_hn^T + b_hn.
+  const bool in_workspace = cell == RecurrentCell::lstm;
+  Tensor projected = in_workspace ? Tensor() : Tensor::empty({S, B, G}, x.dtype());
+  T* xp = in_workspace ? result.workspace.data<T>() : projected.data<T>();
+  const int64_t xp_stride = in_workspace ? ws_width : G;
   {
     std::vector<T> bias(static_cast<size_t>(G), T(0));
     if (w.b_ih.defined()) {
@@ -173,8 +177,8 @@ void forward_typed(RecurrentCell cell, const Geometry& g, const Tensor& x_in, co
       const std::vector<T> b = w.b_hh.to_vector<T>();
       for (int64_t k = 0; k < G; ++k) bias[k] += b[k];
     }
-    for (int64_t row = 0; row < S * B; ++row) std::memcpy(xp + row * G, bias.data(), sizeof(T) * G);
-    if (I > 0) detail::gemm<T>(false, true, S * B, G, I, T(1), x.data<T>(), I, w_ih.data<T>(), I, T(1), xp, G);
+    for (int64_t row = 0; row < S * B; ++row) std::memcpy(xp + row * xp_stride, bias.data(), sizeof(T) * G);
+    if (I > 0) detail::gemm<T>(false, true, S * B, G, I, T(1), x.data<T>(), I, w_ih.data<T>(), I, T(1), xp, xp_stride);
   }
   std::vector<T> hh_bias(static_cast<size_t>(G), T(0));
   if (cell == RecurrentCell::gru && w.b_hh.defined()) hh_bias = w.b_hh.to_vector<T>();
@@ -190,11 +194,10 @@ void forward_typed(RecurrentCell cell, const Geometry& g, const Tensor& x_in, co
 
   for (int64_t t = 0; t < S; ++t) {
     std::memcpy(prev + t * B * O, h.data(), sizeof(T) * B * O);
-    const T* xp_t = xp + t * B * G;
+    const T* xp_t = xp + t * B * xp_stride;
     if (cell == RecurrentCell::lstm) {
-      // gates = xp_t + h W_hh^T, computed straight into the workspace's i f g o columns.
+      // gates = x W_ih^T + biases (already there) + h W_hh^T, then activated in place.
       T* row_ws = ws + t * B * ws_width;
-      for (int64_t b = 0; b < B; ++b) std::memcpy(row_ws + b * ws_width, xp_t + b * G, sizeof(T) * G);
       detail::gemm<T>(false, true, B, G, O, T(1), h.data(), O, w_hh.data<T>(), O, T(1), row_ws, ws_width);
       T* m_target = g.projected ? nullptr : step_h.data();
       for_rows(B, ws_width, [&](int64_t lo, int64_t hi) {
@@ -303,14 +306,17 @@ NABLA_SIMD_CLONES void rnn_backward_row(const T* __restrict h, const T* __restri
   }
 }
 
+// acc[k] += row[k]: one row into the running column sums, vectorised.
+template <class T>
+NABLA_SIMD_CLONES void add_row_to(const T* __restrict row, double* __restrict acc, int64_t cols) {
+  for (int64_t k = 0; k < cols; ++k) acc[k] += static_cast<double>(row[k]);
+}
+
 // Column sums of a [rows, cols] matrix (a bias gradient), accumulated in double.
 template <class T>
 Tensor column_sums(const T* m, int64_t rows, int64_t cols, DType dtype) {
   std::vector<double> acc(static_cast<size_t>(cols), 0.0);
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* row = m + r * cols;
-    for (int64_t k = 0; k < cols; ++k) acc[k] += static_cast<double>(row[k]);
-  }
+  for (int64_t r = 0; r < rows; ++r) add_row_to<T>(m + r * cols, acc.data(), cols);
   Tensor out = Tensor::empty({cols}, dtype);
   T* p = out.data<T>();
   for (int64_t k = 0; k < cols; ++k) p[k] = static_cast<T>(acc[k]);
@@ -433,8 +439,14 @@ void backward_typed(RecurrentCell cell, const Geometry& g, const Tensor& x_in, c
     if (I > 0) detail::gemm<T>(true, false, G, I, rows, T(1), dzx, G, x.data<T>(), I, T(0), grads.w_ih.data<T>(), I);
     grads.w_hh = Tensor::empty({G, O}, dtype);
     detail::gemm<T>(true, false, G, O, rows, T(1), dzh, G, prev, O, T(0), grads.w_hh.data<T>(), O);
+    // The biases' gradients are the pre-activation gradients summed over steps and examples
+    // (b_ih and b_hh receive the same one, except GRU's hidden-side n).
     if (w.b_ih.defined()) grads.b_ih = column_sums<T>(dzx, rows, G, dtype);
-    if (w.b_hh.defined()) grads.b_hh = cell == RecurrentCell::gru ? column_sums<T>(dzh, rows, G, dtype) : column_sums<T>(dzx, rows, G, dtype);
+    if (w.b_hh.defined()) {
+      grads.b_hh = cell == RecurrentCell::gru ? column_sums<T>(dzh, rows, G, dtype)
+                   : grads.b_ih.defined()       ? grads.b_ih.clone()
+                                                : column_sums<T>(dzx, rows, G, dtype);
+    }
     if (g.projected) {
       // dW_hr = sum_t dh_t^T m_t, with m = o tanh(c) kept in the workspace.
       grads.w_hr = Tensor::empty({O, H}, dtype);
