@@ -191,18 +191,43 @@ void recurrent_rows(Table& rows, Table& second_order) {
       };
       const std::string variant = c.label + (with_lengths ? ", variable lengths" : "");
       rows.row("recurrent_layer", variant, fn, inputs);
+
       second_order.row("recurrent_layer", variant, fn, inputs);
     }
   }
 }
 
+// The composite itself (the reference, and the second-derivative path) gets rows too.
+void composite_rows(Table& rows, Table& second_order) {
+  rows.group("recurrent composite");
+  for (const Case& c : {kCases[2], kCases[4]}) {
+    const int64_t hidden = 2, gates = recurrent_gates(c.cell) * hidden;
+    auto fn = [c](const Args& a) {
+      RecurrentParameters p{a[a.size() - 4], a[a.size() - 3], a[a.size() - 2], a[a.size() - 1], Tensor()};
+      const Tensor c0 = c.cell == RecurrentCell::lstm ? a[2] : Tensor();
+      return recurrent_layer_composite(c.cell, a[0], a[1], c0, p, tensor({2, 1}, {2}, int64)).output;
+    };
+    std::vector<gradcheck_table::Input> inputs{{{2, 2, 2}}, {{2, hidden}}};
+    if (c.cell == RecurrentCell::lstm) inputs.push_back({{2, hidden}});
+    for (const Shape& shape : {Shape{gates, 2}, Shape{gates, hidden}, Shape{gates}, Shape{gates}}) inputs.push_back({shape});
+    rows.row("recurrent_layer_composite", c.label + ", variable lengths", fn, inputs);
+  }
+  (void)second_order;
+}
+
 const bool registered = gradcheck_table::register_rows(&recurrent_rows);
+const bool composite_registered = gradcheck_table::register_rows(&composite_rows);
 
 }  // namespace
 
 TEST_CASE("gradcheck table: recurrent layers", "[autograd][gradcheck][recurrent]") {
   using namespace gradcheck_table;
   run_group(build_op_table(), "recurrent", run_gradcheck);
+}
+
+TEST_CASE("gradcheck table: the recurrent composite", "[autograd][gradcheck][recurrent]") {
+  using namespace gradcheck_table;
+  run_group(build_op_table(), "recurrent composite", run_gradcheck);
 }
 
 TEST_CASE("gradgradcheck: recurrent layers through their composite", "[autograd][gradcheck][recurrent]") {

@@ -3,6 +3,7 @@
 #include "nabla/autograd/engine.hpp"
 #include "nabla/autograd/factories.hpp"
 #include "nabla/autograd/functions.hpp"
+#include "nabla/autograd/fused_layers.hpp"
 #include "nabla/autograd/grad_mode.hpp"
 #include "nabla/autograd/gradcheck.hpp"
 #include "nabla/autograd/node.hpp"

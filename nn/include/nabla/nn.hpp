@@ -9,3 +9,4 @@
 #include "nabla/nn/recurrent.hpp"
 #include "nabla/nn/scheduler.hpp"
 #include "nabla/nn/serialize.hpp"
+#include "nabla/nn/transformer.hpp"

@@ -8,6 +8,7 @@
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/factories.hpp"
 #include "nabla/tensor/format.hpp"
+#include "nabla/tensor/fused_layers.hpp"
 #include "nabla/tensor/index.hpp"
 #include "nabla/tensor/linalg.hpp"
 #include "nabla/tensor/loss.hpp"
