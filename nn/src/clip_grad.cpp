@@ -80,7 +80,9 @@ double clip_grad_norm_(const Tensor& parameter, double max_norm, double norm_typ
 }
 
 void clip_grad_value_(const std::vector<Tensor>& parameters, double clip_value) {
-  if (!(clip_value >= 0.0)) fail("clip_grad_value_: clip_value must be >= 0 (the bound of [-clip_value, clip_value]), got {}", clip_value);
+  if (!(clip_value >= 0.0)) {
+    fail("clip_grad_value_: clip_value must be >= 0 (the bound of [-clip_value, clip_value]), got {}", clip_value);
+  }
   for (const Tensor& grad : gradients_of(parameters)) grad.raw().clamp_(-clip_value, clip_value);
 }
 

@@ -146,7 +146,9 @@ double norm_cdf(double x) { return (1.0 + std::erf(x / std::sqrt(2.0))) / 2.0; }
 
 Tensor orthogonal_(const Tensor& tensor, double gain, Generator& generator) {
   check(tensor, "orthogonal_");
-  if (tensor.dim() < 2) fail("orthogonal_: only tensors with 2 or more dimensions are supported, got shape {}", tensor.shape());
+  if (tensor.dim() < 2) {
+    fail("orthogonal_: only tensors with 2 or more dimensions are supported, got shape {}", tensor.shape());
+  }
   if (tensor.numel() == 0) return tensor;
   const int64_t rows = tensor.size(0);
   const int64_t cols = tensor.numel() / rows;
@@ -200,7 +202,9 @@ Tensor eye_(const Tensor& tensor) {
 Tensor dirac_(const Tensor& tensor, int64_t groups) {
   check(tensor, "dirac_");
   const int64_t dims = tensor.dim();
-  if (dims < 3 || dims > 5) fail("dirac_: only tensors with 3, 4 or 5 dimensions are supported, got shape {}", tensor.shape());
+  if (dims < 3 || dims > 5) {
+    fail("dirac_: only tensors with 3, 4 or 5 dimensions are supported, got shape {}", tensor.shape());
+  }
   if (groups < 1 || tensor.size(0) % groups != 0) {
     fail("dirac_: dim 0 ({}) must be divisible by groups ({})", tensor.size(0), groups);
   }
@@ -229,7 +233,9 @@ Tensor sparse_(const Tensor& tensor, double sparsity, double stddev, Generator& 
   std::vector<double> values = kernels::normal(tensor.shape(), 0.0, stddev, float64, generator).to_vector<double>();
   for (int64_t c = 0; c < cols; ++c) {
     const std::vector<int64_t> order = kernels::randperm(rows, generator).to_vector<int64_t>();
-    for (int64_t z = 0; z < zeros_per_column; ++z) values[static_cast<size_t>(order[static_cast<size_t>(z)] * cols + c)] = 0.0;
+    for (int64_t z = 0; z < zeros_per_column; ++z) {
+      values[static_cast<size_t>(order[static_cast<size_t>(z)] * cols + c)] = 0.0;
+    }
   }
   write_values(tensor, std::move(values));
   return tensor;

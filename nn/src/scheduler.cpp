@@ -101,15 +101,19 @@ std::vector<Lambda> one_per_group(std::vector<Lambda> lambdas, size_t groups, co
     if (!lambda) fail("{}: a lambda is empty", who);
   }
   if (lambdas.size() == 1 && groups > 1) lambdas.resize(groups, lambdas[0]);
-  if (lambdas.size() != groups) fail("{}: expected {} lr_lambdas (one per parameter group), got {}", who, groups, lambdas.size());
+  if (lambdas.size() != groups) {
+    fail("{}: expected {} lr_lambdas (one per parameter group), got {}", who, groups, lambdas.size());
+  }
   return lambdas;
 }
 }  // namespace
 
-LambdaLR::LambdaLR(Optimizer& optimizer, Lambda lr_lambda) : LambdaLR(optimizer, std::vector<Lambda>{std::move(lr_lambda)}) {}
+LambdaLR::LambdaLR(Optimizer& optimizer, Lambda lr_lambda)
+    : LambdaLR(optimizer, std::vector<Lambda>{std::move(lr_lambda)}) {}
 
 LambdaLR::LambdaLR(Optimizer& optimizer, std::vector<Lambda> lr_lambdas)
-    : Scheduler(optimizer), lr_lambdas_(one_per_group(std::move(lr_lambdas), optimizer.param_groups().size(), "LambdaLR")) {
+    : Scheduler(optimizer),
+      lr_lambdas_(one_per_group(std::move(lr_lambdas), optimizer.param_groups().size(), "LambdaLR")) {
   initial_step();
 }
 

@@ -50,9 +50,14 @@ SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<Sch
   last_lr_ = schedulers_[0]->last_lr();
 }
 
+// Which schedule runs at `epoch`: the number of milestones passed.
+size_t SequentialLR::schedule_at(int64_t epoch) const {
+  return static_cast<size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin());
+}
+
 void SequentialLR::step() {
   ++epoch_;
-  const size_t index = static_cast<size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), epoch_) - milestones_.begin());
+  const size_t index = schedule_at(epoch_);
   Scheduler& scheduler = *schedulers_[index];
   if (index > 0 && milestones_[index - 1] == epoch_) {
     scheduler.set_epoch(0);  // PyTorch's step(0): the closed form at step 0
@@ -64,7 +69,7 @@ void SequentialLR::step() {
 
 void SequentialLR::set_epoch(int64_t epoch) {
   if (epoch < 0) fail("SequentialLR::set_epoch: epoch must be non-negative, got {}", epoch);
-  const size_t index = static_cast<size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin());
+  const size_t index = schedule_at(epoch);
   Scheduler& scheduler = *schedulers_[index];
   scheduler.set_epoch(index > 0 ? epoch - milestones_[index - 1] : epoch);
   epoch_ = epoch;

@@ -96,7 +96,9 @@ CyclicLR::CyclicLR(Optimizer& optimizer, const CyclicLROptions& options) : Sched
     }
   }
   if (options.step_size_up < 1) fail("CyclicLR: step_size_up must be >= 1, got {}", options.step_size_up);
-  if (options.step_size_down < 0) fail("CyclicLR: step_size_down must be >= 1 (or 0: as step_size_up), got {}", options.step_size_down);
+  if (options.step_size_down < 0) {
+    fail("CyclicLR: step_size_down must be >= 1 (or 0: as step_size_up), got {}", options.step_size_down);
+  }
   const double up = static_cast<double>(options.step_size_up);
   const double down = options.step_size_down > 0 ? static_cast<double>(options.step_size_down) : up;
   total_size_ = up + down;

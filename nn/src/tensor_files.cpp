@@ -89,7 +89,9 @@ std::vector<Tensor> load_tensors(const std::string& path) {
   out.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     const std::string name = std::to_string(i);
-    if (!archive.contains(name)) fail("load_tensors: '{}' is a list of {} tensors without entry '{}' (the file is corrupt)", path, count, name);
+    if (!archive.contains(name)) {
+      fail("load_tensors: '{}' is a list of {} tensors without entry '{}' (the file is corrupt)", path, count, name);
+    }
     out.push_back(leaf(archive.tensor(name)));
   }
   return out;

@@ -1,6 +1,6 @@
 // clip_grad_norm_ and clip_grad_value_ against torch.nn.utils: the total norm and the clipped
 // gradients for every kind of norm. The expected values were computed with PyTorch 1.13 by
-// tests/nn/torch_reference.py and pasted here as literals.
+// tests/nn/reference/training_reference.py and pasted here as literals.
 #include <catch2/catch.hpp>
 
 #include <cmath>

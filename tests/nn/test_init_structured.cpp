@@ -1,6 +1,6 @@
 // The structured initialisers: orthogonal_ (and the Householder QR beneath it), trunc_normal_,
 // eye_, dirac_ and sparse_. Q and R, and dirac_'s non-zero positions, were computed with
-// PyTorch 1.13 (torch.linalg.qr, torch.nn.init.dirac_) by tests/nn/torch_reference.py and pasted
+// PyTorch 1.13 (torch.linalg.qr, torch.nn.init.dirac_) by tests/nn/reference/training_reference.py and pasted
 // here as literals; the random ones are checked by their defining properties.
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // Optimisers against torch.optim: the parameters after ten steps on a toy problem, with one list
 // and with parameter groups. The expected values were computed with PyTorch 1.13 (float64) by
-// tests/nn/torch_reference.py and pasted here as literals; NAdam, and the decoupled weight decay
+// tests/nn/reference/training_reference.py and pasted here as literals; NAdam, and the decoupled weight decay
 // of NAdam and RAdam, follow PyTorch 2.x, written out in torch ops in that script (1.13's NAdam
 // has the mu_product_next bug that pytorch#92699 fixed). The suite does not need torch.
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // Learning-rate schedules against torch.optim.lr_scheduler: the lr of every group (and the
 // momentum the cyclic schedules set) after construction and after each step(). The expected
-// sequences were computed with PyTorch 1.13 by tests/nn/torch_reference.py and pasted here as
+// sequences were computed with PyTorch 1.13 by tests/nn/reference/training_reference.py and pasted here as
 // literals; the suite does not need torch.
 #include <catch2/catch.hpp>
 

@@ -344,6 +344,7 @@ class SequentialLR : public Scheduler {
   std::string name() const override { return "SequentialLR"; }
 
  private:
+  size_t schedule_at(int64_t epoch) const;
   std::vector<std::shared_ptr<Scheduler>> schedulers_;
   std::vector<int64_t> milestones_;
 };

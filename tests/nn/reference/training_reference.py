@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The reference values the training-tool tests compare against, computed with PyTorch (1.13,
-float64). Not run by the test suite: run it by hand (python3 tests/nn/torch_reference.py) and
+float64). Not run by the test suite: run it by hand (/usr/bin/python3 tests/nn/reference/training_reference.py) and
 paste what it prints into the tests as literals:
 
   optimisers      -> tests/nn/test_optim_torch.cpp   (ten steps of the toy problem; LBFGS)
