@@ -8,5 +8,7 @@
 #include "nabla/nn/module.hpp"
 #include "nabla/nn/optim.hpp"
 #include "nabla/nn/optimizer.hpp"
+#include "nabla/nn/recurrent.hpp"
 #include "nabla/nn/scheduler.hpp"
 #include "nabla/nn/serialize.hpp"
+#include "nabla/nn/transformer.hpp"
