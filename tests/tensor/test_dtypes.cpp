@@ -391,7 +391,7 @@ TEST_CASE("sums of bools and integers count in int64, as PyTorch's", "[dtype][re
 
 // ---- masks
 
-TEST_CASE("comparisons and logic give bool; where reads bool and uint8 masks", "[dtype][compare]") {
+TEST_CASE("comparisons and logic give bool, and where reads bool and uint8 masks", "[dtype][compare]") {
   const Tensor x = tensor({-1, 0, 2, kNaN}, {4});
   const Tensor positive = gt(x, 0.0);
   CHECK(positive.dtype() == bool_);
