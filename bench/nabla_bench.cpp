@@ -2,7 +2,7 @@
 // with the keys of the libtorch anchor (shared/anchors/libtorch/mnist_bench.cpp), so the two can
 // be compared line for line. Progress goes to stderr.
 //
-//   nabla-bench --model {mlp30,mlp,cnn} --epochs N --threads T [--data DIR] [--limit N]
+//   nabla-bench --model {mlp30,mlp,cnn,lstm} --epochs N --threads T [--data DIR] [--limit N]
 //               [--seed S] [--eval-reps R] [--prefetch P] [--skip-eval]
 //
 // The workloads (identical to the anchor's):
@@ -11,6 +11,9 @@
 //          inputs (x/255 - 0.1307)/0.3081.
 //   cnn:   Conv2d(1,32,3)-ReLU-Conv2d(32,64,3)-ReLU-MaxPool2d(2)-Flatten-Linear(9216,128)-ReLU-
 //          Linear(128,10); Adam lr 1e-3; batch 64; same normalisation.
+//   lstm:  row-by-row MNIST: the 28 rows of an image are 28 time steps of 28 pixels ->
+//          LSTM(28, 128, batch_first) -> the hidden state after the last row -> Linear(128,10);
+//          Adam lr 1e-3; batch 64; same normalisation.
 // Softmax cross-entropy (mean). The training set is shuffled every epoch from a fixed seed and the
 // last partial batch is kept. Only the training loop is timed (zero_grad, forward, loss, backward,
 // step, loss.item(), and taking the next batch from the DataLoader, whose background thread
@@ -59,30 +62,38 @@ struct Options {
 double train_flop_per_image(const std::string& model) {
   if (model == "mlp30") return 95.9e3;
   if (model == "mlp") return 2.41e6;
+  if (model == "lstm") {
+    // Per image and step: gates 2*512*(28+128) forward, twice that backward (dW and dh; no dx).
+    return 28 * 3 * 2.0 * 512 * (28 + 128) + 3 * 2.0 * 128 * 10;
+  }
   return 71.6e6;
 }
 
-nn::Sequential make_model(const std::string& name) {
-  using std::make_shared;
-  if (name == "mlp30") {
-    return nn::Sequential{make_shared<nn::Linear>(784, 30), make_shared<nn::Sigmoid>(),
-                          make_shared<nn::Linear>(30, 10)};
+// The lstm workload: the rows of an image as a sequence, the last hidden state classified.
+struct RowLstm : nn::Module {
+  nn::Shared<nn::LSTM> lstm = register_module("lstm", nn::LSTM({.input_size = 28, .hidden_size = 128, .batch_first = true}));
+  nn::Shared<nn::Linear> fc = register_module("fc", nn::Linear(128, 10));
+  Tensor forward(const Tensor& images) override {
+    auto [output, state] = lstm(images.view({-1, 28, 28}));
+    return fc(std::get<0>(state).select(0, 0));  // h after the last row: [B, 128]
   }
+};
+
+std::shared_ptr<nn::Module> make_model(const std::string& name) {
+  if (name == "mlp30") return nn::Shared<nn::Sequential>(nn::Sequential{nn::Linear(784, 30), nn::Sigmoid(), nn::Linear(30, 10)});
   if (name == "mlp") {
-    return nn::Sequential{make_shared<nn::Linear>(784, 512), make_shared<nn::ReLU>(),
-                          make_shared<nn::Linear>(512, 256), make_shared<nn::ReLU>(),
-                          make_shared<nn::Linear>(256, 10)};
+    return nn::Shared<nn::Sequential>(nn::Sequential{nn::Linear(784, 512), nn::ReLU(), nn::Linear(512, 256), nn::ReLU(),
+                                                     nn::Linear(256, 10)});
   }
-  return nn::Sequential{make_shared<nn::Conv2d>(1, 32, 3),     make_shared<nn::ReLU>(),
-                        make_shared<nn::Conv2d>(32, 64, 3),    make_shared<nn::ReLU>(),
-                        make_shared<nn::MaxPool2d>(2),         make_shared<nn::Flatten>(),
-                        make_shared<nn::Linear>(9216, 128),    make_shared<nn::ReLU>(),
-                        make_shared<nn::Linear>(128, 10)};
+  if (name == "lstm") return nn::make<RowLstm>();
+  return nn::Shared<nn::Sequential>(nn::Sequential{nn::Conv2d(1, 32, 3), nn::ReLU(), nn::Conv2d(32, 64, 3), nn::ReLU(),
+                                                   nn::MaxPool2d(2), nn::Flatten(), nn::Linear(9216, 128), nn::ReLU(),
+                                                   nn::Linear(128, 10)});
 }
 
 // The MNIST batch is [B, 1, 28, 28]; the perceptrons take [B, 784] (a view, no copy).
 Tensor model_input(const Tensor& images, const std::string& model) {
-  return model == "cnn" ? images : images.reshape({-1, 784});
+  return model == "mlp30" || model == "mlp" ? images.reshape({-1, 784}) : images;
 }
 
 // getrusage's high-water mark of the resident set (KiB on Linux).
@@ -117,7 +128,7 @@ struct EpochResult {
   double mean_loss = 0;
 };
 
-EpochResult train_epoch(nn::Sequential& model, nn::Optimizer& optimizer, datasets::DataLoader& loader,
+EpochResult train_epoch(nn::Module& model, nn::Optimizer& optimizer, datasets::DataLoader& loader,
                         const std::string& model_name) {
   model.train();
   EpochResult result;
@@ -146,7 +157,7 @@ EpochResult train_epoch(nn::Sequential& model, nn::Optimizer& optimizer, dataset
 
 // Number of test images classified correctly. The test set stays bytes and each batch of 1000
 // is converted as it is needed, as a user's evaluation loop would (about 0.1 % of the time).
-int64_t count_correct(nn::Sequential& model, datasets::DataLoader& test_loader, const std::string& model_name) {
+int64_t count_correct(nn::Module& model, datasets::DataLoader& test_loader, const std::string& model_name) {
   int64_t correct = 0;
   for (const datasets::Batch& batch : test_loader) {
     const Tensor predictions = model.forward(model_input(batch.inputs, model_name)).argmax(1);
@@ -181,7 +192,8 @@ int run(const Options& options) {
              model_name, data_dir.string(), train.size(), test.size(), options.threads, blas_core_name());
 
   // ---- model and optimiser
-  nn::Sequential model = make_model(model_name);
+  const std::shared_ptr<nn::Module> model_holder = make_model(model_name);
+  nn::Module& model = *model_holder;
   std::unique_ptr<nn::Optimizer> optimizer;
   if (model_name == "mlp30") {
     optimizer = std::make_unique<nn::SGD>(model.parameters(), 0.1);
@@ -253,7 +265,7 @@ int run(const Options& options) {
 int main(int argc, char** argv) {
   Options options;
   CLI::App app{"Trains a reference MNIST workload and prints one JSON line (see bench/run)", "nabla-bench"};
-  app.add_option("--model", options.model, "Workload")->check(CLI::IsMember({"mlp30", "mlp", "cnn"}))->capture_default_str();
+  app.add_option("--model", options.model, "Workload")->check(CLI::IsMember({"mlp30", "mlp", "cnn", "lstm"}))->capture_default_str();
   app.add_option("--epochs", options.epochs, "Training epochs")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--threads", options.threads, "Threads for nabla and OpenBLAS")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--data", options.data, "MNIST directory (default: datasets::find_mnist_dir's search)");
