@@ -25,8 +25,8 @@ Tensor iota(const Shape& shape, DType dtype = float32) {
 Tensor ints(const std::vector<int64_t>& values, const Shape& shape = {}) { return from_vector(values, shape); }
 
 DType random_dtype(reference::Rng& rng) {
-  const DType dtypes[] = {float32, float64, int64, uint8};
-  return dtypes[rng.integer(0, 3)];
+  const DType dtypes[] = {float32, float64, int64, uint8, int32, bool_};
+  return dtypes[rng.integer(0, 5)];
 }
 Layout random_layout(reference::Rng& rng) { return reference::all_layouts[static_cast<size_t>(rng.integer(0, 5))]; }
 
@@ -159,7 +159,8 @@ TEST_CASE("index and index_put agree with loops on random shapes and layouts", "
     const Tensor result = index_put(x, indices, values, accumulate);
     check_elements(result, shape, [&](const Index& i) {
       if (!expected.count(i)) return read(x, i);
-      // uint8 sums wrap modulo 256, as the kernel's integer arithmetic does.
+      // uint8 sums wrap modulo 256, as the kernel's integer arithmetic does; bool sums are logical or.
+      if (dtype == bool_) return expected[i] != 0.0 ? 1.0 : 0.0;
       return dtype == uint8 ? static_cast<double>(static_cast<uint8_t>(static_cast<int64_t>(expected[i]))) : expected[i];
     }, dtype == float32 ? reference::Tolerance{1e-6, 1e-6} : exact);
   }
