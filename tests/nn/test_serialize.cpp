@@ -2,6 +2,7 @@
 // refused with a clear message and without touching the module.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -260,6 +261,19 @@ TEST_CASE("serialize: module_state is a snapshot, and prefixes select a part of 
   CHECK(snapshot(*other) == before);
   CHECK_THROWS_WITH(nn::load_module_state(*other, checkpoint),
                     Contains("missing '0.weight'") && Contains("unexpected") && Contains("'model.0.weight'"));
+}
+
+TEST_CASE("serialize: entries of a temporary archive can be walked in a range-for", "[serialize]") {
+  // `module_state(m).entries()` on a temporary moves the entries out instead of handing back a reference
+  // into an archive that dies before the loop body runs (it corrupted the heap in char_lm's checkpoints).
+  auto model = trained_model(3);
+  std::vector<std::string> names;
+  for (const auto& [name, value] : nn::module_state(*model).entries()) {
+    CHECK(std::get<Tensor>(value).numel() > 0);
+    names.push_back(name);
+  }
+  CHECK(names.size() == model->named_parameters().size() + model->named_buffers().size());
+  CHECK(std::find(names.begin(), names.end(), "0.weight") != names.end());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,7 +33,10 @@ class Archive {
   // Throws naming the entry (and the file it came from) when missing or of the other kind.
   const Tensor& tensor(const std::string& name) const;
   const std::string& text(const std::string& name) const;
-  const std::map<std::string, std::variant<Tensor, std::string>>& entries() const { return entries_; }
+  const std::map<std::string, std::variant<Tensor, std::string>>& entries() const& { return entries_; }
+  // On a temporary (`for (auto& e : module_state(m).entries())`) the entries are moved out, so the loop
+  // does not walk a map that died with the archive.
+  std::map<std::string, std::variant<Tensor, std::string>> entries() && { return std::move(entries_); }
   // Where the archive was read from (for error messages); empty when built in memory.
   std::string source;
 
