@@ -432,7 +432,7 @@ std::set<std::string> declared_ops() {
   // Ops returning several tensors (split, chunk, unbind) or a result struct count too.
   const std::regex declaration(R"(^(Tensor|ValuesIndices|std::vector<Tensor>|AttentionResult|RecurrentResult) (\w+)\()");
   std::set<std::string> names;
-  for (const char* header : {"functions.hpp", "detail/adjoints.hpp", "fused_layers.hpp", "recurrent.hpp"}) {
+  for (const char* header : {"functions.hpp", "detail/adjoints.hpp", "fused_layers.hpp", "recurrent.hpp", "ctc.hpp"}) {
     for (const std::string& name : declared_in(std::string("autograd/include/nabla/autograd/") + header, declaration)) {
       names.insert(name);
     }

@@ -2,6 +2,7 @@
 // The tensor layer: everything under nabla/tensor/.
 #include "nabla/tensor/conv.hpp"
 #include "nabla/tensor/conv_kernels.hpp"
+#include "nabla/tensor/ctc.hpp"
 #include "nabla/tensor/dims.hpp"
 #include "nabla/tensor/dtype.hpp"
 #include "nabla/tensor/elementwise.hpp"

@@ -212,9 +212,11 @@ Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pa
 // Per-row cross-entropy of logits [N, C] against int64 classes [N], with label smoothing eps:
 // loss = logsumexp(x) - (1 - eps) * x[target] - eps * mean(x), per row ([N]) or reduced to their
 // mean or sum. Gradient: softmax(x) - q, where q is the smoothed one-hot target; a target outside
-// [0, C) is an error naming the row.
+// [0, C) is an error naming the row. Class weights [C] and ignore_index as PyTorch's (the mean
+// divides by the summed weights of the rows not ignored; nabla/tensor/loss.hpp has the formula);
+// the weights are constants here (nn::functional::cross_entropy differentiates them when asked).
 Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, double label_smoothing = 0.0,
-                          Reduction reduction = Reduction::none);
+                          Reduction reduction = Reduction::none, const Tensor& weight = {}, int64_t ignore_index = -100);
 
 // ---- operators
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

@@ -2,6 +2,8 @@
 // The functional API: every layer's computation as a plain function of variables, for users who
 // don't want modules. All are compositions of differentiable ops (no hand-written backward).
 #include "nabla/autograd.hpp"
+#include "nabla/nn/losses.hpp"      // the losses: cross_entropy, nll_loss, mse_loss, ctc_loss, ...
+#include "nabla/nn/similarity.hpp"  // cosine_similarity, pairwise_distance, normalize
 
 namespace nabla::nn::functional {
 
@@ -37,23 +39,5 @@ Tensor gelu(const Tensor& x, bool tanh_approximation = false);
 // replicate or circular: see nabla/tensor/pad.hpp).
 using nabla::pad;
 using nabla::PadMode;
-
-using nabla::Reduction;  // mean, sum or none (nabla/tensor/loss.hpp)
-
-struct CrossEntropyOptions {
-  Reduction reduction = Reduction::mean;
-  double label_smoothing = 0.0;  // in [0, 1): mixes the target with the uniform distribution
-};
-// Cross-entropy from logits [N, C] (or [N, C, ...]) and int64 class indices [N] (or [N, ...]),
-// computed through a stable log-softmax.
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOptions options = {});
-// Negative log-likelihood of log-probabilities [N, C] at int64 class indices [N].
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::mean);
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
-// Binary cross-entropy of probabilities in [0, 1] (logs clamped at -100, as PyTorch does).
-Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction = Reduction::mean);
-// The same from logits, computed stably: max(z, 0) - z * y + log(1 + exp(-|z|)).
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
-                                          Reduction reduction = Reduction::mean);
 
 }  // namespace nabla::nn::functional
