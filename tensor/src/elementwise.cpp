@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "loops.hpp"
+#include "activation_math.hpp"  // the vector paths of the issue-13 activations
 #include "fast_math.hpp"
 #include "vector_math.hpp"
 #include "nabla/tensor/simd.hpp"
