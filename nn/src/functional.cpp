@@ -116,12 +116,14 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
   return where(gt(x.raw(), 0.0), x, x * negative_slope);
 }
 
-Tensor gelu(const Tensor& x, bool tanh_approximation) {
-  if (tanh_approximation) {
-    const double k = std::sqrt(2.0 / std::numbers::pi);
-    return x * 0.5 * (1.0 + tanh((x + x * x * x * 0.044715) * k));
+Tensor gelu(const Tensor& x, std::string_view approximate) {
+  if (approximate == "tanh") {
+    // PyTorch's constants and order of operations: kBeta = sqrt(2) * (2 / sqrt(pi)) * 0.5.
+    const double beta = std::numbers::sqrt2 * (2.0 * std::numbers::inv_sqrtpi) * 0.5;
+    return x * 0.5 * (1.0 + tanh((x + x * x * x * 0.044715) * beta));
   }
-  return x * 0.5 * (1.0 + erf(x * (1.0 / std::numbers::sqrt2)));
+  if (approximate != "none") fail("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate);
+  return x * 0.5 * (1.0 + erf(x * (std::numbers::sqrt2 / 2.0)));
 }
 
 }  // namespace nabla::nn::functional

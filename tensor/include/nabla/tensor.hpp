@@ -1,5 +1,6 @@
 #pragma once
 // The tensor layer: everything under nabla/tensor/.
+#include "nabla/tensor/activations.hpp"
 #include "nabla/tensor/conv.hpp"
 #include "nabla/tensor/conv_kernels.hpp"
 #include "nabla/tensor/ctc.hpp"

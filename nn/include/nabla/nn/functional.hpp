@@ -1,6 +1,8 @@
 #pragma once
 // The functional API: every layer's computation as a plain function of variables, for users who
 // don't want modules. All are compositions of differentiable ops (no hand-written backward).
+#include <string_view>
+
 #include "nabla/autograd.hpp"
 #include "nabla/nn/losses.hpp"      // the losses: cross_entropy, nll_loss, mse_loss, ctc_loss, ...
 #include "nabla/nn/similarity.hpp"  // cosine_similarity, pairwise_distance, normalize
@@ -32,8 +34,9 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
                     const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
 
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
-// GELU: x * Phi(x) with the exact erf form, or the tanh approximation.
-Tensor gelu(const Tensor& x, bool tanh_approximation = false);
+// GELU: x * Phi(x) with the exact erf form (approximate "none"), or PyTorch's tanh approximation
+// (approximate "tanh"): 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+Tensor gelu(const Tensor& x, std::string_view approximate = "none");
 
 // issue 13: F.pad is nabla::pad ((before, after) counts, last axis first; constant, reflect,
 // replicate or circular: see nabla/tensor/pad.hpp).

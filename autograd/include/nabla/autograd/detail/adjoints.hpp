@@ -41,4 +41,8 @@ Tensor cross_entropy_rows_backward(const Tensor& logits, const Tensor& target, c
 // element of grad added to the input element it was copied from.
 Tensor pad_backward(const Tensor& grad, const Shape& input_shape, const std::vector<int64_t>& pad, PadMode mode);
 
+// ---- issue 13: activations
+// grad_output * silu'(self), one fused pass: silu's backward, differentiable in both arguments.
+Tensor silu_backward(const Tensor& grad_output, const Tensor& self);
+
 }  // namespace nabla::detail
