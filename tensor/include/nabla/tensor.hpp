@@ -13,6 +13,8 @@
 #include "nabla/tensor/loss.hpp"
 #include "nabla/tensor/random.hpp"
 #include "nabla/tensor/reduce.hpp"
+#include "nabla/tensor/scan.hpp"
+#include "nabla/tensor/sort.hpp"
 #include "nabla/tensor/storage.hpp"
 #include "nabla/tensor/tensor.hpp"
 #include "nabla/tensor/threads.hpp"
