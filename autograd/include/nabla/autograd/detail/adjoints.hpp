@@ -32,4 +32,8 @@ Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const 
 Tensor cross_entropy_rows_backward(const Tensor& logits, const Tensor& target, const Tensor& grad,
                                    double label_smoothing = 0.0, Reduction reduction = Reduction::none);
 
+// ---- issue 13: scans
+// Sums from the end along axis (x[i] + ... + x[n-1]): cumsum's adjoint, and cumsum is its.
+Tensor reverse_cumsum(const Tensor& x, int64_t axis);
+
 }  // namespace nabla::detail
