@@ -6,6 +6,7 @@
 
 #include "nabla/tensor/elementwise.hpp"
 #include "nabla/tensor/random.hpp"
+#include "nabla/tensor/threads.hpp"
 
 namespace nabla::kernels {
 
@@ -34,13 +35,12 @@ void check_fillable(const Tensor& x, const char* op) {
   }
 }
 
-// The rows of a 1-d or 2-d weight tensor as doubles, checked as PyTorch checks them.
-std::vector<double> checked_weights(const Tensor& probabilities, int64_t rows, int64_t categories) {
-  const std::vector<double> weights = probabilities.to_vector<double>();
+// Checks the rows of weights as PyTorch checks them.
+void check_weights(const double* weights, int64_t rows, int64_t categories, const Shape& shape) {
   for (int64_t row = 0; row < rows; ++row) {
     double total = 0.0;
     for (int64_t c = 0; c < categories; ++c) {
-      const double w = weights[static_cast<size_t>(row * categories + c)];
+      const double w = weights[row * categories + c];
       if (!std::isfinite(w) || w < 0.0) {
         fail("multinomial: probability tensor contains either inf, nan or element < 0 ({} at category {} of row "
              "{}); weights must be finite and non-negative", w, c, row);
@@ -49,10 +49,9 @@ std::vector<double> checked_weights(const Tensor& probabilities, int64_t rows, i
     }
     if (total <= 0.0) {
       fail("multinomial: invalid multinomial distribution (sum of probabilities <= 0): row {} of shape {} is all "
-           "zeros", row, probabilities.shape());
+           "zeros", row, shape);
     }
   }
-  return weights;
 }
 
 }  // namespace
@@ -74,43 +73,56 @@ Tensor multinomial(const Tensor& probabilities, int64_t num_samples, bool replac
   }
   if (categories > (int64_t(1) << 24)) fail("multinomial: number of categories cannot exceed 2^24, got {}", categories);
   const int64_t rows = probabilities.dim() == 2 ? probabilities.size(0) : 1;
-  const std::vector<double> weights = checked_weights(probabilities, rows, categories);
+  // float64 working copies in the allocator's cached blocks (a std::vector of this size would be
+  // fresh pages, faulted in and zeroed, on every call).
+  const Tensor weights_tensor = probabilities.to(DType::float64).contiguous();
+  const double* weights = weights_tensor.data<double>();
+  check_weights(weights, rows, categories, probabilities.shape());
 
   Shape out_shape = probabilities.dim() == 2 ? Shape{rows, num_samples} : Shape{num_samples};
   Tensor out = Tensor::empty(out_shape, DType::int64);
   int64_t* samples = out.data<int64_t>();
-  std::vector<double> scratch(static_cast<size_t>(categories));
-  std::vector<int64_t> order(static_cast<size_t>(categories));
-  for (int64_t row = 0; row < rows; ++row) {
-    const double* w = weights.data() + row * categories;
-    int64_t* drawn = samples + row * num_samples;
-    if (!replacement || num_samples == 1) {
-      // The categories of the num_samples largest w / q, q ~ Exp(1): a draw without replacement
-      // in proportion to the weights (the exponential form of the Gumbel-max trick).
-      for (int64_t c = 0; c < categories; ++c) {
-        const double q = -std::log(1.0 - generator.uniform());  // 1 - uniform() is in (0, 1]
-        scratch[static_cast<size_t>(c)] = w[c] / q;
-      }
-      for (int64_t c = 0; c < categories; ++c) order[static_cast<size_t>(c)] = c;
-      auto larger = [&](int64_t a, int64_t b) {
-        const double ka = scratch[static_cast<size_t>(a)], kb = scratch[static_cast<size_t>(b)];
-        return ka > kb || (ka == kb && a < b);
-      };
-      std::partial_sort(order.begin(), order.begin() + num_samples, order.end(), larger);
-      std::copy(order.begin(), order.begin() + num_samples, drawn);
-    } else {
-      // Inverse transform: the first category whose running total exceeds a uniform draw.
-      double total = 0.0;
-      for (int64_t c = 0; c < categories; ++c) scratch[static_cast<size_t>(c)] = total += w[c];
-      int64_t last_positive = categories - 1;
-      while (w[last_positive] == 0.0) --last_positive;
-      for (int64_t s = 0; s < num_samples; ++s) {
-        const double u = generator.uniform() * total;
-        const int64_t c = std::upper_bound(scratch.begin(), scratch.end(), u) - scratch.begin();
-        drawn[s] = std::min(c, last_positive);  // u rounding up to total lands on the last weighted category
+  // The generator's draws first, in row order (one per category without replacement, one per
+  // sample with it); then the rows are independent and threads share them.
+  const bool exponential_keys = !replacement || num_samples == 1;
+  const int64_t draws_per_row = exponential_keys ? categories : num_samples;
+  const Tensor uniforms_tensor = Tensor::empty({rows * draws_per_row}, DType::float64);
+  double* uniforms = uniforms_tensor.data<double>();
+  for (int64_t i = 0; i < rows * draws_per_row; ++i) uniforms[i] = generator.uniform();
+  parallel_for(0, rows, std::max<int64_t>(1, 4096 / categories), [&](int64_t lo, int64_t hi) {
+    std::vector<double> scratch(static_cast<size_t>(categories));
+    std::vector<int64_t> order(static_cast<size_t>(categories));
+    for (int64_t row = lo; row < hi; ++row) {
+      const double* w = weights + row * categories;
+      const double* u = uniforms + row * draws_per_row;
+      int64_t* drawn = samples + row * num_samples;
+      if (exponential_keys) {
+        // The categories of the num_samples largest w / q, q ~ Exp(1): a draw without replacement
+        // in proportion to the weights (the exponential form of the Gumbel-max trick).
+        for (int64_t c = 0; c < categories; ++c) {
+          const double q = -std::log(1.0 - u[c]);  // 1 - uniform() is in (0, 1]
+          scratch[static_cast<size_t>(c)] = w[c] / q;
+        }
+        for (int64_t c = 0; c < categories; ++c) order[static_cast<size_t>(c)] = c;
+        auto larger = [&](int64_t a, int64_t b) {
+          const double ka = scratch[static_cast<size_t>(a)], kb = scratch[static_cast<size_t>(b)];
+          return ka > kb || (ka == kb && a < b);
+        };
+        std::partial_sort(order.begin(), order.begin() + num_samples, order.end(), larger);
+        std::copy(order.begin(), order.begin() + num_samples, drawn);
+      } else {
+        // Inverse transform: the first category whose running total exceeds a uniform draw.
+        double total = 0.0;
+        for (int64_t c = 0; c < categories; ++c) scratch[static_cast<size_t>(c)] = total += w[c];
+        int64_t last_positive = categories - 1;
+        while (w[last_positive] == 0.0) --last_positive;
+        for (int64_t s = 0; s < num_samples; ++s) {
+          const int64_t c = std::upper_bound(scratch.begin(), scratch.end(), u[s] * total) - scratch.begin();
+          drawn[s] = std::min(c, last_positive);  // u rounding up to total lands on the last weighted category
+        }
       }
     }
-  }
+  });
   return out;
 }
 
