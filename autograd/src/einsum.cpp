@@ -5,6 +5,7 @@
 // vectors). Gradients of every order come from those ops.
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,7 @@ Term parse_term(const std::string& text, const std::string& equation) {
 Equation parse(std::string_view equation_in, size_t operand_count) {
   Equation eq;
   for (char c : equation_in) {
-    if (c != ' ') eq.text += c;
+    if (!std::isspace(static_cast<unsigned char>(c))) eq.text += c;  // whitespace is ignored, as PyTorch does
   }
   std::string left = eq.text;
   const size_t arrow = eq.text.find("->");

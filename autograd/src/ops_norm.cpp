@@ -1,5 +1,5 @@
 // Norms and standard deviations, with PyTorch's gradients (norm_backward, std_backward): the
-// subgradient 0 where the norm or the deviation is 0.
+// subgradient 0 where the norm or the deviation is 0. And all/any, which have no gradient.
 #include <cmath>
 
 #include "nabla/autograd/functions.hpp"

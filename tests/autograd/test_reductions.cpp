@@ -5,7 +5,10 @@
 #include <nabla/autograd.hpp>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <random>
 #include <limits>
 #include <string>
 #include <vector>
@@ -196,6 +199,165 @@ TEST_CASE("einsum computes what naive loops compute", "[autograd][einsum]") {
   // A scalar operand.
   CHECK(einsum("i,->i", {a.select(0, 0), scalar_tensor(2.0, float64)}).allclose(a.select(0, 0) * 2.0, 1e-12, 1e-12));
   CHECK(einsum("ij,jk->ik", {a.to(float32), b.to(float32)}).dtype() == float32);
+}
+
+namespace {
+
+// A random einsum: 1 to 3 operands over labels a-d and A (upper case sorts first in an implicit
+// output), repeated labels (diagonals), size-1 axes that broadcast, sometimes an ellipsis covering
+// 0 to 2 right-aligned axes; the output explicit (a random subset, in random order, with or without
+// the ellipsis) or implicit.
+struct RandomEinsum {
+  std::string equation;
+  std::vector<Tensor> operands;
+  // The labels of each operand's axes and of the output's axes; ellipsis axis k (of the widest
+  // ellipsis, right-aligned) is label 100 + k.
+  std::vector<std::vector<int>> operand_labels;
+  std::vector<int> output_labels;
+  std::vector<int64_t> size;  // per label (0-51 letters, 100+ ellipsis axes), before size-1 axes broadcast
+};
+
+RandomEinsum random_einsum(std::mt19937_64& rng) {
+  auto pick = [&](int64_t low, int64_t high) { return std::uniform_int_distribution<int64_t>(low, high)(rng); };
+  const std::string letters = "abcdA";
+  RandomEinsum e;
+  e.size.assign(110, 1);
+  for (char c : letters) e.size[static_cast<size_t>(c >= 'a' ? c - 'a' + 26 : c - 'A')] = pick(1, 3);
+  const int64_t ellipsis_rank = pick(0, 3) == 0 ? pick(1, 2) : 0;
+  for (int64_t k = 0; k < ellipsis_rank; ++k) e.size[static_cast<size_t>(100 + k)] = pick(1, 3);
+  const int64_t count = pick(1, 3);
+  int64_t widest = 0;  // the most axes an operand's ellipsis covers: the output's ellipsis axes
+  std::vector<bool> used(110, false);
+  std::vector<int> uses(110, 0);
+  for (int64_t i = 0; i < count; ++i) {
+    std::string term;
+    std::vector<int> labels;
+    const int64_t rank = pick(0, 3);
+    const int64_t ellipsis_at = ellipsis_rank > 0 && pick(0, 1) ? pick(0, rank) : -1;
+    const int64_t ellipsis_axes = ellipsis_at >= 0 ? pick(0, ellipsis_rank) : 0;
+    widest = std::max(widest, ellipsis_axes);
+    for (int64_t axis = 0; axis <= rank; ++axis) {
+      if (axis == ellipsis_at) {
+        term += "...";
+        for (int64_t k = 0; k < ellipsis_axes; ++k) labels.push_back(static_cast<int>(100 + ellipsis_rank - ellipsis_axes + k));
+      }
+      if (axis == rank) break;
+      const char c = letters[static_cast<size_t>(pick(0, static_cast<int64_t>(letters.size()) - 1))];
+      term += c;
+      labels.push_back(c >= 'a' ? c - 'a' + 26 : c - 'A');
+    }
+    Shape shape;
+    for (int label : labels) {
+      used[static_cast<size_t>(label)] = true;
+      ++uses[static_cast<size_t>(label)];
+      shape.push_back(label < 100 && pick(0, 5) == 0 ? 1 : e.size[static_cast<size_t>(label)]);  // sometimes broadcast
+    }
+    // A repeated label must have one size within its operand.
+    for (size_t a = 0; a < labels.size(); ++a) {
+      for (size_t b = 0; b < a; ++b) {
+        if (labels[a] == labels[b]) shape[static_cast<int64_t>(a)] = shape[static_cast<int64_t>(b)];
+      }
+    }
+    std::normal_distribution<double> normal;
+    std::vector<double> values(static_cast<size_t>(shape_numel(shape)));
+    for (double& v : values) v = normal(rng);
+    e.operands.push_back(from_vector(values, shape.empty() ? Shape{1} : shape).reshape(shape));
+    e.operand_labels.push_back(labels);
+    e.equation += (i ? "," : "") + term;
+  }
+  if (pick(0, 1)) {
+    for (int64_t k = ellipsis_rank - widest; k < ellipsis_rank; ++k) e.output_labels.push_back(static_cast<int>(100 + k));
+    for (int label = 0; label < 52; ++label) {
+      if (uses[static_cast<size_t>(label)] == 1) e.output_labels.push_back(label);
+    }
+  } else {
+    std::vector<int> candidates;
+    for (int label = 0; label < 52; ++label) {
+      if (used[static_cast<size_t>(label)] && pick(0, 1)) candidates.push_back(label);
+    }
+    std::shuffle(candidates.begin(), candidates.end(), rng);
+    const int64_t ellipsis_at = ellipsis_rank > 0 && pick(0, 2) ? pick(0, static_cast<int64_t>(candidates.size())) : -1;
+    std::string out;
+    for (int64_t i = 0; i <= static_cast<int64_t>(candidates.size()); ++i) {
+      if (i == ellipsis_at) {
+        out += "...";
+        for (int64_t k = ellipsis_rank - widest; k < ellipsis_rank; ++k) e.output_labels.push_back(static_cast<int>(100 + k));
+      }
+      if (i == static_cast<int64_t>(candidates.size())) break;
+      const int label = candidates[static_cast<size_t>(i)];
+      out += static_cast<char>(label < 26 ? 'A' + label : 'a' + label - 26);
+      e.output_labels.push_back(label);
+    }
+    e.equation += "->" + out;
+  }
+  return e;
+}
+
+// out[output labels] = sum over every other label of the product of the operands, by enumerating
+// every assignment of values to the labels (an operand's size-1 axis reads index 0).
+Tensor naive_einsum(const RandomEinsum& e) {
+  std::vector<int> labels;
+  for (const auto& operand : e.operand_labels) {
+    for (int label : operand) {
+      if (std::find(labels.begin(), labels.end(), label) == labels.end()) labels.push_back(label);
+    }
+  }
+  // A label's size: its operands' (size-1 axes broadcast).
+  std::vector<int64_t> size(110, 1);
+  for (size_t i = 0; i < e.operands.size(); ++i) {
+    for (size_t axis = 0; axis < e.operand_labels[i].size(); ++axis) {
+      int64_t& extent = size[static_cast<size_t>(e.operand_labels[i][axis])];
+      extent = std::max(extent, e.operands[i].size(static_cast<int64_t>(axis)));
+    }
+  }
+  Shape out_shape;
+  for (int label : e.output_labels) out_shape.push_back(size[static_cast<size_t>(label)]);
+  std::vector<double> out(static_cast<size_t>(shape_numel(out_shape)), 0.0);
+  std::vector<int64_t> value(110, 0);
+  std::function<void(size_t)> visit = [&](size_t depth) {
+    if (depth == labels.size()) {
+      double product = 1.0;
+      for (size_t i = 0; i < e.operands.size(); ++i) {
+        std::vector<int64_t> index;
+        for (size_t axis = 0; axis < e.operand_labels[i].size(); ++axis) {
+          index.push_back(e.operands[i].size(static_cast<int64_t>(axis)) == 1 ? 0 : value[static_cast<size_t>(e.operand_labels[i][axis])]);
+        }
+        int64_t flat = 0;
+        for (size_t axis = 0; axis < index.size(); ++axis) flat = flat * e.operands[i].size(static_cast<int64_t>(axis)) + index[axis];
+        product *= e.operands[i].to_vector<double>()[static_cast<size_t>(flat)];
+      }
+      int64_t flat = 0;
+      for (size_t axis = 0; axis < e.output_labels.size(); ++axis) {
+        flat = flat * out_shape[static_cast<int64_t>(axis)] + value[static_cast<size_t>(e.output_labels[axis])];
+      }
+      out[static_cast<size_t>(flat)] += product;
+      return;
+    }
+    for (int64_t v = 0; v < size[static_cast<size_t>(labels[depth])]; ++v) {
+      value[static_cast<size_t>(labels[depth])] = v;
+      visit(depth + 1);
+    }
+  };
+  visit(0);
+  return from_vector(out, out_shape.empty() ? Shape{1} : out_shape).reshape(out_shape);
+}
+
+}  // namespace
+
+TEST_CASE("einsum matches a naive sum over every assignment of its labels, on random equations",
+          "[autograd][einsum][reference]") {
+  std::mt19937_64 rng(1313);
+  for (int trial = 0; trial < 300; ++trial) {
+    const RandomEinsum e = random_einsum(rng);
+    std::string shapes;
+    for (const Tensor& x : e.operands) shapes += to_string(x.shape()) + " ";
+    INFO("trial " << trial << ": einsum(\"" << e.equation << "\") on " << shapes);
+    Tensor result;
+    REQUIRE_NOTHROW(result = einsum(e.equation, e.operands));
+    const Tensor expected = naive_einsum(e);
+    REQUIRE(result.shape() == expected.shape());
+    CHECK(result.allclose(expected, 1e-10, 1e-10));
+  }
 }
 
 TEST_CASE("einsum's gradient through a diagonal and a trace", "[autograd][einsum]") {

@@ -97,7 +97,8 @@ Tensor log_softmax(const Tensor& x, int64_t axis);
 // exact with zeros in the input (one zero or several), as PyTorch's.
 Tensor prod(const Tensor& x);
 Tensor prod(const Tensor& x, int64_t axis, bool keepdim = false);
-// sqrt(var(x, axes, keepdim, correction)); the gradient is 0 where the deviation is 0.
+// sqrt(var(x, axes, keepdim, correction)); the gradient is 0 where the deviation is 0. Call it as
+// x.std() or nabla::std(x): under `using namespace nabla` a bare std(x) is ambiguous.
 Tensor std(const Tensor& x, const Dims& axes = {}, bool keepdim = false, int64_t correction = 1);
 // Vector p-norm over axes (empty: every axis) for any real p, inf (max |x|), -inf (min |x|) and 0
 // (count of non-zeros). Gradients as PyTorch's: 0 at a zero norm for p = 2 (the subgradient 0),
@@ -122,8 +123,8 @@ Tensor argsort(const Tensor& x, int64_t axis = -1, bool descending = false, bool
 ValuesIndices topk(const Tensor& x, int64_t k, int64_t axis = -1, bool largest = true, bool sorted = true);
 // The k-th smallest along axis, k counted from 1.
 ValuesIndices kthvalue(const Tensor& x, int64_t k, int64_t axis = -1, bool keepdim = false);
-// The lower median of all elements (0-d; ties share the gradient), or along an axis; NaN if any
-// element is NaN.
+// The lower median of all elements (0-d; ties share the gradient; NaN for an empty tensor), or
+// along an axis; NaN if any element is NaN.
 Tensor median(const Tensor& x);
 ValuesIndices median(const Tensor& x, int64_t axis, bool keepdim = false);
 // The most frequent value along axis (the smallest among equally frequent ones) and the index of

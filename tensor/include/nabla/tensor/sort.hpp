@@ -16,7 +16,8 @@ ValuesIndices topk(const Tensor& x, int64_t k, int64_t axis = -1, bool largest =
 // The k-th smallest along axis, counting from k = 1.
 ValuesIndices kthvalue(const Tensor& x, int64_t k, int64_t axis = -1, bool keepdim = false);
 // The lower median (the (n-1)/2-th smallest, from 0) of all elements (0-d), or along an axis with
-// its index. NaN when the elements hold a NaN (the index is then the first NaN's).
+// its index. NaN when the elements hold a NaN (the index is then the first NaN's); the median of
+// an empty float tensor is NaN, as PyTorch's.
 Tensor median(const Tensor& x);
 ValuesIndices median(const Tensor& x, int64_t axis, bool keepdim = false);
 // The most frequent value along axis (the smallest of equally frequent ones) and the index of its
