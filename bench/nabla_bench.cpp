@@ -2,7 +2,7 @@
 // with the keys of the libtorch anchor (shared/anchors/libtorch/mnist_bench.cpp), so the two can
 // be compared line for line. Progress goes to stderr.
 //
-//   nabla-bench --model {mlp30,mlp,cnn} --epochs N --threads T [--data DIR] [--limit N]
+//   nabla-bench --model {mlp30,mlp,cnn,lstm,vit} --epochs N --threads T [--data DIR] [--limit N]
 //               [--seed S] [--eval-reps R] [--prefetch P] [--skip-eval]
 //
 // The workloads (identical to the anchor's):
@@ -11,6 +11,14 @@
 //          inputs (x/255 - 0.1307)/0.3081.
 //   cnn:   Conv2d(1,32,3)-ReLU-Conv2d(32,64,3)-ReLU-MaxPool2d(2)-Flatten-Linear(9216,128)-ReLU-
 //          Linear(128,10); Adam lr 1e-3; batch 64; same normalisation.
+//   lstm:  row-by-row MNIST: the 28 rows of an image are 28 time steps of 28 pixels ->
+//          LSTM(28, 128, batch_first) -> the hidden state after the last row -> Linear(128,10);
+//          Adam lr 1e-3; batch 64; same normalisation.
+//   vit:   a tiny vision transformer: 16 non-overlapping 7x7 patches (patch 4*pr + pc, pixels
+//          row-major within it, made once before training as the anchor does) -> Linear(49,64) +
+//          a learned position table [16,64] ~ N(0, 0.02^2) -> 2 post-norm TransformerEncoderLayers
+//          (d_model 64, 4 heads, feed-forward 128, relu, dropout 0, initialised independently) ->
+//          mean over the tokens -> LayerNorm(64) -> Linear(64,10); Adam lr 1e-3; batch 64.
 // Softmax cross-entropy (mean). The training set is shuffled every epoch from a fixed seed and the
 // last partial batch is kept. Only the training loop is timed (zero_grad, forward, loss, backward,
 // step, loss.item(), and taking the next batch from the DataLoader, whose background thread
@@ -59,30 +67,70 @@ struct Options {
 double train_flop_per_image(const std::string& model) {
   if (model == "mlp30") return 95.9e3;
   if (model == "mlp") return 2.41e6;
+  if (model == "lstm") {
+    // Per image and step: gates 2*512*(28+128) forward, twice that backward (dW and dh; no dx).
+    return 28 * 3 * 2.0 * 512 * (28 + 128) + 3 * 2.0 * 128 * 10;
+  }
+  if (model == "vit") {
+    // Forward per image: the embedding 2*16*49*64, per layer the projections in and out
+    // 2*16*64*(192+64), attention 2*2*4*16*16*16, the feed-forward 2*2*16*64*128; training ~3x.
+    const double layer = 2.0 * 16 * 64 * (192 + 64) + 2 * 2.0 * 4 * 16 * 16 * 16 + 2 * 2.0 * 16 * 64 * 128;
+    return 3 * (2.0 * 16 * 49 * 64 + 2 * layer + 2.0 * 64 * 10);
+  }
   return 71.6e6;
 }
 
-nn::Sequential make_model(const std::string& name) {
-  using std::make_shared;
-  if (name == "mlp30") {
-    return nn::Sequential{make_shared<nn::Linear>(784, 30), make_shared<nn::Sigmoid>(),
-                          make_shared<nn::Linear>(30, 10)};
+// The vit workload (see the header): tokens [B, 16, 49] -> logits [B, 10].
+struct TinyVit : nn::Module {
+  nn::Shared<nn::Linear> embed = register_module("embed", nn::Linear(49, 64));
+  Tensor pos = register_parameter("pos", nn::init::normal_(empty({16, 64}), 0.0, 0.02));
+  nn::Shared<nn::TransformerEncoderLayer> enc1 = register_module("enc1", nn::TransformerEncoderLayer(layer_options()));
+  nn::Shared<nn::TransformerEncoderLayer> enc2 = register_module("enc2", nn::TransformerEncoderLayer(layer_options()));
+  nn::Shared<nn::LayerNorm> norm = register_module("norm", nn::LayerNorm(Shape{64}));
+  nn::Shared<nn::Linear> head = register_module("head", nn::Linear(64, 10));
+
+  static nn::TransformerLayerOptions layer_options() {
+    return {.d_model = 64, .nhead = 4, .dim_feedforward = 128, .dropout = 0.0, .batch_first = true};
   }
+  Tensor forward(const Tensor& tokens) override {
+    Tensor h = embed(tokens) + pos;  // [B, 16, 64]
+    h = enc2(enc1(h));
+    return head(norm(h.mean({1})));
+  }
+};
+
+// The images as the vit's tokens, made once: [N, 28, 28] bytes -> [N, 16, 49] normalised floats.
+Tensor patches(const Tensor& images) {
+  const Tensor tokens = images.reshape({-1, 4, 7, 4, 7}).permute({0, 1, 3, 2, 4}).reshape({-1, 16, 49});
+  return ((tokens.to(float32) / 255.0 - 0.1307) / 0.3081).contiguous();
+}
+
+// The lstm workload: the rows of an image as a sequence, the last hidden state classified.
+struct RowLstm : nn::Module {
+  nn::Shared<nn::LSTM> lstm = register_module("lstm", nn::LSTM({.input_size = 28, .hidden_size = 128, .batch_first = true}));
+  nn::Shared<nn::Linear> fc = register_module("fc", nn::Linear(128, 10));
+  Tensor forward(const Tensor& images) override {
+    auto [output, state] = lstm(images.view({-1, 28, 28}));
+    return fc(std::get<0>(state).select(0, 0));  // h after the last row: [B, 128]
+  }
+};
+
+std::shared_ptr<nn::Module> make_model(const std::string& name) {
+  if (name == "mlp30") return nn::Shared<nn::Sequential>(nn::Sequential{nn::Linear(784, 30), nn::Sigmoid(), nn::Linear(30, 10)});
   if (name == "mlp") {
-    return nn::Sequential{make_shared<nn::Linear>(784, 512), make_shared<nn::ReLU>(),
-                          make_shared<nn::Linear>(512, 256), make_shared<nn::ReLU>(),
-                          make_shared<nn::Linear>(256, 10)};
+    return nn::Shared<nn::Sequential>(nn::Sequential{nn::Linear(784, 512), nn::ReLU(), nn::Linear(512, 256), nn::ReLU(),
+                                                     nn::Linear(256, 10)});
   }
-  return nn::Sequential{make_shared<nn::Conv2d>(1, 32, 3),     make_shared<nn::ReLU>(),
-                        make_shared<nn::Conv2d>(32, 64, 3),    make_shared<nn::ReLU>(),
-                        make_shared<nn::MaxPool2d>(2),         make_shared<nn::Flatten>(),
-                        make_shared<nn::Linear>(9216, 128),    make_shared<nn::ReLU>(),
-                        make_shared<nn::Linear>(128, 10)};
+  if (name == "lstm") return nn::make<RowLstm>();
+  if (name == "vit") return nn::make<TinyVit>();
+  return nn::Shared<nn::Sequential>(nn::Sequential{nn::Conv2d(1, 32, 3), nn::ReLU(), nn::Conv2d(32, 64, 3), nn::ReLU(),
+                                                   nn::MaxPool2d(2), nn::Flatten(), nn::Linear(9216, 128), nn::ReLU(),
+                                                   nn::Linear(128, 10)});
 }
 
 // The MNIST batch is [B, 1, 28, 28]; the perceptrons take [B, 784] (a view, no copy).
 Tensor model_input(const Tensor& images, const std::string& model) {
-  return model == "cnn" ? images : images.reshape({-1, 784});
+  return model == "mlp30" || model == "mlp" ? images.reshape({-1, 784}) : images;  // vit: tokens already
 }
 
 // getrusage's high-water mark of the resident set (KiB on Linux).
@@ -117,7 +165,7 @@ struct EpochResult {
   double mean_loss = 0;
 };
 
-EpochResult train_epoch(nn::Sequential& model, nn::Optimizer& optimizer, datasets::DataLoader& loader,
+EpochResult train_epoch(nn::Module& model, nn::Optimizer& optimizer, datasets::DataLoader& loader,
                         const std::string& model_name) {
   model.train();
   EpochResult result;
@@ -146,7 +194,7 @@ EpochResult train_epoch(nn::Sequential& model, nn::Optimizer& optimizer, dataset
 
 // Number of test images classified correctly. The test set stays bytes and each batch of 1000
 // is converted as it is needed, as a user's evaluation loop would (about 0.1 % of the time).
-int64_t count_correct(nn::Sequential& model, datasets::DataLoader& test_loader, const std::string& model_name) {
+int64_t count_correct(nn::Module& model, datasets::DataLoader& test_loader, const std::string& model_name) {
   int64_t correct = 0;
   for (const datasets::Batch& batch : test_loader) {
     const Tensor predictions = model.forward(model_input(batch.inputs, model_name)).argmax(1);
@@ -172,16 +220,26 @@ int run(const Options& options) {
   if (options.limit > 0 && options.limit < train_full.size()) {
     train_subset.emplace(datasets::first_examples(train_full, options.limit));
   }
-  const datasets::Dataset& train = train_subset ? static_cast<const datasets::Dataset&>(*train_subset)
-                                                : static_cast<const datasets::Dataset&>(train_full);
+  std::optional<datasets::TensorDataset> train_tokens, test_tokens;
+  if (model_name == "vit") {  // the patch layout, made before the clock starts (as the anchor's)
+    const int64_t n = options.limit > 0 ? std::min(options.limit, train_full.size()) : train_full.size();
+    train_tokens.emplace(patches(train_full.images().narrow(0, 0, n)), train_full.labels().narrow(0, 0, n).to(int64));
+    test_tokens.emplace(patches(test.images()), test.labels().to(int64));
+  }
+  const datasets::Dataset& train = train_tokens   ? static_cast<const datasets::Dataset&>(*train_tokens)
+                                   : train_subset ? static_cast<const datasets::Dataset&>(*train_subset)
+                                                  : static_cast<const datasets::Dataset&>(train_full);
+  const datasets::Dataset& test_set = test_tokens ? static_cast<const datasets::Dataset&>(*test_tokens)
+                                                  : static_cast<const datasets::Dataset&>(test);
   datasets::DataLoader loader(
       train, {.batch_size = batch_size, .shuffle = true, .seed = options.seed, .prefetch = options.prefetch});
-  datasets::DataLoader test_loader(test, {.batch_size = 1000});
+  datasets::DataLoader test_loader(test_set, {.batch_size = 1000});
   fmt::print(stderr, "nabla-bench: {} on {} ({} training images, {} test), {} thread(s), OpenBLAS {} core\n",
              model_name, data_dir.string(), train.size(), test.size(), options.threads, blas_core_name());
 
   // ---- model and optimiser
-  nn::Sequential model = make_model(model_name);
+  const std::shared_ptr<nn::Module> model_holder = make_model(model_name);
+  nn::Module& model = *model_holder;
   std::unique_ptr<nn::Optimizer> optimizer;
   if (model_name == "mlp30") {
     optimizer = std::make_unique<nn::SGD>(model.parameters(), 0.1);
@@ -253,7 +311,7 @@ int run(const Options& options) {
 int main(int argc, char** argv) {
   Options options;
   CLI::App app{"Trains a reference MNIST workload and prints one JSON line (see bench/run)", "nabla-bench"};
-  app.add_option("--model", options.model, "Workload")->check(CLI::IsMember({"mlp30", "mlp", "cnn"}))->capture_default_str();
+  app.add_option("--model", options.model, "Workload")->check(CLI::IsMember({"mlp30", "mlp", "cnn", "lstm", "vit"}))->capture_default_str();
   app.add_option("--epochs", options.epochs, "Training epochs")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--threads", options.threads, "Threads for nabla and OpenBLAS")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--data", options.data, "MNIST directory (default: datasets::find_mnist_dir's search)");

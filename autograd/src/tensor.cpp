@@ -176,6 +176,39 @@ Tensor Tensor::expand(const Shape& shape) const { return nabla::expand(*this, sh
 Tensor Tensor::index_select(int64_t axis, const Tensor& index) const { return nabla::index_select(*this, axis, index); }
 Tensor Tensor::gather(int64_t axis, const Tensor& index) const { return nabla::gather(*this, axis, index); }
 Tensor Tensor::masked_fill(const Tensor& mask, double value) const { return nabla::masked_fill(*this, mask, value); }
+// issue 13: shape and indexing
+std::vector<Tensor> Tensor::split(int64_t split_size, int64_t axis) const { return nabla::split(*this, split_size, axis); }
+std::vector<Tensor> Tensor::split(std::initializer_list<int64_t> split_sizes, int64_t axis) const {
+  return nabla::split(*this, split_sizes, axis);
+}
+std::vector<Tensor> Tensor::split(const std::vector<int64_t>& split_sizes, int64_t axis) const {
+  return nabla::split(*this, split_sizes, axis);
+}
+std::vector<Tensor> Tensor::split_with_sizes(const std::vector<int64_t>& split_sizes, int64_t axis) const {
+  return nabla::split_with_sizes(*this, split_sizes, axis);
+}
+std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t axis) const { return nabla::chunk(*this, chunks, axis); }
+std::vector<Tensor> Tensor::unbind(int64_t axis) const { return nabla::unbind(*this, axis); }
+Tensor Tensor::flip(const Dims& axes) const { return nabla::flip(*this, axes); }
+Tensor Tensor::roll(const Dims& shifts, const Dims& axes) const { return nabla::roll(*this, shifts, axes); }
+Tensor Tensor::roll(int64_t shift, int64_t axis) const { return nabla::roll(*this, shift, axis); }
+Tensor Tensor::repeat(const Dims& repeats) const { return nabla::repeat(*this, repeats); }
+Tensor Tensor::tile(const Dims& reps) const { return nabla::tile(*this, reps); }
+Tensor Tensor::tril(int64_t diagonal) const { return nabla::tril(*this, diagonal); }
+Tensor Tensor::triu(int64_t diagonal) const { return nabla::triu(*this, diagonal); }
+Tensor Tensor::diag(int64_t diagonal) const { return nabla::diag(*this, diagonal); }
+Tensor Tensor::masked_select(const Tensor& mask) const { return nabla::masked_select(*this, mask); }
+Tensor Tensor::index(const std::vector<Tensor>& indices) const { return nabla::index(*this, indices); }
+Tensor Tensor::index_put(const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) const {
+  return nabla::index_put(*this, indices, values, accumulate);
+}
+Tensor Tensor::index_fill(int64_t axis, const Tensor& index, double value) const {
+  return nabla::index_fill(*this, axis, index, value);
+}
+Tensor Tensor::take_along_dim(const Tensor& indices) const { return nabla::take_along_dim(*this, indices); }
+Tensor Tensor::take_along_dim(const Tensor& indices, int64_t axis) const {
+  return nabla::take_along_dim(*this, indices, axis);
+}
 
 Tensor Tensor::add(const Tensor& other) const { return nabla::add(*this, other); }
 Tensor Tensor::add(double other) const { return nabla::add(*this, other); }
@@ -391,6 +424,32 @@ const Tensor& Tensor::bernoulli_(const Tensor& p, Generator& generator) const {
   return in_place(
       *this, Tensor(), "bernoulli_", [&](const kernels::Tensor& v) { kernels::bernoulli_(v, p.raw(), generator); },
       [&](const Tensor& x) { return Tensor(kernels::bernoulli_(x.raw(), p.raw(), generator)); });
+}
+
+// issue 13: index_put_ and index_fill_
+namespace {
+std::vector<kernels::Tensor> raw_indices(const std::vector<Tensor>& indices, const char* op) {
+  std::vector<kernels::Tensor> raw;
+  for (const Tensor& index : indices) {
+    if (!index.defined()) fail("{}: index tensor {} is undefined (default-constructed)", op, raw.size());
+    raw.push_back(index.raw());
+  }
+  return raw;
+}
+}  // namespace
+
+const Tensor& Tensor::index_put_(const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) const {
+  if (!values.defined()) fail("index_put_: values are undefined (default-constructed)");
+  return in_place(
+      *this, values, "index_put_",
+      [&](const kernels::Tensor& v) { kernels::index_put_(v, raw_indices(indices, "index_put_"), values.raw(), accumulate); },
+      [&](const Tensor& x) { return nabla::index_put(x, indices, values, accumulate); });
+}
+const Tensor& Tensor::index_fill_(int64_t axis, const Tensor& index, double value) const {
+  if (!index.defined()) fail("index_fill_: index is undefined (default-constructed)");
+  return in_place(
+      *this, Tensor(), "index_fill_", [&](const kernels::Tensor& v) { kernels::index_fill_(v, axis, index.raw(), value); },
+      [&](const Tensor& x) { return nabla::index_fill(x, axis, index, value); });
 }
 
 // ---- printing

@@ -15,8 +15,11 @@ std::string format_duration(double seconds) {
   return fmt::format("{}:{:02}", s / 60, s % 60);
 }
 
-ProgressBar::ProgressBar(std::string label, int64_t total_steps, int64_t items_per_step)
+ProgressBar::ProgressBar(std::string label, int64_t total_steps, int64_t items_per_step, std::string loss_name,
+                         std::string item_name)
     : label_(std::move(label)),
+      loss_name_(std::move(loss_name)),
+      item_name_(std::move(item_name)),
       total_(std::max<int64_t>(total_steps, 1)),
       items_per_step_(items_per_step),
       interactive_(isatty(fileno(stderr)) != 0),
@@ -52,8 +55,9 @@ void ProgressBar::update(int64_t steps_done, double running_loss, double running
   std::string bar(static_cast<size_t>(filled), '=');
   if (filled < kWidth) bar += '>';
   bar.resize(kWidth, ' ');
-  fmt::print(stderr, "\r{} [{}] {}/{} loss {:.4f} acc {:5.2f}% {:.0f} img/s left {}   ", label_, bar, steps_done, total_,
-             loss_, 100.0 * accuracy_, rate, format_duration(left));
+  const std::string accuracy = std::isnan(accuracy_) ? "" : fmt::format(" acc {:5.2f}%", 100.0 * accuracy_);
+  fmt::print(stderr, "\r{} [{}] {}/{} {} {:.4f}{} {:.0f} {}/s left {}   ", label_, bar, steps_done, total_, loss_name_,
+             loss_, accuracy, rate, item_name_, format_duration(left));
   std::fflush(stderr);
 }
 
@@ -61,8 +65,9 @@ double ProgressBar::finish(const std::string& extra) {
   const double elapsed = elapsed_seconds();
   const double rate = elapsed > 0 ? static_cast<double>(done_ * items_per_step_) / elapsed : 0.0;
   if (interactive_) fmt::print(stderr, "\r\033[K");
-  fmt::print(stderr, "{} loss {:.4f} acc {:.2f}% ({:.1f} s, {:.0f} img/s){}\n", label_, loss_, 100.0 * accuracy_, elapsed,
-             rate, extra);
+  const std::string accuracy = std::isnan(accuracy_) ? "" : fmt::format(" acc {:.2f}%", 100.0 * accuracy_);
+  fmt::print(stderr, "{} {} {:.4f}{} ({:.1f} s, {:.0f} {}/s){}\n", label_, loss_name_, loss_, accuracy, elapsed, rate,
+             item_name_, extra);
   return elapsed;
 }
 

@@ -10,8 +10,10 @@ namespace nabla::examples {
 
 class ProgressBar {
  public:
-  ProgressBar(std::string label, int64_t total_steps, int64_t items_per_step);
-  // Call after each step with the running averages so far.
+  // loss_name and item_name label the running loss and the rate ("bits/char", "chars/s").
+  ProgressBar(std::string label, int64_t total_steps, int64_t items_per_step, std::string loss_name = "loss",
+              std::string item_name = "img");
+  // Call after each step with the running averages so far (a NaN accuracy is not shown).
   void update(int64_t steps_done, double running_loss, double running_accuracy);
   // Stops the clock (e.g. before evaluating); returns the seconds since construction.
   double stop();
@@ -22,6 +24,7 @@ class ProgressBar {
 
  private:
   std::string label_;
+  std::string loss_name_, item_name_;
   int64_t total_;
   int64_t items_per_step_;
   bool interactive_;

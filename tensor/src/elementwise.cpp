@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "loops.hpp"
+#include "fast_math.hpp"
 #include "vector_math.hpp"
 #include "nabla/tensor/simd.hpp"
 #include "nabla/tensor/factories.hpp"
@@ -169,39 +170,9 @@ Tensor neg(const Tensor& x) {
 
 namespace {
 
-// exp(x) for floats in straight-line code, so that loops calling it vectorise (std::exp is a call
-// per element). x = n ln2 + r with |r| <= ln2 / 2 (n = x / ln2 rounded); exp(r) by Cephes' expf polynomial; 2^n applied
-// in two halves so that each factor is a normal float and the product underflows to 0 or
-// overflows to inf where exp does. Within 2 ulp of std::exp; NaN stays NaN.
-inline float exp_float(float x) {
-  const float clamped = x > 89.0f ? 89.0f : (x > -104.0f ? x : -104.0f);  // NaN -> -104, selected away below
-  // n = round(x / ln2); adding and removing 1.5 * 2^23 rounds to an integer without a call that
-  // would stop vectorisation (floor vectorises only without -ftrapping-math).
-  const float n = (clamped * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = clamped - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = p * r * r + r + 1.0f;
-  const int32_t k = static_cast<int32_t>(n);
-  const int32_t half = k / 2;
-  const float scale_a = std::bit_cast<float>((half + 127) << 23);
-  const float scale_b = std::bit_cast<float>((k - half + 127) << 23);
-  const float result = y * scale_a * scale_b;
-  return x != x ? x : result;
-}
-
 // sigmoid over contiguous floats: exp of -|x| only, so nothing overflows.
 NABLA_SIMD_CLONES void sigmoid_floats(const float* __restrict x, float* __restrict y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float e = exp_float(-std::fabs(x[i]));
-    const float positive = 1.0f / (1.0f + e);
-    y[i] = x[i] >= 0.0f ? positive : e * positive;
-  }
+  for (int64_t i = 0; i < n; ++i) y[i] = detail::fast_sigmoid(x[i]);
 }
 
 // The vectorised path of an element-wise function: a contiguous float32 tensor through an array
@@ -221,7 +192,7 @@ Tensor map_contiguous_floats(const Tensor& x, void (*kernel)(const float* __rest
 
 namespace detail {
 NABLA_SIMD_CLONES void exp_floats(const float* __restrict in, float* __restrict out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = exp_float(in[i]);
+  for (int64_t i = 0; i < n; ++i) out[i] = exp_float(in[i]);  // fast_math.hpp
 }
 }  // namespace detail
 

@@ -28,7 +28,8 @@ void check_defined(const Tensor& x, const char* op, const char* name) {
 
 void check_in_range(int64_t value, int64_t axis, int64_t extent, const char* op) {
   if (value < 0 || value >= extent) {
-    fail("{}: index {} is out of range for axis {} of size {}", op, value, axis, extent);
+    fail("{}: index {} is out of range for axis {} of size {}; indices must be in [0, {}) (negative ones are refused, "
+         "as by torch.{})", op, value, axis, extent, extent, op);
   }
 }
 

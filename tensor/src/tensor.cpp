@@ -286,7 +286,11 @@ Tensor Tensor::unsqueeze(int64_t axis) const {
 
 Tensor Tensor::slice(int64_t axis, int64_t start, int64_t end, int64_t step) const {
   const int64_t a = normalize_axis(axis, dim(), "slice");
-  if (step <= 0) fail("slice: step must be positive, got {}", step);
+  if (step <= 0) {
+    // Negative steps would need negative strides, which PyTorch refuses too (x[::-1] is an error).
+    fail("slice: step must be positive, got {} (axis {} of shape {}); to reverse an axis use flip(x, {{{}}}), "
+         "then slice the result with a positive step", step, a, shape_, a);
+  }
   const int64_t extent = shape_[a];
   auto clamp_index = [extent](int64_t i) {
     if (i < 0) i += extent;

@@ -427,12 +427,15 @@ const std::set<std::string> kWithoutGradient = {"eq", "ne", "lt", "le", "gt", "g
                                                 "all", "any", "argsort"};
 
 // The differentiable ops users and op authors call: functions.hpp, the adjoints of
-// detail/adjoints.hpp and the entries of pointwise.def.
+// detail/adjoints.hpp, the fused layers' primitives and the entries of pointwise.def.
 std::set<std::string> declared_ops() {
-  const std::regex declaration(R"(^(Tensor|ValuesIndices) (\w+)\()");
-  std::set<std::string> names = declared_in("autograd/include/nabla/autograd/functions.hpp", declaration);
-  for (const std::string& name : declared_in("autograd/include/nabla/autograd/detail/adjoints.hpp", declaration)) {
-    names.insert(name);
+  // Ops returning several tensors (split, chunk, unbind) or a result struct count too.
+  const std::regex declaration(R"(^(Tensor|ValuesIndices|std::vector<Tensor>|AttentionResult|RecurrentResult) (\w+)\()");
+  std::set<std::string> names;
+  for (const char* header : {"functions.hpp", "detail/adjoints.hpp", "fused_layers.hpp", "recurrent.hpp"}) {
+    for (const std::string& name : declared_in(std::string("autograd/include/nabla/autograd/") + header, declaration)) {
+      names.insert(name);
+    }
   }
   const std::regex entry(R"(^(NABLA_POINTWISE_\w+)\((\w+),)");
   for (const std::string& name : declared_in("tensor/include/nabla/tensor/pointwise.def", entry)) names.insert(name);

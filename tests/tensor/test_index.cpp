@@ -155,7 +155,7 @@ TEST_CASE("index_add agrees with a naive loop and is the adjoint of index_select
 TEST_CASE("index_select and index_add check their indices", "[index][errors]") {
   const Tensor x = ones({5, 3});
   CHECK_THROWS_WITH(index_select(x, 0, from_vector<int64_t>({1, 7})),
-                    "index_select: index 7 is out of range for axis 0 of size 5");
+                    Contains("index_select: index 7 is out of range for axis 0 of size 5"));
   CHECK_THROWS_WITH(index_select(x, 1, from_vector<int64_t>({-1})),
                     Contains("index -1 is out of range for axis 1 of size 3"));
   CHECK_THROWS_WITH(index_select(x, 0, tensor({1, 2})), Contains("index must be an int64 tensor, got float32"));
@@ -230,7 +230,7 @@ TEST_CASE("scatter_add accepts a source larger than the index", "[index]") {
 TEST_CASE("gather and scatter_add check their indices and shapes", "[index][errors]") {
   const Tensor x = ones({2, 3});
   CHECK_THROWS_WITH(gather(x, 1, from_vector<int64_t>({0, 3}, {2, 1})),
-                    "gather: index 3 is out of range for axis 1 of size 3");
+                    Contains("gather: index 3 is out of range for axis 1 of size 3"));
   CHECK_THROWS_WITH(gather(x, 1, from_vector<int64_t>({0, 1})),
                     Contains("gather: index must have the rank of x (2)"));
   CHECK_THROWS_WITH(gather(x, 1, from_vector<int64_t>({0, 0, 0}, {3, 1})),

@@ -6,5 +6,7 @@
 #include "nabla/nn/layers.hpp"
 #include "nabla/nn/module.hpp"
 #include "nabla/nn/optim.hpp"
+#include "nabla/nn/recurrent.hpp"
 #include "nabla/nn/scheduler.hpp"
 #include "nabla/nn/serialize.hpp"
+#include "nabla/nn/transformer.hpp"

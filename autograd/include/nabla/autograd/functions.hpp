@@ -2,6 +2,7 @@
 // The ops on Tensors, as free functions (each with a method twin on Tensor where PyTorch has one).
 // Differentiable ops record their backward formula beside their forward (autograd/src/ops_*.cpp);
 // ops without a gradient (comparisons, argmax, ...) return tensors that require no grad.
+#include <initializer_list>
 #include <string_view>
 #include <vector>
 
@@ -140,7 +141,8 @@ Tensor permute(const Tensor& x, const Dims& order);
 Tensor squeeze(const Tensor& x);
 Tensor squeeze(const Tensor& x, int64_t axis);
 Tensor unsqueeze(const Tensor& x, int64_t axis);
-// Elements start, start+step, ... < end along axis; start/end clamp like Python slices.
+// Elements start, start+step, ... < end along axis; start/end clamp like Python slices. The step
+// must be positive, as in PyTorch (reverse an axis with flip).
 Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end, int64_t step = 1);
 Tensor narrow(const Tensor& x, int64_t axis, int64_t start, int64_t length);
 Tensor select(const Tensor& x, int64_t axis, int64_t index);  // removes `axis`
@@ -162,6 +164,52 @@ Tensor index_add(const Tensor& base, int64_t axis, const Tensor& index, const Te
 Tensor gather(const Tensor& x, int64_t axis, const Tensor& index);
 // A copy of base with source added at the gathered positions (the adjoint of gather).
 Tensor scatter_add(const Tensor& base, int64_t axis, const Tensor& index, const Tensor& source);
+
+// ---- issue 13: shape and indexing
+// Pieces of split_size along axis (the last one smaller when the extent is not a multiple); views.
+std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t axis = 0);
+// Pieces of the given sizes (adding up to the extent of axis); views. A brace list is a list of
+// sizes: split(x, {5}) is one piece of 5, as Python's x.split([5]); split(x, 5) pieces of 5.
+std::vector<Tensor> split(const Tensor& x, std::initializer_list<int64_t> split_sizes, int64_t axis = 0);
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& split_sizes, int64_t axis = 0);
+std::vector<Tensor> split_with_sizes(const Tensor& x, const std::vector<int64_t>& split_sizes, int64_t axis = 0);
+// At most `chunks` views of ceil(extent / chunks) along axis (fewer when they run out, as PyTorch's).
+std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t axis = 0);
+// The slices along axis, each a view without that axis.
+std::vector<Tensor> unbind(const Tensor& x, int64_t axis = 0);
+// x with the order of elements reversed along each of `axes` (a copy: slice steps must be positive).
+Tensor flip(const Tensor& x, const Dims& axes);
+// Elements shifted by shifts[i] along axes[i], wrapping around; without axes x is rolled as a flat
+// list by the one shift and keeps its shape.
+Tensor roll(const Tensor& x, const Dims& shifts, const Dims& axes = {});
+Tensor roll(const Tensor& x, int64_t shift, int64_t axis);
+// x tiled repeats[i] times along axis i (at least one count per axis; extra leading counts add axes).
+Tensor repeat(const Tensor& x, const Dims& repeats);
+// repeat, missing leading counts taken as 1 (torch.tile).
+Tensor tile(const Tensor& x, const Dims& reps);
+// The lower/upper triangle of the last two axes (column - row <= / >= diagonal), the rest 0.
+Tensor tril(const Tensor& x, int64_t diagonal = 0);
+Tensor triu(const Tensor& x, int64_t diagonal = 0);
+// 1-d x: the square matrix with x on that diagonal; 2-d x: a copy of that diagonal.
+Tensor diag(const Tensor& x, int64_t diagonal = 0);
+// torch.nn.functional.pad: (before, after) counts for the last axis first, then the one before, ...
+// Modes constant (value; negative counts crop), reflect, replicate, circular: see nabla/tensor/pad.hpp.
+Tensor pad(const Tensor& x, const std::vector<int64_t>& pad, PadMode mode = PadMode::constant, double value = 0.0);
+// The elements of x where mask is non-zero (any mask dtype; x and mask broadcast), as a 1-d tensor.
+Tensor masked_select(const Tensor& x, const Tensor& mask);
+// x[indices[0], indices[1], ...]: int64 index tensors (broadcast together, negative from the end)
+// picking along x's leading axes; the result is their broadcast shape + x's remaining axes.
+Tensor index(const Tensor& x, const std::vector<Tensor>& indices);
+// A copy of x with x[indices] = values (values broadcast; dtypes must match), or += with
+// accumulate. Without accumulate a position named twice takes the last value named for it
+// (PyTorch leaves that undefined), and only that value gets a gradient.
+Tensor index_put(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate = false);
+// A copy of x with the slices at `index` (1-d or 0-d int64, negative from the end) along axis set to value.
+Tensor index_fill(const Tensor& x, int64_t axis, const Tensor& index, double value);
+// torch.take_along_dim: gather along axis after broadcasting x and indices on the other axes;
+// without an axis, of the flattened x at the flattened indices. Indices must lie in [0, size).
+Tensor take_along_dim(const Tensor& x, const Tensor& indices);
+Tensor take_along_dim(const Tensor& x, const Tensor& indices, int64_t axis);
 
 // ---- linear algebra, convolution and pooling
 // NumPy matmul: 1-d operands become a row/column; batch axes broadcast.

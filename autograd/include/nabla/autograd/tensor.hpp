@@ -143,6 +143,27 @@ class Tensor {
   Tensor index_select(int64_t axis, const Tensor& index) const;
   Tensor gather(int64_t axis, const Tensor& index) const;
   Tensor masked_fill(const Tensor& mask, double value) const;
+  // ---- issue 13: shape and indexing (see functions.hpp)
+  std::vector<Tensor> split(int64_t split_size, int64_t axis = 0) const;
+  std::vector<Tensor> split(std::initializer_list<int64_t> split_sizes, int64_t axis = 0) const;
+  std::vector<Tensor> split(const std::vector<int64_t>& split_sizes, int64_t axis = 0) const;
+  std::vector<Tensor> split_with_sizes(const std::vector<int64_t>& split_sizes, int64_t axis = 0) const;
+  std::vector<Tensor> chunk(int64_t chunks, int64_t axis = 0) const;
+  std::vector<Tensor> unbind(int64_t axis = 0) const;
+  Tensor flip(const Dims& axes) const;
+  Tensor roll(const Dims& shifts, const Dims& axes = {}) const;
+  Tensor roll(int64_t shift, int64_t axis) const;
+  Tensor repeat(const Dims& repeats) const;
+  Tensor tile(const Dims& reps) const;
+  Tensor tril(int64_t diagonal = 0) const;
+  Tensor triu(int64_t diagonal = 0) const;
+  Tensor diag(int64_t diagonal = 0) const;
+  Tensor masked_select(const Tensor& mask) const;
+  Tensor index(const std::vector<Tensor>& indices) const;
+  Tensor index_put(const std::vector<Tensor>& indices, const Tensor& values, bool accumulate = false) const;
+  Tensor index_fill(int64_t axis, const Tensor& index, double value) const;
+  Tensor take_along_dim(const Tensor& indices) const;
+  Tensor take_along_dim(const Tensor& indices, int64_t axis) const;
 
   // ---- element-wise (broadcasting)
   Tensor add(const Tensor& other) const;
@@ -249,6 +270,9 @@ class Tensor {
   const Tensor& normal_(double mean = 0.0, double stddev = 1.0, Generator& generator = default_generator()) const;
   const Tensor& bernoulli_(double p = 0.5, Generator& generator = default_generator()) const;
   const Tensor& bernoulli_(const Tensor& p, Generator& generator = default_generator()) const;  // p broadcasts
+  // issue 13: x[indices] = values (or += with accumulate; see index_put), and index_fill in place.
+  const Tensor& index_put_(const std::vector<Tensor>& indices, const Tensor& values, bool accumulate = false) const;
+  const Tensor& index_fill_(int64_t axis, const Tensor& index, double value) const;
 
   // Identity of the underlying tensor (two handles to one tensor compare equal).
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }

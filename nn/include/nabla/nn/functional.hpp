@@ -33,6 +33,11 @@ Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 // GELU: x * Phi(x) with the exact erf form, or the tanh approximation.
 Tensor gelu(const Tensor& x, bool tanh_approximation = false);
 
+// issue 13: F.pad is nabla::pad ((before, after) counts, last axis first; constant, reflect,
+// replicate or circular: see nabla/tensor/pad.hpp).
+using nabla::pad;
+using nabla::PadMode;
+
 using nabla::Reduction;  // mean, sum or none (nabla/tensor/loss.hpp)
 
 struct CrossEntropyOptions {

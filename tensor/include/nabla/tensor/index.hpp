@@ -22,4 +22,29 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t axis = 0);
 // Joins tensors of equal shape along a new axis.
 Tensor stack(const std::vector<Tensor>& tensors, int64_t axis = 0);
 
+// ---- issue 13: shape and indexing
+// Masks may have any dtype: non-zero is true.
+
+// The elements of x where mask is true, as a 1-d tensor in row-major order; x and mask broadcast
+// together (as torch.masked_select).
+Tensor masked_select(const Tensor& x, const Tensor& mask);
+// Advanced indexing x[indices[0], indices[1], ...]: the int64 index tensors broadcast together to
+// a shape B and pick along x's leading axes; the result has shape B + x's remaining axes.
+// Negative indices count from the end (as in PyTorch's indexing); out-of-range ones are an error.
+Tensor index(const Tensor& x, const std::vector<Tensor>& indices);
+// x[indices] = values (values broadcast to the shape index() would give), in place; with
+// accumulate the values are added instead, repeated positions summing. Without accumulate a
+// position named more than once takes the value of the last index naming it (PyTorch leaves
+// that case undefined; nabla writes in index order).
+const Tensor& index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values,
+                         bool accumulate = false);
+Tensor index_put(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate = false);
+// The slices of x at `index` (1-d or 0-d int64, negative from the end) along axis set to value.
+const Tensor& index_fill_(const Tensor& x, int64_t axis, const Tensor& index, double value);
+Tensor index_fill(const Tensor& x, int64_t axis, const Tensor& index, double value);
+// torch.take_along_dim: x and indices broadcast on every axis but `axis`, then gather along it.
+// Without an axis, both are flattened.
+Tensor take_along_dim(const Tensor& x, const Tensor& indices);
+Tensor take_along_dim(const Tensor& x, const Tensor& indices, int64_t axis);
+
 }  // namespace nabla::kernels

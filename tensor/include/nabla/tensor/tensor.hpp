@@ -67,7 +67,8 @@ class Tensor {
   Tensor squeeze() const;                // drops every size-1 axis
   Tensor squeeze(int64_t axis) const;    // drops `axis` if it has size 1
   Tensor unsqueeze(int64_t axis) const;  // inserts a size-1 axis before `axis` (-1: at the end)
-  // Elements start, start+step, ... < end along axis; start/end clamp like Python slices.
+  // Elements start, start+step, ... < end along axis; start/end clamp like Python slices. The step
+  // must be positive, as in PyTorch (reverse an axis with flip).
   Tensor slice(int64_t axis, int64_t start, int64_t end, int64_t step = 1) const;
   Tensor narrow(int64_t axis, int64_t start, int64_t length) const;
   Tensor select(int64_t axis, int64_t index) const;  // removes `axis`

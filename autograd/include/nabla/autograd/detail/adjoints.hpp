@@ -2,6 +2,8 @@
 // The adjoints that ops' backward formulas are written with: each is itself a recorded,
 // differentiable op (its own gradient is written beside it), so second derivatives work through
 // them, and each has its gradcheck row. Users rarely call them; op authors may.
+#include <vector>
+
 #include "nabla/autograd/tensor.hpp"
 
 namespace nabla::detail {
@@ -35,5 +37,10 @@ Tensor cross_entropy_rows_backward(const Tensor& logits, const Tensor& target, c
 // ---- issue 13: scans
 // Sums from the end along axis (x[i] + ... + x[n-1]): cumsum's adjoint, and cumsum is its.
 Tensor reverse_cumsum(const Tensor& x, int64_t axis);
+
+// ---- issue 13: shape and indexing
+// pad's adjoint for reflect, replicate and circular padding (constant padding's is a crop): each
+// element of grad added to the input element it was copied from.
+Tensor pad_backward(const Tensor& grad, const Shape& input_shape, const std::vector<int64_t>& pad, PadMode mode);
 
 }  // namespace nabla::detail

@@ -1,0 +1,49 @@
+#pragma once
+// Fused kernels behind nn's LayerNorm and attention: one pass over each row where the composed
+// form would take several, and the attention's score matrix handled one [L, S] block at a time.
+#include <cstdint>
+
+#include "nabla/tensor/random.hpp"
+#include "nabla/tensor/tensor.hpp"
+
+namespace nabla::kernels {
+
+// ---- layer normalisation over the last `normalized` elements of each row (PyTorch's LayerNorm:
+// biased variance, y = (x - mean) / sqrt(var + eps) * weight + bias).
+struct LayerNormForward {
+  Tensor output;  // x's shape
+  Tensor mean;    // [rows], the dtype of x
+  Tensor rstd;    // [rows]: 1 / sqrt(var + eps)
+};
+// weight and bias: [normalized] (either may be undefined).
+LayerNormForward layer_norm(const Tensor& x, int64_t normalized, const Tensor& weight, const Tensor& bias, double eps);
+
+struct LayerNormGradients {
+  Tensor x, weight, bias;
+};
+LayerNormGradients layer_norm_backward(const Tensor& grad_output, const Tensor& x, const LayerNormForward& forward,
+                                       const Tensor& weight, bool want_x, bool want_weight, bool want_bias);
+
+// ---- scaled dot-product attention, for N independent (batch, head) pairs:
+// out[n] = dropout(softmax(q[n] k[n]^T * scale + mask[n] [+ causal])) v[n].
+// q [N, L, E], k [N, S, E], v [N, S, Ev]; mask: an additive float mask broadcastable to
+// [N, L, S] from [L, S] or [N, L, S] (undefined: none); causal masks positions j > i.
+struct AttentionForward {
+  Tensor output;         // [N, L, Ev]
+  Tensor probabilities;  // [N, L, S], after softmax and before dropout
+  Tensor keep;           // [N, L, S] float: the dropout mask scaled by 1/(1-p), or undefined
+};
+AttentionForward attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, bool causal,
+                           double scale, double dropout_p, Generator& generator);
+
+struct AttentionGradients {
+  Tensor q, k, v;
+  Tensor mask;  // [N, L, S]: the gradient of the additive mask (the scores' gradient)
+};
+// grad_output [N, L, Ev] and grad_weights [N, L, S] (the gradient of the weights after dropout)
+// may each be undefined (zero).
+AttentionGradients attention_backward(const Tensor& grad_output, const Tensor& grad_weights, const Tensor& q,
+                                      const Tensor& k, const Tensor& v, const AttentionForward& forward, double scale,
+                                      bool want_q, bool want_k, bool want_v, bool want_mask);
+
+}  // namespace nabla::kernels
