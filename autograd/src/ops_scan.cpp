@@ -41,7 +41,7 @@ Tensor cumprod_backward(const Tensor& grad, const Tensor& input, int64_t axis, c
   mask_shape[a] = n;
   std::vector<Tensor> columns;
   for (int64_t j = 0; j < n; ++j) {
-    kernels::Tensor at_j = kernels::zeros(mask_shape, DType::uint8);
+    kernels::Tensor at_j = kernels::zeros(mask_shape, DType::bool_);
     at_j.reshape({-1}).select(0, j).fill_(1.0);
     const Tensor omitted = cumprod(masked_fill(input, Tensor(at_j), 1.0), a);
     columns.push_back(sum(narrow(grad * omitted, a, j, n - j), {a}, true));

@@ -17,7 +17,9 @@ constexpr int64_t kProdGrain = 16384;
 template <class T> struct ProdTypes { using Acc = T; using Out = T; };
 template <> struct ProdTypes<float> { using Acc = double; using Out = float; };
 template <> struct ProdTypes<int64_t> { using Acc = uint64_t; using Out = int64_t; };
+template <> struct ProdTypes<int32_t> { using Acc = uint64_t; using Out = int64_t; };
 template <> struct ProdTypes<uint8_t> { using Acc = uint64_t; using Out = int64_t; };
+template <> struct ProdTypes<bool> { using Acc = uint64_t; using Out = int64_t; };
 
 template <class T, class Acc>
 NABLA_SIMD_CLONES void multiply_row(const T* __restrict row, Acc* __restrict acc, int64_t n) {

@@ -141,8 +141,14 @@ Tensor randint_like(const Tensor& like, int64_t low, int64_t high, Generator& ge
   if (low >= high) fail("randint_like: low {} must be less than high {}", low, high);
   // The integers each dtype holds exactly (int64 holds every draw).
   if (like.dtype() != DType::int64) {
-    const double lowest = like.dtype() == DType::uint8 ? 0.0 : like.dtype() == DType::float32 ? -16777216.0 : -9007199254740992.0;
-    const double highest = -lowest == 0.0 ? 255.0 : -lowest;
+    double lowest = -9007199254740992.0, highest = 9007199254740992.0;  // float64: 2^53
+    switch (like.dtype()) {
+      case DType::float32: lowest = -16777216.0, highest = 16777216.0; break;  // 2^24
+      case DType::int32: lowest = -2147483648.0, highest = 2147483647.0; break;
+      case DType::uint8: lowest = 0.0, highest = 255.0; break;
+      case DType::bool_: lowest = 0.0, highest = 1.0; break;
+      default: break;
+    }
     if (static_cast<double>(low) < lowest || static_cast<double>(high - 1) > highest) {
       fail("randint_like: the range [{}, {}) does not fit {}, which holds the integers {} to {} exactly", low, high,
            like.dtype(), lowest, highest);

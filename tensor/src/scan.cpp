@@ -24,7 +24,9 @@ template <class T> struct ScanTypes { using Acc = T; using Out = T; };
 template <> struct ScanTypes<float> { using Acc = double; using Out = float; };
 // Integers wrap around in unsigned arithmetic (signed overflow would be undefined).
 template <> struct ScanTypes<int64_t> { using Acc = uint64_t; using Out = int64_t; };
+template <> struct ScanTypes<int32_t> { using Acc = uint64_t; using Out = int64_t; };
 template <> struct ScanTypes<uint8_t> { using Acc = uint64_t; using Out = int64_t; };
+template <> struct ScanTypes<bool> { using Acc = uint64_t; using Out = int64_t; };
 
 struct Plus {
   template <class A> A operator()(A a, A b) const { return a + b; }

@@ -70,9 +70,17 @@ template <> struct KeyOf<int64_t> {
   static constexpr int bytes = 8;
   static uint64_t of(int64_t v) { return static_cast<uint64_t>(v) ^ (uint64_t(1) << 63); }
 };
+template <> struct KeyOf<int32_t> {
+  static constexpr int bytes = 4;
+  static uint64_t of(int32_t v) { return static_cast<uint32_t>(v) ^ 0x80000000u; }
+};
 template <> struct KeyOf<uint8_t> {
   static constexpr int bytes = 1;
   static uint64_t of(uint8_t v) { return v; }
+};
+template <> struct KeyOf<bool> {  // false < true, as torch.sort orders bool tensors
+  static constexpr int bytes = 1;
+  static uint64_t of(bool v) { return v ? 1 : 0; }
 };
 template <class T>
 constexpr uint64_t key_mask() {

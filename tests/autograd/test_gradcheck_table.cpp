@@ -112,9 +112,9 @@ std::vector<OpCase> core_rows() {
         {{{3, 4}}});
   t.row("masked_fill", "method, non-contiguous input", [fill_mask](const Args& x) { return x[0].t().masked_fill(fill_mask, -1.0); },
         {{{4, 3}}});
-  const Tensor mask23 = tensor({1, 0, 1, 1, 0, 0}, {2, 3}, uint8);
+  const Tensor mask23 = tensor({1, 0, 1, 1, 0, 0}, {2, 3}, bool_);
   t.row("where", "same shape", [mask23](const Args& x) { return where(mask23, x[0], x[1]); }, {{{2, 3}}, {{2, 3}}});
-  const Tensor mask3 = tensor({0, 1, 1}, {3}, uint8);
+  const Tensor mask3 = tensor({0, 1, 1}, {3}, bool_);
   t.row("where", "broadcast mask [3], a [2,3], b [1]", [mask3](const Args& x) { return where(mask3, x[0], x[1]); },
         {{{2, 3}}, {{1}}});
 
@@ -424,7 +424,9 @@ std::set<std::string> declared_in(const std::string& header, const std::regex& d
 const std::set<std::string> kWithoutGradient = {"eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and",
                                                 "logical_or", "logical_xor", "argmax", "argmin",
                                                 // issue 13: truth values and indices
-                                                "all", "any", "argsort"};
+                                                "all", "any", "argsort",
+                                                // issue 13: math
+                                                "isnan", "isinf", "isfinite"};
 
 // The differentiable ops users and op authors call: functions.hpp, the adjoints of
 // detail/adjoints.hpp, the fused layers' primitives and the entries of pointwise.def.

@@ -96,6 +96,14 @@ TEST_CASE("rand_like, randn_like and randint_like take the shape and dtype of th
   CHECK(equal(integers, integers.to(int64).to(float32)));  // whole numbers
   const Tensor bytes = randint_like(zeros({100}, uint8), 256, generator);
   CHECK(bytes.dtype() == uint8);
+  // torch.randint_like(torch.zeros(3, dtype=torch.bool), 2) draws False/True; int32 holds 32 bits.
+  const Tensor truths = randint_like(zeros({200}, bool_), 2, generator);
+  CHECK(truths.dtype() == bool_);
+  CHECK(sum(truths.to(int64)).item() > 0);
+  CHECK(sum(truths.to(int64)).item() < 200);
+  CHECK(randint_like(zeros({3}, int32), -2147483648LL, 2147483648LL, generator).dtype() == int32);
+  CHECK_THROWS_WITH(randint_like(zeros({2}, bool_), 3), Contains("randint_like") && Contains("bool"));
+  CHECK_THROWS_WITH(randint_like(zeros({2}, int32), 2147483649LL), Contains("randint_like") && Contains("int32"));
   Generator a(3), b(3);
   CHECK(equal(rand_like(model, a), rand(model.shape(), float64, b)));
   CHECK_THROWS_WITH(rand_like(zeros({2}, int64)), Contains("rand_like") && Contains("int64"));

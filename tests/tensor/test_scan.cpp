@@ -73,7 +73,7 @@ TEST_CASE("scans of integers run in int64, floats keep their dtype", "[scan][dty
 TEST_CASE("scans match a naive running loop on random shapes, axes and layouts", "[scan][reference]") {
   reference::Rng rng(1600);
   for (int trial = 0; trial < 150; ++trial) {
-    const DType dtype = std::vector<DType>{float32, float64, int64, uint8}[static_cast<size_t>(trial % 4)];
+    const DType dtype = std::vector<DType>{float32, float64, int64, uint8, int32, bool_}[static_cast<size_t>(trial % 6)];
     Shape shape = reference::random_shape(rng, 4, true);
     if (shape.empty()) shape.push_back(rng.integer(1, 5));
     const int64_t axis = rng.integer(0, shape.size() - 1);

@@ -89,7 +89,7 @@ Tensor random_values(const Shape& shape, DType dtype, Layout layout, reference::
   return x;
 }
 
-const std::vector<DType> kDtypes = {float32, float64, int64, uint8};
+const std::vector<DType> kDtypes = {float32, float64, int64, uint8, int32, bool_};
 
 }  // namespace
 
@@ -212,7 +212,7 @@ TEST_CASE("sort and argsort match a naive stable sort on random shapes, axes, la
           "[sort][reference]") {
   reference::Rng rng(1300);
   for (int trial = 0; trial < 160; ++trial) {
-    const DType dtype = kDtypes[static_cast<size_t>(trial % 4)];
+    const DType dtype = kDtypes[static_cast<size_t>(trial % kDtypes.size())];
     const auto [shape, axis] = random_case(rng);
     const bool down = rng.chance(0.5);
     const Layout layout = random_layout(rng);
@@ -243,7 +243,7 @@ TEST_CASE("sort and argsort match a naive stable sort on random shapes, axes, la
 TEST_CASE("topk matches the first k of a naive stable sort", "[sort][topk][reference]") {
   reference::Rng rng(1400);
   for (int trial = 0; trial < 160; ++trial) {
-    const DType dtype = kDtypes[static_cast<size_t>(trial % 4)];
+    const DType dtype = kDtypes[static_cast<size_t>(trial % kDtypes.size())];
     const auto [shape, axis] = random_case(rng);
     const int64_t n = shape[axis];
     // Small k (the heap), large k (the sort), all and none.
@@ -285,7 +285,7 @@ TEST_CASE("kthvalue, median and mode match a naive loop, ties and NaN included",
   reference::Rng rng(1500);
   const reference::Tolerance exact{0, 0};
   for (int trial = 0; trial < 160; ++trial) {
-    const DType dtype = kDtypes[static_cast<size_t>(trial % 4)];
+    const DType dtype = kDtypes[static_cast<size_t>(trial % kDtypes.size())];
     const auto [shape, axis] = random_case(rng);
     const int64_t n = shape[axis];
     const int64_t k = rng.integer(1, n);
