@@ -423,6 +423,8 @@ std::set<std::string> declared_in(const std::string& header, const std::regex& d
 // The ops of functions.hpp that have no gradient by definition: comparisons, logic and indices.
 const std::set<std::string> kWithoutGradient = {"eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and",
                                                 "logical_or", "logical_xor", "argmax", "argmin",
+                                                // issue 13: truth values and indices
+                                                "all", "any", "argsort",
                                                 // issue 13: math
                                                 "isnan", "isinf", "isfinite"};
 

@@ -18,6 +18,8 @@
 #include "nabla/tensor/random.hpp"
 #include "nabla/tensor/recurrent.hpp"
 #include "nabla/tensor/reduce.hpp"
+#include "nabla/tensor/scan.hpp"
+#include "nabla/tensor/sort.hpp"
 #include "nabla/tensor/shape_ops.hpp"
 #include "nabla/tensor/storage.hpp"
 #include "nabla/tensor/tensor.hpp"

@@ -4,6 +4,7 @@
 // ops without a gradient (comparisons, argmax, ...) return tensors that require no grad.
 #include <initializer_list>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "nabla/autograd/tensor.hpp"
@@ -117,6 +118,45 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 Tensor softmax(const Tensor& x, int64_t axis);
 Tensor log_softmax(const Tensor& x, int64_t axis);
 
+// ---- issue 13: reductions, scans, sorting
+// Product of all elements (0-d), or along one axis; integers multiply in int64. The gradient is
+// exact with zeros in the input (one zero or several), as PyTorch's.
+Tensor prod(const Tensor& x);
+Tensor prod(const Tensor& x, int64_t axis, bool keepdim = false);
+// sqrt(var(x, axes, keepdim, correction)); the gradient is 0 where the deviation is 0. Call it as
+// x.std() or nabla::std(x): under `using namespace nabla` a bare std(x) is ambiguous.
+Tensor std(const Tensor& x, const Dims& axes = {}, bool keepdim = false, int64_t correction = 1);
+// Vector p-norm over axes (empty: every axis) for any real p, inf (max |x|), -inf (min |x|) and 0
+// (count of non-zeros). Gradients as PyTorch's: 0 at a zero norm for p = 2 (the subgradient 0),
+// sign(x) for p = 1, ties of the inf-norm share.
+Tensor norm(const Tensor& x, double p = 2.0, const Dims& axes = {}, bool keepdim = false);
+// p = "fro": the Frobenius norm (the 2-norm over at most two axes); "nuc" is refused.
+Tensor norm(const Tensor& x, std::string_view p, const Dims& axes = {}, bool keepdim = false);
+// Whether every / any element over axes is non-zero (NaN is non-zero); the comparisons' dtype, no
+// gradient.
+Tensor all(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+Tensor any(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+// Running sum / product along an axis; integers scan in int64. cumprod's gradient is exact with
+// zeros in the input, as PyTorch's.
+Tensor cumsum(const Tensor& x, int64_t axis);
+Tensor cumprod(const Tensor& x, int64_t axis);
+// Sorting and selecting along an axis (NaN above every number; equal values keep their order, so
+// every sort is stable). Indices are int64; gradients flow through the values to the selected
+// indices.
+ValuesIndices sort(const Tensor& x, int64_t axis = -1, bool descending = false, bool stable = false);
+Tensor argsort(const Tensor& x, int64_t axis = -1, bool descending = false, bool stable = false);  // no gradient
+// The k largest (largest = false: smallest), sorted unless sorted = false.
+ValuesIndices topk(const Tensor& x, int64_t k, int64_t axis = -1, bool largest = true, bool sorted = true);
+// The k-th smallest along axis, k counted from 1.
+ValuesIndices kthvalue(const Tensor& x, int64_t k, int64_t axis = -1, bool keepdim = false);
+// The lower median of all elements (0-d; ties share the gradient; NaN for an empty tensor), or
+// along an axis; NaN if any element is NaN.
+Tensor median(const Tensor& x);
+ValuesIndices median(const Tensor& x, int64_t axis, bool keepdim = false);
+// The most frequent value along axis (the smallest among equally frequent ones) and the index of
+// its last occurrence.
+ValuesIndices mode(const Tensor& x, int64_t axis = -1, bool keepdim = false);
+
 // ---- shape and views (views share storage with their input)
 Tensor reshape(const Tensor& x, const Shape& shape);
 Tensor view(const Tensor& x, const Shape& shape);
@@ -217,6 +257,13 @@ Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pa
 // the weights are constants here (nn::functional::cross_entropy differentiates them when asked).
 Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, double label_smoothing = 0.0,
                           Reduction reduction = Reduction::none, const Tensor& weight = {}, int64_t ignore_index = -100);
+
+// ---- issue 13: einsum
+// Einstein summation, as torch.einsum: "ij,jk->ik", "bij,bjk->bik", "ii->i" (a diagonal), "ii"
+// (a trace), "...ij,...jk" (broadcast batch axes); without "->" the output is the labels used once,
+// in alphabetical order (upper case first), after the ellipsis axes. Size-1 axes broadcast. Built
+// of permute, reshape, diagonal views, sum, mul and matmul, so it is differentiable to any order.
+Tensor einsum(std::string_view equation, const std::vector<Tensor>& operands);
 
 // ---- operators
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

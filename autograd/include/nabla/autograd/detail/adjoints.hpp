@@ -36,6 +36,10 @@ Tensor cross_entropy_rows_backward(const Tensor& logits, const Tensor& target, c
                                    double label_smoothing = 0.0, Reduction reduction = Reduction::none,
                                    const Tensor& weight = {}, int64_t ignore_index = -100);
 
+// ---- issue 13: scans
+// Sums from the end along axis (x[i] + ... + x[n-1]): cumsum's adjoint, and cumsum is its.
+Tensor reverse_cumsum(const Tensor& x, int64_t axis);
+
 // ---- issue 13: shape and indexing
 // pad's adjoint for reflect, replicate and circular padding (constant padding's is a crop): each
 // element of grad added to the input element it was copied from.
