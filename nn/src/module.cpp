@@ -14,9 +14,93 @@ Tensor Module::forward(const Tensor&) {
 }
 
 Tensor Module::operator()(const Tensor& input) {
+  if (has_forward_hooks()) return detail::call_with_hooks(*this, input);
   Tensor output = forward(input);
   note_output(detail::describe_output(output));
   return output;
+}
+
+// ---- forward hooks ------------------------------------------------------------------------------
+
+namespace detail {
+struct ModuleHooks {
+  int64_t next_id = 0;
+  std::vector<std::pair<int64_t, ForwardPreHook>> pre;
+  std::vector<std::pair<int64_t, ForwardHook>> post;
+  bool empty() const { return pre.empty() && post.empty(); }
+};
+}  // namespace detail
+
+void HookHandle::remove() {
+  if (auto hooks = hooks_.lock()) {
+    std::erase_if(hooks->pre, [&](const auto& entry) { return entry.first == id_; });
+    std::erase_if(hooks->post, [&](const auto& entry) { return entry.first == id_; });
+  }
+  hooks_.reset();
+}
+
+bool HookHandle::active() const {
+  auto hooks = hooks_.lock();
+  if (!hooks) return false;
+  auto has = [&](const auto& list) {
+    return std::any_of(list.begin(), list.end(), [&](const auto& entry) { return entry.first == id_; });
+  };
+  return has(hooks->pre) || has(hooks->post);
+}
+
+HookHandle Module::add_forward_pre_hook(ForwardPreHook hook) {
+  if (!hook) fail("{}.register_forward_pre_hook: the hook is empty", type_name());
+  if (!hooks_) hooks_ = std::make_shared<detail::ModuleHooks>();
+  const int64_t id = hooks_->next_id++;
+  hooks_->pre.emplace_back(id, std::move(hook));
+  return HookHandle(hooks_, id);
+}
+
+HookHandle Module::add_forward_hook(ForwardHook hook) {
+  if (!hook) fail("{}.register_forward_hook: the hook is empty", type_name());
+  if (!hooks_) hooks_ = std::make_shared<detail::ModuleHooks>();
+  const int64_t id = hooks_->next_id++;
+  hooks_->post.emplace_back(id, std::move(hook));
+  return HookHandle(hooks_, id);
+}
+
+bool Module::has_forward_hooks() const { return hooks_ && !hooks_->empty(); }
+
+std::vector<Tensor> Module::run_forward_pre_hooks(std::vector<Tensor> inputs) {
+  if (!hooks_) return inputs;
+  const auto hooks = hooks_->pre;  // a copy: a hook may remove itself
+  for (const auto& [id, hook] : hooks) {
+    std::optional<std::vector<Tensor>> replaced = hook(*this, inputs);
+    if (!replaced) continue;
+    if (replaced->size() != inputs.size()) {
+      fail("{}: a forward pre-hook returned {} tensors for a call with {} tensor arguments; return as many as it "
+           "received (or std::nullopt to keep them)",
+           type_name(), replaced->size(), inputs.size());
+    }
+    inputs = std::move(*replaced);
+  }
+  return inputs;
+}
+
+std::optional<std::vector<Tensor>> Module::run_forward_hooks(const std::vector<Tensor>& inputs,
+                                                             const std::vector<Tensor>& outputs) {
+  if (!hooks_) return std::nullopt;
+  const auto hooks = hooks_->post;
+  std::optional<std::vector<Tensor>> current;
+  for (const auto& [id, hook] : hooks) {
+    std::optional<std::vector<Tensor>> replaced = hook(*this, inputs, current ? *current : outputs);
+    if (!replaced) continue;
+    if (replaced->size() != outputs.size()) {
+      fail("{}: a forward hook returned {} tensors for an output of {}; return as many as it received (or "
+           "std::nullopt to keep them){}",
+           type_name(), replaced->size(), outputs.size(),
+           outputs.empty() ? " (a hook can replace only Tensors: a Tensor result, or the Tensors of a tuple, pair or "
+                             "vector)"
+                           : "");
+    }
+    current = std::move(*replaced);
+  }
+  return current;
 }
 
 std::string Module::type_name() const {

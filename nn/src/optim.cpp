@@ -1,35 +1,15 @@
-#include "nabla/nn/optim.hpp"
-
-#include "nabla/tensor/simd.hpp"
-
+// The Optimizer base: parameter groups, per-parameter buffers, step(closure), state and resume.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
 
-#include "nabla/tensor/threads.hpp"
+#include "optim_support.hpp"
 
 namespace nabla::nn {
 
-namespace {
+namespace detail {
 
-// Updates are elementwise and memory-bound: below this many elements one thread is fastest.
-constexpr int64_t kParallelThreshold = int64_t{1} << 16;
-
-// Runs body(begin, end) over [0, n), split across threads only for large parameters. The body
-// holds the whole fused update loop, so std::function is called once per chunk, not per element.
-template <class Body>
-void for_each_chunk(int64_t n, const Body& body) {
-  if (n <= kParallelThreshold) {
-    body(int64_t{0}, n);
-  } else {
-    parallel_for(0, n, kParallelThreshold / 2, body);
-  }
-}
-
-// The gradient of parameter `index` as a contiguous tensor of the parameter's dtype and shape, or
-// an undefined tensor when backward did not reach the parameter. Copies only in the rare case
-// that the gradient is a strided view or of another dtype.
 kernels::Tensor gradient_of(const Tensor& parameter, size_t index, const std::string& optimizer) {
   const Tensor& grad = parameter.grad();
   if (!grad.defined()) return {};
@@ -40,6 +20,40 @@ kernels::Tensor gradient_of(const Tensor& parameter, size_t index, const std::st
   }
   if (g.dtype() != parameter.dtype()) g = g.to(parameter.dtype());
   return g.contiguous();
+}
+
+void check_non_negative(double value, const char* name, const std::string& where) {
+  if (!(value >= 0.0) || !std::isfinite(value)) fail("{}: {} must be finite and >= 0, got {}", where, name, value);
+}
+
+void check_beta(double value, const char* name, const std::string& where) {
+  if (!(value >= 0.0 && value < 1.0)) fail("{}: {} must be in [0, 1), got {}", where, name, value);
+}
+
+void check_flag_option(const char* name, double value, const std::string& where) {
+  if (value != 0.0 && value != 1.0) fail("{}: option '{}' is a flag (0 or 1), got {}", where, name, value);
+}
+
+void check_count_option(const char* name, double value, const std::string& where) {
+  if (!std::isfinite(value) || value != std::floor(value)) {
+    fail("{}: option '{}' is a count (a whole number), got {}", where, name, value);
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::kStepBuffer;
+
+std::string option_names(const std::map<std::string, double>& options) {
+  std::string names;
+  for (const auto& [name, value] : options) names += (names.empty() ? "" : ", ") + name;
+  return names;
+}
+
+void check_lr(double lr, const std::string& where) {
+  if (!(lr >= 0.0) || !std::isfinite(lr)) fail("{}: the learning rate must be finite and >= 0, got {}", where, lr);
 }
 
 // The scalar in a one-element state tensor, or a clear error naming the entry.
@@ -57,7 +71,7 @@ void check_scalar_entry(const std::map<std::string, Tensor>& state, const std::s
 }
 
 // Splits "<index>.<name>" into its parts; false when the key has another form.
-bool parse_parameter_key(const std::string& key, size_t& index, std::string& name) {
+bool parse_indexed_key(const std::string& key, size_t& index, std::string& name) {
   const size_t dot = key.find('.');
   if (dot == std::string::npos || dot == 0 || dot + 1 == key.size()) return false;
   const char* first = key.data();
@@ -68,21 +82,77 @@ bool parse_parameter_key(const std::string& key, size_t& index, std::string& nam
   return true;
 }
 
-// Per-parameter step counters are 0-d int64 tensors; every other buffer is shaped like its parameter.
-constexpr const char* kStepBuffer = "step";
+Tensor int64_scalar(int64_t value) {
+  Tensor out = zeros({}, int64);
+  out.data_ptr<int64_t>()[0] = value;
+  return out;
+}
+
+// "[0, 1, 2]" (at most 8 shown).
+std::string list_text(const std::vector<int64_t>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size() && i < 8; ++i) out += (i ? ", " : "") + std::to_string(values[i]);
+  if (values.size() > 8) out += fmt::format(", ... ({} in all)", values.size());
+  return out + "]";
+}
+
+constexpr const char* kGroupPrefix = "group.";
 
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+// ParamGroup
+
+double ParamGroup::option(const std::string& name) const {
+  auto it = options.find(name);
+  if (it == options.end()) {
+    fail("ParamGroup: no option '{}' (this group has: {})", name, options.empty() ? "none" : option_names(options));
+  }
+  return it->second;
+}
+
+void ParamGroup::set_option(const std::string& name, double value) {
+  auto it = options.find(name);
+  if (it == options.end()) {
+    fail("ParamGroup::set_option: no option '{}' (this group has: {}); options are fixed by the optimiser's type",
+         name, options.empty() ? "none" : option_names(options));
+  }
+  if (name == "lr") check_lr(value, "ParamGroup::set_lr");
+  it->second = value;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Optimizer
 
-Optimizer::Optimizer(std::vector<Tensor> parameters, double lr) : parameters_(std::move(parameters)) {
-  set_lr(lr);
-  if (parameters_.empty()) {
+Optimizer::Optimizer(std::vector<ParamGroup> groups, std::map<std::string, double> defaults)
+    : defaults_(std::move(defaults)) {
+  size_t total = 0;
+  for (const ParamGroup& group : groups) total += group.params.size();
+  if (total == 0) {
     fail("Optimizer: got an empty parameter list; pass model.parameters() of a model that has parameters");
   }
-  for (size_t i = 0; i < parameters_.size(); ++i) {
-    const Tensor& parameter = parameters_[i];
+  for (ParamGroup& group : groups) add_group(std::move(group));
+  check_parameters();
+}
+
+std::string Optimizer::where(size_t group_index) const {
+  return groups_.size() > 1 ? fmt::format("{}: group {}", type_name(), group_index) : type_name();
+}
+
+void Optimizer::add_group(ParamGroup group) {
+  const size_t index = groups_.size();
+  for (const auto& [name, value] : group.options) {
+    if (!defaults_.count(name)) {
+      fail("Optimizer: group {} has option '{}', which this optimiser does not have (its options: {})", index, name,
+           option_names(defaults_));
+    }
+  }
+  for (const auto& [name, value] : defaults_) group.options.emplace(name, value);  // keeps the group's own
+  if (group.options.count("lr")) check_lr(group.options.at("lr"), fmt::format("Optimizer: group {}", index));
+  group_offsets_.push_back(parameters_.size());
+  for (size_t k = 0; k < group.params.size(); ++k) {
+    const Tensor& parameter = group.params[k];
+    const size_t i = parameters_.size();
     if (!parameter.defined()) fail("Optimizer: parameter {} is undefined", i);
     if (!is_floating(parameter.dtype())) {
       fail("Optimizer: parameter {} has dtype {}; only float32 and float64 parameters can be optimised", i,
@@ -93,9 +163,15 @@ Optimizer::Optimizer(std::vector<Tensor> parameters, double lr) : parameters_(st
            "(for example its clone())",
            i, parameter.shape(), parameter.raw().strides());
     }
+    parameters_.push_back(parameter);
   }
-  // Parameters over overlapping memory would be updated twice per step. (Disjoint slices of one
-  // storage are fine.)
+  buffers_.resize(parameters_.size());
+  groups_.push_back(std::move(group));
+}
+
+// Parameters over overlapping memory would be updated twice per step (the same tensor in two
+// groups is the common case). Disjoint slices of one storage are fine.
+void Optimizer::check_parameters() const {
   std::vector<std::pair<uintptr_t, size_t>> ranges;  // (first byte, parameter index)
   for (size_t i = 0; i < parameters_.size(); ++i) {
     if (parameters_[i].numel() == 0) continue;
@@ -109,55 +185,102 @@ Optimizer::Optimizer(std::vector<Tensor> parameters, double lr) : parameters_(st
     if (ranges[r].first < previous_end) {
       const auto [first, second] = std::minmax(ranges[r - 1].second, ranges[r].second);
       fail("Optimizer: parameters {} and {} overlap in memory, so each step would update them twice; pass each "
-           "parameter once",
-           first, second);
+           "parameter once{}",
+           first, second, groups_.size() > 1 ? " (in one group only)" : "");
     }
   }
-  buffers_.resize(parameters_.size());
+}
+
+void Optimizer::add_param_group(ParamGroup group) {
+  // Checked on copies, so a refused group leaves the optimiser as it was.
+  const auto groups = groups_;
+  const auto parameters = parameters_;
+  const auto offsets = group_offsets_;
+  const size_t buffer_count = buffers_.size();
+  try {
+    add_group(std::move(group));
+    check_parameters();
+    check_options(groups_.back(), groups_.size() - 1);
+  } catch (...) {
+    groups_ = groups;
+    parameters_ = parameters;
+    group_offsets_ = offsets;
+    buffers_.resize(buffer_count);
+    throw;
+  }
+}
+
+Tensor Optimizer::step(const LossClosure& closure) {
+  Tensor loss;
+  if (closure) {
+    EnableGradGuard enable_grad;
+    loss = closure();
+  }
+  step();
+  return loss;
 }
 
 void Optimizer::zero_grad() {
-  for (Tensor& parameter : parameters_) parameter.zero_grad();
+  for (const Tensor& parameter : parameters_) parameter.zero_grad();
 }
+
+double Optimizer::lr() const { return groups_.front().options.at("lr"); }
 
 void Optimizer::set_lr(double lr) {
-  if (!(lr >= 0.0) || !std::isfinite(lr)) fail("Optimizer: the learning rate must be finite and >= 0, got {}", lr);
-  lr_ = lr;
+  check_lr(lr, type_name());
+  for (ParamGroup& group : groups_) group.options["lr"] = lr;
 }
 
-kernels::Tensor& Optimizer::buffer(size_t parameter_index, const std::string& name) {
+std::pair<DType, Shape> Optimizer::buffer_spec(const std::string& name, const Tensor& parameter) const {
+  if (name == kStepBuffer) return {int64, Shape{}};
+  return {parameter.dtype(), parameter.shape()};
+}
+
+kernels::Tensor& Optimizer::buffer(size_t parameter_index, const std::string& name, double initial) {
   auto& buffers = buffers_.at(parameter_index);
   auto it = buffers.find(name);
   if (it == buffers.end()) {
-    kernels::Tensor fresh = name == kStepBuffer ? kernels::zeros({}, int64) : kernels::zeros_like(parameters_[parameter_index].raw());
+    const auto [dtype, shape] = buffer_spec(name, parameters_[parameter_index]);
+    kernels::Tensor fresh = kernels::zeros(shape, dtype);
+    if (initial != 0.0) fresh.fill_(initial);
     it = buffers.emplace(name, std::move(fresh)).first;
   }
   return it->second;
 }
 
-// The state is a flat map of tensors so that it can be written to an archive as is:
-//   "type"          uint8 [n]   the bytes of type_name() ("SGD", "AdamW", ...)
-//   "lr"            float64 []  the current learning rate
-//   "step"          int64 []    how many times step() ran
-//   "parameters"    int64 []    the number of parameters
-//   "<i>.shape"     int64 [r]   the shape of parameter i
-//   "<i>.<buffer>"  the buffers of parameter i ("0.exp_avg", "3.momentum_buffer", "0.step")
+bool Optimizer::has_buffer(size_t parameter_index, const std::string& name) const {
+  return buffers_.at(parameter_index).count(name) != 0;
+}
+
+void Optimizer::check_extra_state(const std::map<std::string, Tensor>& extra) const {
+  if (!extra.empty()) {
+    fail("{}.load_state: unexpected entry '{}' (entries are type, step, parameters, groups, group.<g>.<option> and "
+         "<index>.<name>)",
+         type_name(), extra.begin()->first);
+  }
+}
+
 // Every tensor is a copy: later steps don't change a state already taken.
 std::map<std::string, Tensor> Optimizer::state() const {
   std::map<std::string, Tensor> out;
   const std::string type = type_name();
   out["type"] = from_vector(std::vector<uint8_t>(type.begin(), type.end()));
-  out["lr"] = scalar_tensor(lr_, float64);
-  Tensor step = zeros({}, int64);
-  step.data_ptr<int64_t>()[0] = step_count_;
-  out["step"] = step;
-  Tensor count = zeros({}, int64);
-  count.data_ptr<int64_t>()[0] = static_cast<int64_t>(parameters_.size());
-  out["parameters"] = count;
+  out["step"] = int64_scalar(step_count_);
+  out["parameters"] = int64_scalar(static_cast<int64_t>(parameters_.size()));
+  out["groups"] = int64_scalar(static_cast<int64_t>(groups_.size()));
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const ParamGroup& group = groups_[g];
+    std::vector<int64_t> indices(group.params.size());
+    for (size_t k = 0; k < indices.size(); ++k) indices[k] = static_cast<int64_t>(group_offsets_[g] + k);
+    out[fmt::format("group.{}.params", g)] = from_vector(indices, {static_cast<int64_t>(indices.size())});
+    for (const auto& [name, value] : group.options) out[fmt::format("group.{}.{}", g, name)] = scalar_tensor(value, float64);
+    if (group.initial_lr) out[fmt::format("group.{}.initial_lr", g)] = scalar_tensor(*group.initial_lr, float64);
+  }
   for (size_t i = 0; i < parameters_.size(); ++i) {
     out[fmt::format("{}.shape", i)] = from_vector(parameters_[i].shape().vec(), {parameters_[i].dim()});
     for (const auto& [name, tensor] : buffers_[i]) out[fmt::format("{}.{}", i, name)] = tensor.clone();
   }
+  for (const auto& [name, tensor] : extra_state()) out[name] = tensor.clone();
   return out;
 }
 
@@ -179,11 +302,8 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
     fail("{}.load_state: this is {} state, not {} state; load it into an optimiser of the type that saved it", me,
          type, me);
   }
-  check_scalar_entry(state, "lr", float64, me);
   check_scalar_entry(state, "step", int64, me);
   check_scalar_entry(state, "parameters", int64, me);
-  const double lr = state.at("lr").item<double>();
-  if (!(lr >= 0.0) || !std::isfinite(lr)) fail("{}.load_state: entry 'lr' holds {}, not a finite lr >= 0", me, lr);
   const int64_t step = state.at("step").item<int64_t>();
   if (step < 0) fail("{}.load_state: entry 'step' holds {}, expected >= 0", me, step);
   const int64_t count = state.at("parameters").item<int64_t>();
@@ -193,21 +313,79 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
          me, count, parameters_.size());
   }
 
+  // Groups: their number, which parameters each holds, and their options. A state written before
+  // nabla had groups holds only "lr": it is one group of every parameter.
+  std::vector<ParamGroup> groups = groups_;
+  const bool legacy = !state.count("groups");
+  if (legacy) {
+    if (groups_.size() != 1) {
+      fail("{}.load_state: the state has one parameter group (it has no 'groups' entry) but this optimiser has {}",
+           me, groups_.size());
+    }
+    check_scalar_entry(state, "lr", float64, me);
+    groups[0].options["lr"] = state.at("lr").item<double>();
+  } else {
+    check_scalar_entry(state, "groups", int64, me);
+    const int64_t group_count = state.at("groups").item<int64_t>();
+    if (group_count != static_cast<int64_t>(groups_.size())) {
+      fail("{}.load_state: the state has {} parameter groups but this optimiser has {}; build the optimiser with the "
+           "same groups",
+           me, group_count, groups_.size());
+    }
+  }
   std::vector<std::map<std::string, kernels::Tensor>> buffers(parameters_.size());
+  std::map<std::string, Tensor> extra;
   std::set<size_t> shapes_seen;
+  std::set<size_t> groups_seen;
   for (const auto& [key, tensor] : state) {
-    if (key == "type" || key == "lr" || key == "step" || key == "parameters") continue;
+    if (key == "type" || key == "step" || key == "parameters" || key == "groups" || (legacy && key == "lr")) continue;
+    if (!tensor.defined()) fail("{}.load_state: entry '{}' is undefined", me, key);
     size_t index = 0;
     std::string name;
-    if (!parse_parameter_key(key, index, name)) {
-      fail("{}.load_state: unexpected entry '{}' (entries are type, lr, step, parameters and <index>.<name>)", me,
-           key);
+    if (key.rfind(kGroupPrefix, 0) == 0) {
+      if (legacy || !parse_indexed_key(key.substr(std::char_traits<char>::length(kGroupPrefix)), index, name)) {
+        fail("{}.load_state: unexpected entry '{}' (group entries are group.<g>.<option>)", me, key);
+      }
+      if (index >= groups.size()) {
+        fail("{}.load_state: entry '{}' refers to group {}, but there are only {}", me, key, index, groups.size());
+      }
+      ParamGroup& group = groups[index];
+      if (name == "params") {
+        if (tensor.dtype() != int64 || tensor.dim() != 1) {
+          fail("{}.load_state: entry '{}' must be a 1-d int64 tensor of parameter indices", me, key);
+        }
+        std::vector<int64_t> mine(group.params.size());
+        for (size_t k = 0; k < mine.size(); ++k) mine[k] = static_cast<int64_t>(group_offsets_[index] + k);
+        const std::vector<int64_t> saved = tensor.to_vector<int64_t>();
+        if (saved != mine) {
+          fail("{}.load_state: group {} holds parameters {} in the state but {} here; build the optimiser with the "
+               "same groups",
+               me, index, list_text(saved), list_text(mine));
+        }
+        groups_seen.insert(index);
+        continue;
+      }
+      if (tensor.dtype() != float64 || tensor.numel() != 1) {
+        fail("{}.load_state: entry '{}' must be a one-element float64 tensor", me, key);
+      }
+      if (name == "initial_lr") {
+        group.initial_lr = tensor.item<double>();
+      } else if (group.options.count(name)) {
+        group.options[name] = tensor.item<double>();
+      } else {
+        fail("{}.load_state: entry '{}' is option '{}', which {} does not have (its options: {})", me, key, name, me,
+             option_names(defaults_));
+      }
+      continue;
+    }
+    if (!parse_indexed_key(key, index, name)) {
+      extra.emplace(key, tensor);
+      continue;
     }
     if (index >= parameters_.size()) {
       fail("{}.load_state: entry '{}' refers to parameter {}, but there are only {}", me, key, index,
            parameters_.size());
     }
-    if (!tensor.defined()) fail("{}.load_state: entry '{}' is undefined", me, key);
     const Tensor& parameter = parameters_[index];
     if (name == "shape") {
       if (tensor.dtype() != int64 || tensor.dim() != 1 || tensor.numel() > Dims::kMaxDims) {
@@ -221,9 +399,7 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
       shapes_seen.insert(index);
       continue;
     }
-    const bool is_step = name == kStepBuffer;
-    const Shape expected_shape = is_step ? Shape{} : parameter.shape();
-    const DType expected_dtype = is_step ? int64 : parameter.dtype();
+    const auto [expected_dtype, expected_shape] = buffer_spec(name, parameter);
     if (tensor.shape() != expected_shape || tensor.dtype() != expected_dtype) {
       fail("{}.load_state: entry '{}' is {} {} in the state but must be {} {} to match parameter {}", me, key,
            tensor.dtype(), tensor.shape(), expected_dtype, expected_shape, index);
@@ -235,256 +411,22 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
       if (!shapes_seen.count(i)) fail("{}.load_state: the state has no '{}.shape' entry", me, i);
     }
   }
+  if (!legacy && groups_seen.size() != groups_.size()) {
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      if (!groups_seen.count(g)) fail("{}.load_state: the state has no 'group.{}.params' entry", me, g);
+    }
+  }
+  for (size_t g = 0; g < groups.size(); ++g) {
+    check_lr(groups[g].options.at("lr"), fmt::format("{}.load_state: group {}", me, g));
+    check_options(groups[g], g);
+  }
+  check_extra_state(extra);
 
   // ---- all checks passed: replace
-  lr_ = lr;
   step_count_ = step;
   buffers_ = std::move(buffers);
-}
-
-// ---------------------------------------------------------------------------------------------
-// SGD, as torch.optim.SGD:
-//   d = g + weight_decay * p
-//   b = d on the first step, else momentum * b + (1 - dampening) * d
-//   d = d + momentum * b (Nesterov) or b
-//   p -= lr * d
-
-SGD::SGD(std::vector<Tensor> parameters, const SGDOptions& options)
-    : Optimizer(std::move(parameters), options.lr), options_(options) {
-  if (!(options.momentum >= 0.0)) fail("SGD: momentum must be >= 0, got {}", options.momentum);
-  if (!(options.weight_decay >= 0.0)) fail("SGD: weight_decay must be >= 0, got {}", options.weight_decay);
-  if (!std::isfinite(options.dampening)) fail("SGD: dampening must be finite, got {}", options.dampening);
-  if (options.nesterov && (options.momentum <= 0.0 || options.dampening != 0.0)) {
-    fail("SGD: Nesterov momentum needs momentum > 0 and dampening 0, got momentum {} and dampening {}",
-         options.momentum, options.dampening);
-  }
-}
-
-namespace {
-
-template <class T>
-struct SgdConstants {
-  T lr, weight_decay, momentum, keep;
-  bool nesterov, first_step;
-};
-
-// One pass over a parameter, restrict pointers and constants by value so that it vectorises; the
-// plain case (no momentum) gets its own loop.
-template <class T>
-NABLA_SIMD_CLONES void sgd_update(T* __restrict p, const T* __restrict g, T* __restrict b, int64_t n,
-                                  const SgdConstants<T> c) {
-  if (!b) {
-    for (int64_t k = 0; k < n; ++k) p[k] -= c.lr * (g[k] + c.weight_decay * p[k]);
-    return;
-  }
-  for (int64_t k = 0; k < n; ++k) {
-    T d = g[k] + c.weight_decay * p[k];
-    const T bk = c.first_step ? d : c.momentum * b[k] + c.keep * d;
-    b[k] = bk;
-    d = c.nesterov ? d + c.momentum * bk : bk;
-    p[k] -= c.lr * d;
-  }
-}
-
-}  // namespace
-
-void SGD::step() {
-  NoGradGuard no_grad;
-  ++step_count_;
-  for (size_t i = 0; i < parameters().size(); ++i) {
-    const Tensor& parameter = parameters()[i];
-    const kernels::Tensor grad = gradient_of(parameter, i, "SGD");
-    if (!grad.defined()) continue;
-    const kernels::Tensor& values = parameter.raw();
-    const bool use_momentum = options_.momentum != 0.0;
-    bool first_step = false;
-    kernels::Tensor momentum_buffer;
-    if (use_momentum) {
-      int64_t& steps = *buffer(i, kStepBuffer).data<int64_t>();
-      first_step = steps == 0;
-      ++steps;
-      momentum_buffer = buffer(i, "momentum_buffer");
-    }
-    dispatch_floating(values.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      T* p = values.data<T>();
-      const T* g = grad.data<T>();
-      T* b = use_momentum ? momentum_buffer.data<T>() : nullptr;
-      const T lr = static_cast<T>(this->lr());
-      const T weight_decay = static_cast<T>(options_.weight_decay);
-      const T momentum = static_cast<T>(options_.momentum);
-      const T keep = static_cast<T>(1.0 - options_.dampening);
-      const SgdConstants<T> c{lr, weight_decay, momentum, keep, options_.nesterov, first_step};
-      for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-        sgd_update<T>(p + begin, g + begin, b ? b + begin : nullptr, end - begin, c);
-      });
-    });
-    values.storage()->bump_version();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Adam / AdamW, as torch.optim.Adam and AdamW (per-parameter step t, so a parameter that missed
-// some steps is bias-corrected for the steps it took part in):
-//   Adam:  g = g + weight_decay * p          AdamW:  p *= 1 - lr * weight_decay
-//   m = beta1 * m + (1 - beta1) * g
-//   v = beta2 * v + (1 - beta2) * g^2        (amsgrad: v_max = max(v_max, v), used below for v)
-//   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-
-Adam::Adam(std::vector<Tensor> parameters, const AdamOptions& options)
-    : Adam(std::move(parameters), options, /*decoupled=*/false) {}
-
-Adam::Adam(std::vector<Tensor> parameters, const AdamOptions& options, bool decoupled)
-    : Optimizer(std::move(parameters), options.lr), options_(options), decoupled_(decoupled) {
-  const char* name = decoupled ? "AdamW" : "Adam";
-  if (!(options.beta1 >= 0.0 && options.beta1 < 1.0)) fail("{}: beta1 must be in [0, 1), got {}", name, options.beta1);
-  if (!(options.beta2 >= 0.0 && options.beta2 < 1.0)) fail("{}: beta2 must be in [0, 1), got {}", name, options.beta2);
-  if (!(options.eps >= 0.0)) fail("{}: eps must be >= 0, got {}", name, options.eps);
-  if (!(options.weight_decay >= 0.0)) fail("{}: weight_decay must be >= 0, got {}", name, options.weight_decay);
-}
-
-namespace {
-
-template <class T>
-struct AdamConstants {
-  T beta1, beta2, one_minus_beta1, one_minus_beta2, eps, l2, shrink, step_size, bias_correction2_sqrt;
-};
-
-// One fused pass over a parameter. The constants arrive by value and the arrays as restrict
-// pointers, so the compiler keeps everything in registers and vectorises (sqrt and division
-// included); amsgrad gets its own loop rather than a branch per element.
-template <class T>
-NABLA_SIMD_CLONES void adam_update(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, T* __restrict v_max,
-                 int64_t n, const AdamConstants<T> c) {
-  if (!v_max) {
-    for (int64_t k = 0; k < n; ++k) {
-      const T gk = g[k] + c.l2 * p[k];
-      const T mk = c.beta1 * m[k] + c.one_minus_beta1 * gk;
-      const T vk = c.beta2 * v[k] + c.one_minus_beta2 * gk * gk;
-      m[k] = mk;
-      v[k] = vk;
-      p[k] = p[k] * c.shrink - c.step_size * mk / (std::sqrt(vk) / c.bias_correction2_sqrt + c.eps);
-    }
-    return;
-  }
-  for (int64_t k = 0; k < n; ++k) {
-    const T gk = g[k] + c.l2 * p[k];
-    const T mk = c.beta1 * m[k] + c.one_minus_beta1 * gk;
-    const T vk = c.beta2 * v[k] + c.one_minus_beta2 * gk * gk;
-    const T vmax = std::max(v_max[k], vk);
-    m[k] = mk;
-    v[k] = vk;
-    v_max[k] = vmax;
-    p[k] = p[k] * c.shrink - c.step_size * mk / (std::sqrt(vmax) / c.bias_correction2_sqrt + c.eps);
-  }
-}
-
-}  // namespace
-
-void Adam::step() {
-  NoGradGuard no_grad;
-  ++step_count_;
-  for (size_t i = 0; i < parameters().size(); ++i) {
-    const Tensor& parameter = parameters()[i];
-    const kernels::Tensor grad = gradient_of(parameter, i, type_name());
-    if (!grad.defined()) continue;
-    const kernels::Tensor& values = parameter.raw();
-    int64_t& steps = *buffer(i, kStepBuffer).data<int64_t>();
-    const int64_t t = ++steps;
-    kernels::Tensor exp_avg = buffer(i, "exp_avg");
-    kernels::Tensor exp_avg_sq = buffer(i, "exp_avg_sq");
-    kernels::Tensor max_exp_avg_sq = options_.amsgrad ? buffer(i, "max_exp_avg_sq") : kernels::Tensor();
-
-    const double bias_correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(t));
-    const double bias_correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(t));
-    dispatch_floating(values.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      T* p = values.data<T>();
-      const T* g = grad.data<T>();
-      T* m = exp_avg.data<T>();
-      T* v = exp_avg_sq.data<T>();
-      T* v_max = options_.amsgrad ? max_exp_avg_sq.data<T>() : nullptr;
-      const T beta1 = static_cast<T>(options_.beta1);
-      const T beta2 = static_cast<T>(options_.beta2);
-      // 1 - beta in double, then rounded once (as PyTorch passes it), not 1 - float(beta).
-      const T one_minus_beta1 = static_cast<T>(1.0 - options_.beta1);
-      const T one_minus_beta2 = static_cast<T>(1.0 - options_.beta2);
-      const T eps = static_cast<T>(options_.eps);
-      const T l2 = static_cast<T>(decoupled_ ? 0.0 : options_.weight_decay);
-      const T shrink = static_cast<T>(decoupled_ ? 1.0 - lr() * options_.weight_decay : 1.0);
-      const T step_size = static_cast<T>(lr() / bias_correction1);
-      const T bias_correction2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
-      const AdamConstants<T> c{beta1, beta2, one_minus_beta1, one_minus_beta2, eps, l2, shrink, step_size,
-                               bias_correction2_sqrt};
-      for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-        adam_update<T>(p + begin, g + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, end - begin, c);
-      });
-    });
-    values.storage()->bump_version();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// RMSprop, as torch.optim.RMSprop:
-//   g = g + weight_decay * p
-//   s = alpha * s + (1 - alpha) * g^2
-//   centered: a = alpha * a + (1 - alpha) * g, denominator = sqrt(s - a^2) + eps; else sqrt(s) + eps
-//   momentum: b = momentum * b + g / denominator, p -= lr * b;  else p -= lr * g / denominator
-
-RMSprop::RMSprop(std::vector<Tensor> parameters, const RMSpropOptions& options)
-    : Optimizer(std::move(parameters), options.lr), options_(options) {
-  if (!(options.alpha >= 0.0)) fail("RMSprop: alpha must be >= 0, got {}", options.alpha);
-  if (!(options.eps >= 0.0)) fail("RMSprop: eps must be >= 0, got {}", options.eps);
-  if (!(options.momentum >= 0.0)) fail("RMSprop: momentum must be >= 0, got {}", options.momentum);
-  if (!(options.weight_decay >= 0.0)) fail("RMSprop: weight_decay must be >= 0, got {}", options.weight_decay);
-}
-
-void RMSprop::step() {
-  NoGradGuard no_grad;
-  ++step_count_;
-  for (size_t i = 0; i < parameters().size(); ++i) {
-    const Tensor& parameter = parameters()[i];
-    const kernels::Tensor grad = gradient_of(parameter, i, "RMSprop");
-    if (!grad.defined()) continue;
-    const kernels::Tensor& values = parameter.raw();
-    kernels::Tensor square_avg = buffer(i, "square_avg");
-    kernels::Tensor grad_avg = options_.centered ? buffer(i, "grad_avg") : kernels::Tensor();
-    kernels::Tensor momentum_buffer = options_.momentum > 0.0 ? buffer(i, "momentum_buffer") : kernels::Tensor();
-    dispatch_floating(values.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      T* p = values.data<T>();
-      const T* g = grad.data<T>();
-      T* s = square_avg.data<T>();
-      T* a = options_.centered ? grad_avg.data<T>() : nullptr;
-      T* b = options_.momentum > 0.0 ? momentum_buffer.data<T>() : nullptr;
-      const T lr = static_cast<T>(this->lr());
-      const T alpha = static_cast<T>(options_.alpha);
-      const T one_minus_alpha = static_cast<T>(1.0 - options_.alpha);
-      const T eps = static_cast<T>(options_.eps);
-      const T weight_decay = static_cast<T>(options_.weight_decay);
-      const T momentum = static_cast<T>(options_.momentum);
-      for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-        for (int64_t k = begin; k < end; ++k) {
-          const T gk = g[k] + weight_decay * p[k];
-          s[k] = alpha * s[k] + one_minus_alpha * gk * gk;
-          T variance = s[k];
-          if (a) {
-            a[k] = alpha * a[k] + one_minus_alpha * gk;
-            variance -= a[k] * a[k];
-          }
-          // s >= a^2 in exact arithmetic; clamp so rounding cannot make the root NaN.
-          const T denominator = std::sqrt(std::max(variance, T(0))) + eps;
-          if (b) {
-            b[k] = momentum * b[k] + gk / denominator;
-            p[k] -= lr * b[k];
-          } else {
-            p[k] -= lr * gk / denominator;
-          }
-        }
-      });
-    });
-    values.storage()->bump_version();
-  }
+  groups_ = std::move(groups);
+  load_extra_state(extra);
 }
 
 }  // namespace nabla::nn

@@ -545,3 +545,35 @@ TEST_CASE("custom ops defined with record() pass gradcheck and gradgradcheck", "
     CHECK(autograd::gradgradcheck(fn, {x, y}).max_abs_analytic > 0.0);
   }
 }
+
+TEST_CASE("gradcheck hands the function its inputs in their own layout", "[autograd][gradcheck]") {
+  // A transposed or sliced input must reach the op as a view, or the table's non-contiguous rows would
+  // only ever check the packed path.
+  Generator generator(11);
+  const Tensor transposed = randn({3, 4}, float64, generator).t();
+  const Tensor sliced = randn({4, 6}, float64, generator).slice(1, 0, 6, 2);
+  const Tensor float32_transposed = randn({2, 5}, float32, generator).t();
+  REQUIRE_FALSE(transposed.is_contiguous());
+  REQUIRE_FALSE(sliced.is_contiguous());
+  int calls = 0, contiguous_calls = 0;
+  const auto fn = [&](const Args& args) {
+    ++calls;
+    for (const Tensor& a : args) contiguous_calls += a.is_contiguous() ? 1 : 0;
+    return (args[0].matmul(args[1]).sin() * args[2].sum()).sum(0);
+  };
+  const Tensor second = randn({3, 2}, float64, generator);
+  const GradcheckResult result = autograd::gradcheck(fn, {transposed, second, sliced});
+  CHECK(result.passed);
+  CHECK(calls > 1);
+  // args[0] (transposed) and args[2] (sliced) arrive non-contiguous on every call; args[1] is contiguous.
+  CHECK(contiguous_calls == calls);
+  // float32 inputs are checked on float64 copies that keep their layout too.
+  bool saw_float32_layout = true;
+  autograd::gradcheck(
+      [&](const Args& args) {
+        saw_float32_layout = saw_float32_layout && !args[0].is_contiguous() && args[0].dtype() == float64;
+        return args[0].square().sum();
+      },
+      {float32_transposed}, {.cast_to_float64 = true});
+  CHECK(saw_float32_layout);
+}

@@ -360,7 +360,7 @@ TEST_CASE("optim: zero_grad and set_lr", "[optim]") {
 
 TEST_CASE("optim: bad arguments are refused with a clear message", "[optim]") {
   Tensor p = scalar_parameter(1.0);
-  CHECK_THROWS_WITH(nn::SGD({}, 0.1), Contains("empty parameter list"));
+  CHECK_THROWS_WITH(nn::SGD(std::vector<Tensor>{}, 0.1), Contains("empty parameter list"));
   CHECK_THROWS_WITH(nn::SGD({p}, -0.1), Contains("learning rate") && Contains("-0.1"));
   CHECK_THROWS_WITH(nn::SGD({p}, nn::SGDOptions{.lr = 0.1, .nesterov = true}), Contains("Nesterov"));
   CHECK_THROWS_WITH(nn::SGD({p}, nn::SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true}),
@@ -443,12 +443,17 @@ TEST_CASE("optim: state() names its entries and is a snapshot", "[optim]") {
   nn::Adam adam(parameters, nn::AdamOptions{.lr = 0.05});
   toy_steps(adam, 1);
   const auto state = adam.state();
-  for (const char* key : {"type", "lr", "step", "parameters", "0.shape", "1.shape", "0.exp_avg", "0.exp_avg_sq",
-                          "0.step", "1.exp_avg", "1.exp_avg_sq", "1.step"}) {
+  // The optimiser's totals, its one group (which parameters, every option), then each parameter.
+  for (const char* key : {"type", "step", "parameters", "groups", "group.0.params", "group.0.lr", "group.0.beta1",
+                          "group.0.beta2", "group.0.eps", "group.0.weight_decay", "group.0.amsgrad",
+                          "group.0.maximize", "0.shape", "1.shape", "0.exp_avg", "0.exp_avg_sq", "0.step",
+                          "1.exp_avg", "1.exp_avg_sq", "1.step"}) {
     INFO(key);
     CHECK(state.count(key) == 1);
   }
-  CHECK(state.size() == 12);
+  CHECK(state.size() == 20);
+  CHECK(state.at("group.0.lr").item() == 0.05);
+  CHECK(state.at("group.0.params").to_vector<int64_t>() == std::vector<int64_t>{0, 1});
   CHECK(state.at("1.exp_avg").dtype() == float32);
   CHECK(state.at("1.exp_avg").shape() == Shape{2, 3});
   const std::vector<double> before = state.at("0.exp_avg").to_vector<double>();
@@ -499,8 +504,17 @@ TEST_CASE("optim: load_state refuses foreign state and changes nothing", "[optim
   }
   SECTION("missing or malformed entries") {
     auto state = before;
-    state.erase("lr");
+    state.erase("group.0.params");
+    CHECK_THROWS_WITH(adam.load_state(state), Contains("no 'group.0.params'"));
+    state = before;
+    state.erase("groups");  // then it reads as a state from before groups, which must hold the lr
     CHECK_THROWS_WITH(adam.load_state(state), Contains("no 'lr'"));
+    state = before;
+    state["group.0.momentum"] = scalar_tensor(0.9, float64);
+    CHECK_THROWS_WITH(adam.load_state(state), Contains("option 'momentum'") && Contains("beta1"));
+    state = before;
+    state["group.0.beta1"] = scalar_tensor(1.5, float64);
+    CHECK_THROWS_WITH(adam.load_state(state), Contains("beta1") && Contains("1.5"));
     state = before;
     state["bogus"] = zeros({1});
     CHECK_THROWS_WITH(adam.load_state(state), Contains("unexpected entry 'bogus'"));

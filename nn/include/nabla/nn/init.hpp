@@ -30,4 +30,24 @@ Tensor kaiming_normal_(const Tensor& tensor, double a = 0.0, FanMode mode = FanM
 Tensor xavier_uniform_(const Tensor& tensor, double gain = 1.0, Generator& generator = default_generator());
 Tensor xavier_normal_(const Tensor& tensor, double gain = 1.0, Generator& generator = default_generator());
 
+// ---- structured initialisers (issue 13) -------------------------------------------------------
+// A (semi-)orthogonal matrix times gain, for a tensor of 2 or more dimensions viewed as
+// [size(0), numel / size(0)]: the Q of the QR decomposition of a standard normal matrix, with
+// PyTorch's sign fix (each column times the sign of R's diagonal), so that Q is uniformly
+// distributed. Rows are orthonormal when there are fewer rows than columns, else columns are.
+Tensor orthogonal_(const Tensor& tensor, double gain = 1.0, Generator& generator = default_generator());
+// Normal(mean, stddev) truncated to [a, b], by PyTorch's inverse-CDF method: uniform in
+// [2 Phi(a') - 1, 2 Phi(b') - 1] (a', b' standardised), then erfinv, scaled, shifted and clamped.
+Tensor trunc_normal_(const Tensor& tensor, double mean = 0.0, double stddev = 1.0, double a = -2.0, double b = 2.0,
+                     Generator& generator = default_generator());
+// The identity matrix (2-d tensors; ones on the main diagonal of a rectangular one).
+Tensor eye_(const Tensor& tensor);
+// The Dirac delta for convolution weights [out, in, k...] (3, 4 or 5 dimensions): each of the
+// `groups` groups of out / groups output channels passes its first min(out / groups, in) input
+// channels through unchanged (a 1 at the kernel's centre), so the convolution is an identity.
+Tensor dirac_(const Tensor& tensor, int64_t groups = 1);
+// A sparse 2-d matrix: normal(0, stddev) values with ceil(sparsity * rows) elements of each column
+// set to zero (rows chosen at random), as in Martens (2010).
+Tensor sparse_(const Tensor& tensor, double sparsity, double stddev = 0.01, Generator& generator = default_generator());
+
 }  // namespace nabla::nn::init

@@ -18,8 +18,10 @@
 #include <concepts>
 #include <cstdint>
 #include <functional>
+#include <array>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -31,6 +33,36 @@
 namespace nabla::nn {
 
 class Module;
+
+// ---- forward hooks (types) ------------------------------------------------------------------
+// A pre-hook sees the arguments of a call that are Tensors, in order; it may return replacements
+// (as many), or std::nullopt to keep them. A forward hook sees those inputs (after the pre-hooks)
+// and the Tensors of the output; it may return replacements for them. See Module's hooks section.
+using ForwardPreHook =
+    std::function<std::optional<std::vector<Tensor>>(Module& module, const std::vector<Tensor>& inputs)>;
+using ForwardHook = std::function<std::optional<std::vector<Tensor>>(
+    Module& module, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs)>;
+
+namespace detail {
+struct ModuleHooks;
+}
+
+// What register_forward_hook returns: remove() takes the hook off its module (PyTorch's
+// RemovableHandle). Removing twice, or after the module is gone, does nothing.
+class HookHandle {
+ public:
+  HookHandle() = default;
+  void remove();
+  // True until remove() (and while the module lives).
+  bool active() const;
+
+ private:
+  friend class Module;
+  HookHandle(std::weak_ptr<detail::ModuleHooks> hooks, int64_t id) : hooks_(std::move(hooks)), id_(id) {}
+  std::weak_ptr<detail::ModuleHooks> hooks_;
+  int64_t id_ = -1;
+};
+// ---- end forward hooks (types) --------------------------------------------------------------
 
 // A module held by shared ownership, callable like the module's forward: fc1(x) is
 // fc1->forward(x), run through the module's call path (which notes output shapes for summary()).
@@ -139,6 +171,39 @@ class Module {
   // Records what a call returned, for summary(): called by operator() and nn::Shared's call.
   void note_output(const std::string& shape) { last_output_shape_ = shape; }
 
+  // ---- forward hooks (PyTorch's register_forward_pre_hook / register_forward_hook) ---------
+  // Hooks run when the module is called: module(x) (operator()), or through an nn::Shared handle
+  // with any arguments (net(a, b)); calling ->forward(...) directly runs none, as in PyTorch.
+  //
+  //   inputs:  the call's arguments that are Tensors, in order (other arguments are passed through
+  //            untouched and unseen);
+  //   outputs: the Tensors of the result: the Tensor itself; the Tensor elements of a std::tuple
+  //            or std::pair; every Tensor of a std::vector<Tensor>; none for other results.
+  //
+  // A pre-hook is called as hook(module, inputs) before forward; a forward hook as
+  // hook(module, inputs, outputs) after it. Either may return nothing (void), a replacement Tensor
+  // (for a call with exactly one input, or a result with one Tensor; an undefined Tensor keeps the
+  // original), or std::optional<std::vector<Tensor>> replacing all of them (as many as it saw;
+  // std::nullopt keeps them). Replaced inputs are what forward receives; replaced outputs are what
+  // the caller receives (tuple elements are replaced in place). Hooks run in registration order,
+  // each seeing the previous one's replacements.
+  //   auto handle = model->fc1->register_forward_hook(
+  //       [&](nn::Module&, const std::vector<Tensor>&, const std::vector<Tensor>& out) { seen = out[0]; });
+  //   ...
+  //   handle.remove();
+  template <class Hook>
+  HookHandle register_forward_pre_hook(Hook&& hook);
+  template <class Hook>
+  HookHandle register_forward_hook(Hook&& hook);
+  bool has_forward_hooks() const;
+  // The call path's steps (used by operator() and nn::Shared; a custom caller may use them too):
+  // returns the inputs after every pre-hook, and the outputs after every forward hook (nullopt
+  // when no hook replaced them).
+  std::vector<Tensor> run_forward_pre_hooks(std::vector<Tensor> inputs);
+  std::optional<std::vector<Tensor>> run_forward_hooks(const std::vector<Tensor>& inputs,
+                                                       const std::vector<Tensor>& outputs);
+  // ---- end forward hooks --------------------------------------------------------------------
+
  protected:
   void add_child(const std::string& name, std::shared_ptr<Module> module);
 
@@ -154,15 +219,28 @@ class Module {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
   std::string last_output_shape_;
+  HookHandle add_forward_pre_hook(ForwardPreHook hook);
+  HookHandle add_forward_hook(ForwardHook hook);
+  std::shared_ptr<detail::ModuleHooks> hooks_;  // null until a hook is registered
 };
 
 namespace detail {
 // "[2, 3]" for a tensor, "[2, 3], [4]" for a tuple or pair of tensors, "" for anything else.
+// (Declared first, so that a tuple holding something else finds the catch-all.)
+template <class... Ts>
+std::string describe_output(const std::tuple<Ts...>& outputs);
+template <class A, class B>
+std::string describe_output(const std::pair<A, B>& outputs);
+template <class T>
+std::string describe_output(const T&);
 inline std::string describe_output(const Tensor& output) { return output.defined() ? to_string(output.shape()) : ""; }
 template <class... Ts>
 std::string describe_output(const std::tuple<Ts...>& outputs) {
   std::string text;
-  std::apply([&](const auto&... each) { ((text += (text.empty() ? "" : ", ") + describe_output(each)), ...); }, outputs);
+  auto add = [&](const std::string& part) {
+    if (!part.empty()) text += (text.empty() ? "" : ", ") + part;
+  };
+  std::apply([&](const auto&... each) { (add(describe_output(each)), ...); }, outputs);
   return text;
 }
 template <class A, class B>
@@ -175,14 +253,198 @@ std::string describe_output(const T&) {
 }
 }  // namespace detail
 
+// ---- forward hooks (the call path) ----------------------------------------------------------
+namespace detail {
+
+template <class T>
+inline constexpr bool is_tensor_v = std::is_same_v<std::remove_cvref_t<T>, Tensor>;
+
+// The arguments that are Tensors, in order.
+template <class... Args>
+std::vector<Tensor> tensor_arguments(const Args&... args) {
+  std::vector<Tensor> out;
+  (
+      [&] {
+        if constexpr (is_tensor_v<Args>) out.push_back(args);
+      }(),
+      ...);
+  return out;
+}
+
+// For each argument, its index among the Tensor arguments (unused for the others).
+template <class... Args>
+constexpr std::array<size_t, sizeof...(Args)> tensor_positions() {
+  std::array<size_t, sizeof...(Args)> positions{};
+  size_t next = 0, index = 0;
+  ((positions[index++] = is_tensor_v<Args> ? next++ : 0), ...);
+  return positions;
+}
+
+// Argument I of the call: the (possibly replaced) Tensor for a Tensor argument, else the argument.
+template <size_t Position, class Arg>
+decltype(auto) hooked_argument(Arg&& argument, std::vector<Tensor>& tensors) {
+  if constexpr (is_tensor_v<Arg>) {
+    if constexpr (std::is_rvalue_reference_v<Arg&&>) {
+      return std::move(tensors[Position]);
+    } else {
+      return (tensors[Position]);
+    }
+  } else {
+    return std::forward<Arg>(argument);
+  }
+}
+
+template <class M, class Arguments, size_t... I>
+decltype(auto) forward_with(M& module, Arguments& arguments, std::vector<Tensor>& tensors, std::index_sequence<I...>) {
+  constexpr auto positions = tensor_positions<std::tuple_element_t<I, Arguments>...>();
+  return module.forward(hooked_argument<positions[I]>(std::get<I>(std::move(arguments)), tensors)...);
+}
+
+// The Tensors of a result, and writing replacements back.
+inline void collect_tensors(const Tensor& output, std::vector<Tensor>& out) { out.push_back(output); }
+inline void collect_tensors(const std::vector<Tensor>& output, std::vector<Tensor>& out) {
+  out.insert(out.end(), output.begin(), output.end());
+}
+template <class... Ts>
+void collect_tensors(const std::tuple<Ts...>& output, std::vector<Tensor>& out) {
+  std::apply(
+      [&](const auto&... each) {
+        (
+            [&] {
+              if constexpr (is_tensor_v<decltype(each)>) out.push_back(each);
+            }(),
+            ...);
+      },
+      output);
+}
+template <class A, class B>
+void collect_tensors(const std::pair<A, B>& output, std::vector<Tensor>& out) {
+  if constexpr (is_tensor_v<A>) out.push_back(output.first);
+  if constexpr (is_tensor_v<B>) out.push_back(output.second);
+}
+template <class T>
+void collect_tensors(const T&, std::vector<Tensor>&) {}
+
+inline void replace_tensors(Tensor& output, const std::vector<Tensor>& tensors, size_t& next) {
+  output = tensors[next++];
+}
+inline void replace_tensors(std::vector<Tensor>& output, const std::vector<Tensor>& tensors, size_t& next) {
+  for (Tensor& each : output) each = tensors[next++];
+}
+template <class... Ts>
+void replace_tensors(std::tuple<Ts...>& output, const std::vector<Tensor>& tensors, size_t& next) {
+  std::apply(
+      [&](auto&... each) {
+        (
+            [&] {
+              if constexpr (is_tensor_v<decltype(each)>) each = tensors[next++];
+            }(),
+            ...);
+      },
+      output);
+}
+template <class A, class B>
+void replace_tensors(std::pair<A, B>& output, const std::vector<Tensor>& tensors, size_t& next) {
+  if constexpr (is_tensor_v<A>) output.first = tensors[next++];
+  if constexpr (is_tensor_v<B>) output.second = tensors[next++];
+}
+template <class T>
+void replace_tensors(T&, const std::vector<Tensor>&, size_t&) {}
+
+// A module call with hooks: pre-hooks, forward with the (replaced) Tensor arguments, forward hooks.
+template <class M, class... Args>
+auto call_with_hooks(M& module, Args&&... args) {
+  Module& base = module;
+  std::vector<Tensor> inputs = base.run_forward_pre_hooks(tensor_arguments(args...));
+  auto arguments = std::forward_as_tuple(std::forward<Args>(args)...);
+  using Result = decltype(module.forward(std::forward<Args>(args)...));
+  if constexpr (std::is_void_v<Result>) {
+    forward_with(module, arguments, inputs, std::index_sequence_for<Args...>{});
+    base.run_forward_hooks(inputs, {});
+  } else {
+    std::remove_cvref_t<Result> output = forward_with(module, arguments, inputs, std::index_sequence_for<Args...>{});
+    std::vector<Tensor> outputs;
+    collect_tensors(output, outputs);
+    if (auto replaced = base.run_forward_hooks(inputs, outputs)) {
+      size_t next = 0;
+      replace_tensors(output, *replaced, next);
+    }
+    base.note_output(describe_output(output));
+    return output;
+  }
+}
+
+// Wraps a user's hook (returning void, a Tensor, or optional<vector<Tensor>>) as the stored type.
+template <class Hook>
+ForwardPreHook as_pre_hook(Hook hook) {
+  using R = std::invoke_result_t<Hook&, Module&, const std::vector<Tensor>&>;
+  if constexpr (std::is_void_v<R>) {
+    return [hook = std::move(hook)](Module& module, const std::vector<Tensor>& inputs) mutable
+           -> std::optional<std::vector<Tensor>> {
+      hook(module, inputs);
+      return std::nullopt;
+    };
+  } else if constexpr (std::is_same_v<std::remove_cvref_t<R>, Tensor>) {
+    return [hook = std::move(hook)](Module& module, const std::vector<Tensor>& inputs) mutable
+           -> std::optional<std::vector<Tensor>> {
+      Tensor replacement = hook(module, inputs);
+      if (!replacement.defined()) return std::nullopt;
+      return std::vector<Tensor>{std::move(replacement)};
+    };
+  } else {
+    return ForwardPreHook(std::move(hook));
+  }
+}
+
+template <class Hook>
+ForwardHook as_forward_hook(Hook hook) {
+  using R = std::invoke_result_t<Hook&, Module&, const std::vector<Tensor>&, const std::vector<Tensor>&>;
+  if constexpr (std::is_void_v<R>) {
+    return [hook = std::move(hook)](Module& module, const std::vector<Tensor>& inputs,
+                                    const std::vector<Tensor>& outputs) mutable -> std::optional<std::vector<Tensor>> {
+      hook(module, inputs, outputs);
+      return std::nullopt;
+    };
+  } else if constexpr (std::is_same_v<std::remove_cvref_t<R>, Tensor>) {
+    return [hook = std::move(hook)](Module& module, const std::vector<Tensor>& inputs,
+                                    const std::vector<Tensor>& outputs) mutable -> std::optional<std::vector<Tensor>> {
+      Tensor replacement = hook(module, inputs, outputs);
+      if (!replacement.defined()) return std::nullopt;
+      return std::vector<Tensor>{std::move(replacement)};
+    };
+  } else {
+    return ForwardHook(std::move(hook));
+  }
+}
+
+}  // namespace detail
+
+template <class Hook>
+HookHandle Module::register_forward_pre_hook(Hook&& hook) {
+  return add_forward_pre_hook(detail::as_pre_hook(std::forward<Hook>(hook)));
+}
+
+template <class Hook>
+HookHandle Module::register_forward_hook(Hook&& hook) {
+  return add_forward_hook(detail::as_forward_hook(std::forward<Hook>(hook)));
+}
+// ---- end forward hooks (the call path) ------------------------------------------------------
+
 template <class M>
 template <class... Args>
 decltype(auto) Shared<M>::operator()(Args&&... args) const {
   M* module = this->get();
   if (module == nullptr) fail("nn::Shared: called a module handle that holds no module (construct or assign it first)");
   if constexpr (std::is_void_v<decltype(module->forward(std::forward<Args>(args)...))>) {
-    module->forward(std::forward<Args>(args)...);
+    if (static_cast<const Module*>(module)->has_forward_hooks()) {
+      detail::call_with_hooks(*module, std::forward<Args>(args)...);
+    } else {
+      module->forward(std::forward<Args>(args)...);
+    }
   } else {
+    if (static_cast<const Module*>(module)->has_forward_hooks()) {
+      return detail::call_with_hooks(*module, std::forward<Args>(args)...);
+    }
     auto output = module->forward(std::forward<Args>(args)...);
     static_cast<Module*>(module)->note_output(detail::describe_output(output));
     return output;

@@ -14,6 +14,7 @@
 // is used; loading into a module or optimiser checks every name, dtype and shape first and
 // changes nothing if any check fails.
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <variant>
@@ -58,5 +59,26 @@ void save(const Module& module, const std::string& path, WriteOptions options = 
 void load(Module& module, const std::string& path);
 void save(const Optimizer& optimizer, const std::string& path, WriteOptions options = {});
 void load(Optimizer& optimizer, const std::string& path);
+
+// ---- tensors (issue 13) -----------------------------------------------------------------------
+// A tensor, a list of tensors or a map of named tensors in one file (written atomically, like the
+// rest; the file says which of the three it holds):
+//   nn::save(weights, "w.nbl");                      Tensor w = nn::load_tensor("w.nbl");
+//   nn::save(std::vector<Tensor>{a, b}, "ab.nbl");   std::vector<Tensor> ab = nn::load_tensors("ab.nbl");
+//   nn::save(std::map<std::string, Tensor>{{"mean", m}}, "stats.nbl");
+//   std::map<std::string, Tensor> stats = nn::load_tensor_map("stats.nbl");
+// libtorch's form, loading into a variable, works as well: Tensor w; nn::load(w, "w.nbl").
+// load_tensor_map also reads a module's file (its parameters and buffers by dotted name).
+// Loaded tensors are new leaves that require no grad.
+void save(const Tensor& tensor, const std::string& path, WriteOptions options = {});
+void save(const std::vector<Tensor>& tensors, const std::string& path, WriteOptions options = {});
+void save(std::initializer_list<Tensor> tensors, const std::string& path, WriteOptions options = {});  // save({a, b}, ...)
+void save(const std::map<std::string, Tensor>& tensors, const std::string& path, WriteOptions options = {});
+Tensor load_tensor(const std::string& path);
+std::vector<Tensor> load_tensors(const std::string& path);
+std::map<std::string, Tensor> load_tensor_map(const std::string& path);
+void load(Tensor& tensor, const std::string& path);
+void load(std::vector<Tensor>& tensors, const std::string& path);
+void load(std::map<std::string, Tensor>& tensors, const std::string& path);
 
 }  // namespace nabla::nn

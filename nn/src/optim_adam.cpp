@@ -1,0 +1,121 @@
+// Adam / AdamW, as torch.optim.Adam and AdamW (per-parameter step t, so a parameter that missed
+// some steps is bias-corrected for the steps it took part in):
+//   g = g (or -g with maximize)
+//   Adam:  g = g + weight_decay * p          AdamW:  p *= 1 - lr * weight_decay
+//   m = beta1 * m + (1 - beta1) * g
+//   v = beta2 * v + (1 - beta2) * g^2        (amsgrad: v_max = max(v_max, v), used below for v)
+//   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+#include "optim_support.hpp"
+
+namespace nabla::nn {
+
+namespace {
+
+AdamOptions checked_options(const ParamGroup& group, const std::string& where) {
+  const auto o = detail::options_from_map<AdamOptions>(group.options, where);
+  detail::check_beta(o.beta1, "beta1", where);
+  detail::check_beta(o.beta2, "beta2", where);
+  detail::check_non_negative(o.eps, "eps", where);
+  detail::check_non_negative(o.weight_decay, "weight_decay", where);
+  return o;
+}
+
+template <class T>
+struct AdamConstants {
+  T sign, beta1, beta2, one_minus_beta1, one_minus_beta2, eps, l2, shrink, step_size, bias_correction2_sqrt;
+};
+
+// One fused pass over a parameter. The constants arrive by value and the arrays as restrict
+// pointers, so the compiler keeps everything in registers and vectorises (sqrt and division
+// included); amsgrad gets its own loop rather than a branch per element.
+template <class T>
+NABLA_SIMD_CLONES void adam_update(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+                                   T* __restrict v_max, int64_t n, const AdamConstants<T> c) {
+  if (!v_max) {
+    for (int64_t k = 0; k < n; ++k) {
+      const T gk = c.sign * g[k] + c.l2 * p[k];
+      const T mk = c.beta1 * m[k] + c.one_minus_beta1 * gk;
+      const T vk = c.beta2 * v[k] + c.one_minus_beta2 * gk * gk;
+      m[k] = mk;
+      v[k] = vk;
+      p[k] = p[k] * c.shrink - c.step_size * mk / (std::sqrt(vk) / c.bias_correction2_sqrt + c.eps);
+    }
+    return;
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    const T gk = c.sign * g[k] + c.l2 * p[k];
+    const T mk = c.beta1 * m[k] + c.one_minus_beta1 * gk;
+    const T vk = c.beta2 * v[k] + c.one_minus_beta2 * gk * gk;
+    const T vmax = std::max(v_max[k], vk);
+    m[k] = mk;
+    v[k] = vk;
+    v_max[k] = vmax;
+    p[k] = p[k] * c.shrink - c.step_size * mk / (std::sqrt(vmax) / c.bias_correction2_sqrt + c.eps);
+  }
+}
+
+}  // namespace
+
+Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& options)
+    : Adam(std::move(groups), detail::options_to_map(options), /*decoupled=*/false) {}
+
+Adam::Adam(std::vector<ParamGroup> groups, std::map<std::string, double> defaults, bool decoupled)
+    : Optimizer(std::move(groups), std::move(defaults)), decoupled_(decoupled) {
+  for (size_t g = 0; g < param_groups().size(); ++g) check_options(param_groups()[g], g);
+}
+
+AdamW::AdamW(std::vector<ParamGroup> groups, const AdamWOptions& options)
+    : Adam(std::move(groups), detail::options_to_map(options), /*decoupled=*/true) {}
+
+void Adam::check_options(const ParamGroup& group, size_t group_index) const {
+  checked_options(group, where(group_index));
+}
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  ++step_count_;
+  for (size_t group_index = 0; group_index < param_groups().size(); ++group_index) {
+    const ParamGroup& group = param_groups()[group_index];
+    const AdamOptions o = checked_options(group, where(group_index));
+    for (size_t k = 0; k < group.params.size(); ++k) {
+      const size_t i = group_offset(group_index) + k;
+      const Tensor& parameter = group.params[k];
+      const kernels::Tensor grad = detail::gradient_of(parameter, i, type_name());
+      if (!grad.defined()) continue;
+      const kernels::Tensor& values = parameter.raw();
+      int64_t& steps = *buffer(i, detail::kStepBuffer).data<int64_t>();
+      const int64_t t = ++steps;
+      kernels::Tensor exp_avg = buffer(i, "exp_avg");
+      kernels::Tensor exp_avg_sq = buffer(i, "exp_avg_sq");
+      kernels::Tensor max_exp_avg_sq = o.amsgrad ? buffer(i, "max_exp_avg_sq") : kernels::Tensor();
+
+      const double bias_correction1 = 1.0 - std::pow(o.beta1, static_cast<double>(t));
+      const double bias_correction2 = 1.0 - std::pow(o.beta2, static_cast<double>(t));
+      dispatch_floating(values.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* p = values.data<T>();
+        const T* g = grad.data<T>();
+        T* m = exp_avg.data<T>();
+        T* v = exp_avg_sq.data<T>();
+        T* v_max = o.amsgrad ? max_exp_avg_sq.data<T>() : nullptr;
+        // 1 - beta in double, then rounded once (as PyTorch passes it), not 1 - float(beta).
+        const AdamConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
+                                 static_cast<T>(o.beta1),
+                                 static_cast<T>(o.beta2),
+                                 static_cast<T>(1.0 - o.beta1),
+                                 static_cast<T>(1.0 - o.beta2),
+                                 static_cast<T>(o.eps),
+                                 static_cast<T>(decoupled_ ? 0.0 : o.weight_decay),
+                                 static_cast<T>(decoupled_ ? 1.0 - o.lr * o.weight_decay : 1.0),
+                                 static_cast<T>(o.lr / bias_correction1),
+                                 static_cast<T>(std::sqrt(bias_correction2))};
+        detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
+          adam_update<T>(p + begin, g + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, end - begin, c);
+        });
+      });
+      values.storage()->bump_version();
+    }
+  }
+}
+
+}  // namespace nabla::nn

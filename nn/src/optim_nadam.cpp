@@ -1,0 +1,111 @@
+// NAdam, as torch.optim.NAdam (with PyTorch 2.0's fix of mu_product_next, pytorch#92699):
+//   g = g (or -g with maximize);  decoupled: p *= 1 - lr * weight_decay, else g += weight_decay * p
+//   mu = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)),  mu_next likewise at t + 1
+//   mu_product *= mu   (per parameter, from 1; kept in float64)
+//   m = beta1 * m + (1 - beta1) * g,  v = beta2 * v + (1 - beta2) * g^2
+//   denominator = sqrt(v / (1 - beta2^t)) + eps
+//   p -= lr * (1 - mu) / (1 - mu_product) * g / denominator
+//   p -= lr * mu_next / (1 - mu_product * mu_next) * m / denominator
+#include "optim_support.hpp"
+
+namespace nabla::nn {
+
+namespace {
+
+constexpr const char* kMuProduct = "mu_product";
+
+NAdamOptions checked_options(const ParamGroup& group, const std::string& where) {
+  const auto o = detail::options_from_map<NAdamOptions>(group.options, where);
+  detail::check_beta(o.beta1, "beta1", where);
+  detail::check_beta(o.beta2, "beta2", where);
+  detail::check_non_negative(o.eps, "eps", where);
+  detail::check_non_negative(o.weight_decay, "weight_decay", where);
+  detail::check_non_negative(o.momentum_decay, "momentum_decay", where);
+  return o;
+}
+
+template <class T>
+struct NAdamConstants {
+  T sign, l2, shrink, beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2, eps, grad_step, avg_step;
+};
+
+template <class T>
+NABLA_SIMD_CLONES void nadam_update(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+                                    int64_t n, const NAdamConstants<T> c) {
+  for (int64_t k = 0; k < n; ++k) {
+    const T pk = p[k] * c.shrink;
+    const T gk = c.sign * g[k] + c.l2 * pk;
+    const T mk = c.beta1 * m[k] + c.one_minus_beta1 * gk;
+    const T vk = c.beta2 * v[k] + c.one_minus_beta2 * gk * gk;
+    m[k] = mk;
+    v[k] = vk;
+    const T denominator = std::sqrt(vk / c.bias_correction2) + c.eps;
+    p[k] = (pk - c.grad_step * (gk / denominator)) - c.avg_step * (mk / denominator);
+  }
+}
+
+}  // namespace
+
+NAdam::NAdam(std::vector<ParamGroup> groups, const NAdamOptions& options)
+    : Optimizer(std::move(groups), detail::options_to_map(options)) {
+  for (size_t g = 0; g < param_groups().size(); ++g) check_options(param_groups()[g], g);
+}
+
+void NAdam::check_options(const ParamGroup& group, size_t group_index) const {
+  checked_options(group, where(group_index));
+}
+
+std::pair<DType, Shape> NAdam::buffer_spec(const std::string& name, const Tensor& parameter) const {
+  if (name == kMuProduct) return {float64, Shape{}};
+  return Optimizer::buffer_spec(name, parameter);
+}
+
+void NAdam::step() {
+  NoGradGuard no_grad;
+  ++step_count_;
+  for (size_t group_index = 0; group_index < param_groups().size(); ++group_index) {
+    const ParamGroup& group = param_groups()[group_index];
+    const NAdamOptions o = checked_options(group, where(group_index));
+    for (size_t k = 0; k < group.params.size(); ++k) {
+      const size_t i = group_offset(group_index) + k;
+      const Tensor& parameter = group.params[k];
+      const kernels::Tensor grad = detail::gradient_of(parameter, i, "NAdam");
+      if (!grad.defined()) continue;
+      const kernels::Tensor& values = parameter.raw();
+      const int64_t t = ++*buffer(i, detail::kStepBuffer).data<int64_t>();
+      double& mu_product = *buffer(i, kMuProduct, 1.0).data<double>();
+      kernels::Tensor exp_avg = buffer(i, "exp_avg");
+      kernels::Tensor exp_avg_sq = buffer(i, "exp_avg_sq");
+      const double step = static_cast<double>(t);
+      const double mu = o.beta1 * (1.0 - 0.5 * std::pow(0.96, step * o.momentum_decay));
+      const double mu_next = o.beta1 * (1.0 - 0.5 * std::pow(0.96, (step + 1.0) * o.momentum_decay));
+      mu_product *= mu;
+      const double mu_product_next = mu_product * mu_next;
+      const bool decoupled = o.decoupled_weight_decay;
+      dispatch_floating(values.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* p = values.data<T>();
+        const T* g = grad.data<T>();
+        T* m = exp_avg.data<T>();
+        T* v = exp_avg_sq.data<T>();
+        const NAdamConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
+                                  static_cast<T>(decoupled ? 0.0 : o.weight_decay),
+                                  static_cast<T>(decoupled ? 1.0 - o.lr * o.weight_decay : 1.0),
+                                  static_cast<T>(o.beta1),
+                                  static_cast<T>(1.0 - o.beta1),
+                                  static_cast<T>(o.beta2),
+                                  static_cast<T>(1.0 - o.beta2),
+                                  static_cast<T>(1.0 - std::pow(o.beta2, step)),
+                                  static_cast<T>(o.eps),
+                                  static_cast<T>(o.lr * (1.0 - mu) / (1.0 - mu_product)),
+                                  static_cast<T>(o.lr * mu_next / (1.0 - mu_product_next))};
+        detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
+          nadam_update<T>(p + begin, g + begin, m + begin, v + begin, end - begin, c);
+        });
+      });
+      values.storage()->bump_version();
+    }
+  }
+}
+
+}  // namespace nabla::nn
