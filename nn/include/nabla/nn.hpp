@@ -19,3 +19,8 @@
 #include "nabla/nn/serialize.hpp"
 #include "nabla/nn/similarity.hpp"
 #include "nabla/nn/transformer.hpp"
+// issue 13: convolution, pooling and resampling layers
+#include "nabla/nn/conv.hpp"
+#include "nabla/nn/padding.hpp"
+#include "nabla/nn/pooling.hpp"
+#include "nabla/nn/resampling.hpp"
