@@ -17,7 +17,7 @@ namespace {
 kernels::Tensor copy_keeping_layout(const kernels::Tensor& t, DType dtype) {
   if (t.is_contiguous() || t.numel() == 0) return t.to(dtype).clone();
   int64_t span = 1;
-  for (size_t d = 0; d < t.shape().size(); ++d) {
+  for (int64_t d = 0; d < t.dim(); ++d) {
     if (t.shape()[d] > 1 && t.strides()[d] <= 0) return t.to(dtype).clone();
     if (t.shape()[d] > 1) span += (t.shape()[d] - 1) * t.strides()[d];
   }
