@@ -11,4 +11,5 @@
 #include "nabla/nn/recurrent.hpp"
 #include "nabla/nn/scheduler.hpp"
 #include "nabla/nn/serialize.hpp"
+#include "nabla/nn/weights.hpp"
 #include "nabla/nn/transformer.hpp"
