@@ -37,7 +37,7 @@ class TorchFile {
   }
 
   // The whole of record `name`, its size checked against the archive first.
-  std::string record(const std::string& name) {
+  std::string read_record(const std::string& name) {
     zip_stat_t stat;
     zip_stat_init(&stat);
     if (zip_stat(archive_.get(), name.c_str(), 0, &stat) != 0) refuse("has no record '{}'", name);
@@ -72,7 +72,7 @@ class TorchFile {
       }
       return it->second.storage;
     }
-    const std::string bytes = record(prefix_ + "data/" + key);
+    const std::string bytes = read_record(prefix_ + "data/" + key);
     if (bytes.size() != static_cast<uint64_t>(numel) * row.itemsize) {
       refuse("storage '{}' holds {} bytes, but its {} elements of torch.{} need {}", key, bytes.size(), numel,
              row.torch_dtype, static_cast<uint64_t>(numel) * row.itemsize);
@@ -145,11 +145,11 @@ Weights TorchFile::read() {
   prefix_ = pickle_name.substr(0, pickle_name.size() - 8);
   zip_stat_t stat;
   if (zip_stat(archive_.get(), (prefix_ + "byteorder").c_str(), 0, &stat) == 0) {
-    const std::string order = record(prefix_ + "byteorder");
+    const std::string order = read_record(prefix_ + "byteorder");
     if (order != "little") refuse("stores its data in '{}' byte order; nabla reads little-endian files", order);
   }
 
-  const std::string pickle = record(pickle_name);
+  const std::string pickle = read_record(pickle_name);
   const pickle::Ref root = pickle::unpickle(
       reinterpret_cast<const unsigned char*>(pickle.data()), pickle.size(), where_,
       [this](const std::string& key, const ForeignDType& row, int64_t numel) { return storage(key, row, numel); });
