@@ -225,6 +225,15 @@ Tensor Tensor::neg() const { return nabla::neg(*this); }
 Tensor Tensor::clamp(double low, double high) const { return nabla::clamp(*this, low, high); }
 Tensor Tensor::clamp_min(double low) const { return nabla::clamp_min(*this, low); }
 Tensor Tensor::clamp_max(double high) const { return nabla::clamp_max(*this, high); }
+// ---- issue 13: math
+Tensor Tensor::atan2(const Tensor& other) const { return nabla::atan2(*this, other); }
+Tensor Tensor::fmod(const Tensor& other) const { return nabla::fmod(*this, other); }
+Tensor Tensor::fmod(double other) const { return nabla::fmod(*this, other); }
+Tensor Tensor::remainder(const Tensor& other) const { return nabla::remainder(*this, other); }
+Tensor Tensor::remainder(double other) const { return nabla::remainder(*this, other); }
+Tensor Tensor::nan_to_num(double nan, std::optional<double> posinf, std::optional<double> neginf) const {
+  return nabla::nan_to_num(*this, nan, posinf, neginf);
+}
 #define NABLA_POINTWISE_METHOD(name) \
   Tensor Tensor::name() const { return nabla::name(*this); }
 #define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_METHOD(name)
@@ -253,6 +262,10 @@ Tensor Tensor::logical_not() const { return nabla::logical_not(*this); }
 Tensor Tensor::logical_and(const Tensor& other) const { return nabla::logical_and(*this, other); }
 Tensor Tensor::logical_or(const Tensor& other) const { return nabla::logical_or(*this, other); }
 Tensor Tensor::logical_xor(const Tensor& other) const { return nabla::logical_xor(*this, other); }
+// ---- issue 13: math
+Tensor Tensor::isnan() const { return nabla::isnan(*this); }
+Tensor Tensor::isinf() const { return nabla::isinf(*this); }
+Tensor Tensor::isfinite() const { return nabla::isfinite(*this); }
 bool Tensor::equal(const Tensor& other) const { return nabla::equal(*this, other); }
 bool Tensor::allclose(const Tensor& other, double rtol, double atol) const { return nabla::allclose(*this, other, rtol, atol); }
 
@@ -362,6 +375,7 @@ const Tensor& Tensor::clamp_(double low, double high) const {
       [&](const Tensor& x) { return nabla::clamp(x, low, high); });
 }
 const Tensor& Tensor::masked_fill_(const Tensor& mask, double value) const {
+  kernels::check_mask(mask.defined() ? mask.raw() : kernels::Tensor(), "masked_fill_");
   return in_place(
       *this, Tensor(), "masked_fill_",
       [&](const kernels::Tensor& v) { v.copy_(kernels::where(mask.raw(), kernels::full({}, value, v.dtype()), v)); },

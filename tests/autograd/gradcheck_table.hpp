@@ -40,6 +40,9 @@ inline Tensor away_from_zero(const Shape& shape, Generator& generator) {
 // In [-0.3, 0.3]: paired with away_from_zero, the two operands of maximum/minimum never tie.
 inline Tensor near_zero(const Shape& shape, Generator& generator) { return uniform(shape, -0.3, 0.3, float64, generator); }
 
+// In [-0.9, 0.9): inside the domains of asin and acos and away from tan's poles (issue 13: math).
+inline Tensor inside_unit(const Shape& shape, Generator& generator) { return uniform(shape, -0.9, 0.9, float64, generator); }
+
 // All elements at least 0.25 apart in a random order, so max/min/pooling never see a tie.
 inline Tensor distinct(const Shape& shape, Generator& generator) {
   const int64_t n = shape_numel(shape);

@@ -3,6 +3,7 @@
 // Differentiable ops record their backward formula beside their forward (autograd/src/ops_*.cpp);
 // ops without a gradient (comparisons, argmax, ...) return tensors that require no grad.
 #include <initializer_list>
+#include <optional>
 #include <vector>
 
 #include "nabla/autograd/tensor.hpp"
@@ -10,7 +11,8 @@
 namespace nabla {
 
 // ---- element-wise (broadcasting). Binary ops compute in promote_types(a, b); a scalar operand
-// takes the tensor's dtype.
+// decides the dtype only when its kind is higher (bool < integer < float): see
+// nabla/tensor/elementwise.hpp.
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -29,7 +31,9 @@ Tensor div(double a, const Tensor& b);
 Tensor pow(const Tensor& base, double exponent);
 Tensor neg(const Tensor& x);
 // The point-wise math ops of nabla/tensor/pointwise.def, each with its derivative there: exp, log,
-// sqrt, tanh, erf, sigmoid, relu (gradient 0 at 0), abs (gradient sign(x)), sign (gradient 0), ...
+// sqrt, tanh, erf, sigmoid, relu (gradient 0 at 0), abs (gradient sign(x)), sign (gradient 0),
+// sin, cos, tan, asin, acos, atan, sinh, cosh, log1p, expm1, log2, log10, rsqrt, reciprocal,
+// square, floor, ceil, round (half to even), trunc (gradient 0), frac (gradient 1).
 #define NABLA_POINTWISE_OP(name) Tensor name(const Tensor& x);
 #define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_OP(name)
 #define NABLA_POINTWISE_RESULT(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_OP(name)
@@ -39,14 +43,30 @@ Tensor neg(const Tensor& x);
 Tensor clamp(const Tensor& x, double low, double high);  // gradient 1 inside [low, high]
 Tensor clamp_min(const Tensor& x, double low);
 Tensor clamp_max(const Tensor& x, double high);
-// a where mask is non-zero, else b (all three broadcast); the mask is not differentiated.
+// a where mask is true, else b (all three broadcast); the mask is not differentiated. Masks are
+// bool (or uint8, non-zero meaning true, which PyTorch still accepts).
 Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& mask, const Tensor& a, double b);
 Tensor where(const Tensor& mask, double a, const Tensor& b);
-// x with `value` where mask is non-zero (mask broadcasts to x's shape).
+// x with `value` where mask is true (mask broadcasts to x's shape).
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+// ---- issue 13: math
+// atan2(self, other): the angle of the point (other, self), in [-pi, pi].
+Tensor atan2(const Tensor& self, const Tensor& other);
+// Remainders of self / other: fmod's has self's sign (C's fmod), remainder's other's (Python's %).
+// Integer tensors stay integer (dividing by zero is an error). Gradients as PyTorch's: grad for
+// self, -grad * trunc(self / other) (fmod) or -grad * floor(self / other) (remainder) for other.
+Tensor fmod(const Tensor& self, const Tensor& other);
+Tensor fmod(const Tensor& self, double other);
+Tensor remainder(const Tensor& self, const Tensor& other);
+Tensor remainder(const Tensor& self, double other);
+Tensor remainder(double self, const Tensor& other);  // differentiable in other (PyTorch's is not)
+// NaN, +inf and -inf replaced by nan, posinf and neginf (by default 0, the dtype's largest and its
+// lowest finite value). The gradient passes where x is finite and is 0 elsewhere.
+Tensor nan_to_num(const Tensor& x, double nan = 0.0, std::optional<double> posinf = std::nullopt,
+                  std::optional<double> neginf = std::nullopt);
 
-// ---- comparisons and logic: uint8 masks (1 where true), no gradient
+// ---- comparisons and logic: bool masks, no gradient
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
@@ -59,11 +79,16 @@ Tensor lt(const Tensor& a, double b);
 Tensor le(const Tensor& a, double b);
 Tensor gt(const Tensor& a, double b);
 Tensor ge(const Tensor& a, double b);
-// Logic on truth values: non-zero is true.
+// Logic on truth values: non-zero (NaN included) is true.
 Tensor logical_not(const Tensor& x);
 Tensor logical_and(const Tensor& a, const Tensor& b);
 Tensor logical_or(const Tensor& a, const Tensor& b);
 Tensor logical_xor(const Tensor& a, const Tensor& b);
+// ---- issue 13: math
+// Where x is NaN, +-inf, or neither; integer and bool tensors are always finite.
+Tensor isnan(const Tensor& x);
+Tensor isinf(const Tensor& x);
+Tensor isfinite(const Tensor& x);
 // True when every element of a and b (broadcast) satisfies |a - b| <= atol + rtol * |b|.
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
 // True when shapes are equal and every element is equal.
@@ -155,7 +180,7 @@ Tensor diag(const Tensor& x, int64_t diagonal = 0);
 // torch.nn.functional.pad: (before, after) counts for the last axis first, then the one before, ...
 // Modes constant (value; negative counts crop), reflect, replicate, circular: see nabla/tensor/pad.hpp.
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pad, PadMode mode = PadMode::constant, double value = 0.0);
-// The elements of x where mask is non-zero (any mask dtype; x and mask broadcast), as a 1-d tensor.
+// The elements of x where mask is true (a bool or uint8 mask; x and mask broadcast), as a 1-d tensor.
 Tensor masked_select(const Tensor& x, const Tensor& mask);
 // x[indices[0], indices[1], ...]: int64 index tensors (broadcast together, negative from the end)
 // picking along x's leading axes; the result is their broadcast shape + x's remaining axes.

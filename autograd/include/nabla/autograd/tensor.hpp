@@ -13,6 +13,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -181,6 +182,14 @@ class Tensor {
   Tensor clamp(double low, double high) const;
   Tensor clamp_min(double low) const;
   Tensor clamp_max(double high) const;
+  // ---- issue 13: math
+  Tensor atan2(const Tensor& other) const;
+  Tensor fmod(const Tensor& other) const;
+  Tensor fmod(double other) const;
+  Tensor remainder(const Tensor& other) const;
+  Tensor remainder(double other) const;
+  Tensor nan_to_num(double nan = 0.0, std::optional<double> posinf = std::nullopt,
+                    std::optional<double> neginf = std::nullopt) const;
 #define NABLA_POINTWISE_METHOD(name) Tensor name() const;
 #define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_METHOD(name)
 #define NABLA_POINTWISE_RESULT(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_METHOD(name)
@@ -192,7 +201,7 @@ class Tensor {
   Tensor matmul(const Tensor& other) const;
   Tensor mm(const Tensor& other) const;
 
-  // ---- comparisons and logic: uint8 masks (1 where true), no gradient
+  // ---- comparisons and logic: bool masks, no gradient
   Tensor eq(const Tensor& other) const;
   Tensor eq(double other) const;
   Tensor ne(const Tensor& other) const;
@@ -209,6 +218,10 @@ class Tensor {
   Tensor logical_and(const Tensor& other) const;
   Tensor logical_or(const Tensor& other) const;
   Tensor logical_xor(const Tensor& other) const;
+  // ---- issue 13: math
+  Tensor isnan() const;
+  Tensor isinf() const;
+  Tensor isfinite() const;
   bool equal(const Tensor& other) const;
   bool allclose(const Tensor& other, double rtol = 1e-5, double atol = 1e-8) const;
 
