@@ -82,7 +82,7 @@ Entry parse_entry(const std::string& name, const nlohmann::json& info, const std
   if (!row) refuse(where, fmt::format("tensor '{}' has unknown dtype '{}'", name, dtype_text));
   if (row->conversion == Conversion::unsupported) {
     fail("read_safetensors: {}: tensor '{}' has dtype {} ({}), which nabla does not have (it reads F32, F64, I64, "
-         "U8, and F16/BF16 as float32); convert it in PyTorch first",
+         "I32, U8, BOOL, and F16/BF16 as float32); convert it in PyTorch first",
          quoted(where), name, dtype_text, row->torch_dtype);
   }
 

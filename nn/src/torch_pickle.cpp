@@ -196,7 +196,7 @@ Ref Machine::rebuild_tensor(const std::vector<Ref>& arguments) {
   if (storage->kind != Value::Kind::storage) refuse("rebuilds a tensor from a {}, not a storage", storage->kind_name());
   if (storage->row->conversion == Conversion::unsupported) {
     fail("read_torch: {}: a tensor has dtype torch.{}, which nabla does not have (it reads float32, float64, int64, "
-         "uint8, and float16/bfloat16 as float32); convert it in PyTorch first",
+         "int32, uint8, bool, and float16/bfloat16 as float32); convert it in PyTorch first",
          quoted(where_), storage->row->torch_dtype);
   }
   const int64_t offset = integer(arguments[1], "a storage offset");

@@ -29,18 +29,16 @@ struct ForeignDType {
 };
 
 // Adding a nabla dtype is one row here: say which safetensors and torch names it has.
-// (int32 and bool join when nabla's tensor layer has them: {"I32", "IntStorage", "int32", 4,
-// DType::int32, Conversion::none} and {"BOOL", "BoolStorage", "bool", 1, DType::bool_, Conversion::none}.)
 inline constexpr ForeignDType kForeignDTypes[] = {
     {"F32", "FloatStorage", "float32", 4, DType::float32, Conversion::none},
     {"F64", "DoubleStorage", "float64", 8, DType::float64, Conversion::none},
     {"I64", "LongStorage", "int64", 8, DType::int64, Conversion::none},
+    {"I32", "IntStorage", "int32", 4, DType::int32, Conversion::none},
     {"U8", "ByteStorage", "uint8", 1, DType::uint8, Conversion::none},
+    {"BOOL", "BoolStorage", "bool", 1, DType::bool_, Conversion::none},
     {"F16", "HalfStorage", "float16", 2, DType::float32, Conversion::half},
     {"BF16", "BFloat16Storage", "bfloat16", 2, DType::float32, Conversion::bfloat16},
-    // Known to the formats, not (yet) to nabla: refused with their names.
-    {"I32", "IntStorage", "int32", 4, DType::float32, Conversion::unsupported},
-    {"BOOL", "BoolStorage", "bool", 1, DType::float32, Conversion::unsupported},
+    // Known to the formats, not to nabla: refused with their names.
     {"I16", "ShortStorage", "int16", 2, DType::float32, Conversion::unsupported},
     {"I8", "CharStorage", "int8", 1, DType::float32, Conversion::unsupported},
     {"U16", "", "uint16", 2, DType::float32, Conversion::unsupported},

@@ -81,6 +81,8 @@ TEST_CASE("safetensors: every dtype round-trips bit for bit, with metadata and v
   weights.put("float64", randn({2, 3}, float64, generator));
   weights.put("int64", tensor({-5, 0, 1ll << 40}, {3}, int64));
   weights.put("uint8", tensor({0, 255, 17}, {3}, uint8));
+  weights.put("int32", tensor({-3, 0, 2147483647}, {3}, int32));
+  weights.put("bool", tensor({1, 0, 0, 1}, {2, 2}, bool_));
   weights.put("special", special);
   weights.put("empty", zeros({0, 3}, float32));
   weights.metadata = {{"format", "pt"}, {"note", "äöü ✓"}};
@@ -195,7 +197,7 @@ TEST_CASE("safetensors: malformed files are refused with the file and the proble
           "not a non-negative integer");
   refused(safetensors_file(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", f32x2), "end before they begin");
   refused(safetensors_file(R"({"x":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", f32x2), "unknown dtype 'Q4'");
-  refused(safetensors_file(R"({"x":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}})", f32x2), "int32");
+  refused(safetensors_file(R"({"x":{"dtype":"I16","shape":[4],"data_offsets":[0,8]}})", f32x2), "int16");
   refused(safetensors_file(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"extra":1}})", f32x2),
           "unknown field 'extra'");
   refused(safetensors_file(R"({"x":{"dtype":"F32","shape":[2]}})", f32x2), "lacks one of");

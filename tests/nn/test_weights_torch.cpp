@@ -142,7 +142,7 @@ TEST_CASE("torch.save files: broken archives, storages and pickles are refused w
   refused(one_entry([](Pickle& p) { p.tensor("FloatStorage", "0", 6, 0, {3}, {1}); }, std::string(20, '\0')),
           "holds 20 bytes, but its 6 elements of torch.float32 need 24");
   refused(one_entry([](Pickle& p) { p.tensor("FloatStorage", "7", 6, 0, {3}, {1}); }), "has no record 'archive/data/7'");
-  refused(one_entry([](Pickle& p) { p.tensor("IntStorage", "0", 6, 0, {3}, {1}); }), "torch.int32");
+  refused(one_entry([](Pickle& p) { p.tensor("ShortStorage", "0", 12, 0, {3}, {1}); }), "torch.int16");
   // pickles that are not state_dicts
   refused(weights_test::torch_file(std::string("\x80\x02]q\x00h\x00" "a.", 9), {}), "a cycle");
   refused(weights_test::torch_file(std::string("\x80\x02h\x05."), {}), "memo slot 5, which was never written");

@@ -59,7 +59,7 @@ Weights parse_safetensors(const void* data, size_t size, const std::string& wher
 Weights parse_torch(const void* data, size_t size, const std::string& where = "(memory)");
 
 // Writes safetensors (".safetensors") or .nbl (".nbl") by extension, atomically (a temporary file,
-// fsync, rename). safetensors keeps float32, float64, int64 and uint8; metadata goes to
+// fsync, rename). safetensors keeps every nabla dtype (F32, F64, I64, I32, U8, BOOL); metadata goes to
 // "__metadata__". Writing .pt is not supported (PyTorch reads safetensors: see docs/GUIDE.md).
 void write_weights(const std::string& path, const Weights& weights);
 void write_safetensors(const std::string& path, const Weights& weights);
