@@ -561,7 +561,7 @@ TEST_CASE("gradcheck hands the function its inputs in their own layout", "[autog
   const auto fn = [&](const Args& args) {
     ++calls;
     for (const Tensor& a : args) contiguous_calls += a.is_contiguous() ? 1 : 0;
-    return (args[0].matmul(args[1]).sin() * args[2].sum()).sum(0);
+    return (args[0].matmul(args[1]).sin() * args[2].sum()).sum({0});
   };
   const Tensor second = randn({3, 2}, float64, generator);
   const GradcheckResult result = autograd::gradcheck(fn, {transposed, second, sliced});
