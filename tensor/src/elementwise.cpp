@@ -6,6 +6,7 @@
 
 #include "elementwise_ops.hpp"
 #include "loops.hpp"
+#include "activation_math.hpp"  // the vector paths of the issue-13 activations
 #include "fast_math.hpp"
 #include "vector_math.hpp"
 #include "nabla/tensor/simd.hpp"

@@ -56,4 +56,17 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& generat
 // A random permutation of 0..n-1, int64.
 Tensor randperm(int64_t n, Generator& generator = default_generator());
 
+// ---- issue 13: sampling (no gradient)
+// Draws shaped and typed like `like`: uniform in [0, 1), standard normal (float tensors only), and
+// integers in [low, high) in like's dtype.
+Tensor rand_like(const Tensor& like, Generator& generator = default_generator());
+Tensor randn_like(const Tensor& like, Generator& generator = default_generator());
+Tensor randint_like(const Tensor& like, int64_t low, int64_t high, Generator& generator = default_generator());
+Tensor randint_like(const Tensor& like, int64_t high, Generator& generator = default_generator());
+// int64 category indices drawn from the rows of weights `probabilities` (1-d [categories] ->
+// [num_samples]; 2-d [rows, categories] -> [rows, num_samples]; finite, non-negative, not all
+// zero, need not sum to 1). Without replacement a category appears at most once per row.
+Tensor multinomial(const Tensor& probabilities, int64_t num_samples, bool replacement = false,
+                   Generator& generator = default_generator());
+
 }  // namespace nabla

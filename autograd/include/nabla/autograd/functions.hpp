@@ -4,6 +4,7 @@
 // ops without a gradient (comparisons, argmax, ...) return tensors that require no grad.
 #include <initializer_list>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "nabla/autograd/tensor.hpp"
@@ -117,6 +118,45 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 Tensor softmax(const Tensor& x, int64_t axis);
 Tensor log_softmax(const Tensor& x, int64_t axis);
 
+// ---- issue 13: reductions, scans, sorting
+// Product of all elements (0-d), or along one axis; integers multiply in int64. The gradient is
+// exact with zeros in the input (one zero or several), as PyTorch's.
+Tensor prod(const Tensor& x);
+Tensor prod(const Tensor& x, int64_t axis, bool keepdim = false);
+// sqrt(var(x, axes, keepdim, correction)); the gradient is 0 where the deviation is 0. Call it as
+// x.std() or nabla::std(x): under `using namespace nabla` a bare std(x) is ambiguous.
+Tensor std(const Tensor& x, const Dims& axes = {}, bool keepdim = false, int64_t correction = 1);
+// Vector p-norm over axes (empty: every axis) for any real p, inf (max |x|), -inf (min |x|) and 0
+// (count of non-zeros). Gradients as PyTorch's: 0 at a zero norm for p = 2 (the subgradient 0),
+// sign(x) for p = 1, ties of the inf-norm share.
+Tensor norm(const Tensor& x, double p = 2.0, const Dims& axes = {}, bool keepdim = false);
+// p = "fro": the Frobenius norm (the 2-norm over at most two axes); "nuc" is refused.
+Tensor norm(const Tensor& x, std::string_view p, const Dims& axes = {}, bool keepdim = false);
+// Whether every / any element over axes is non-zero (NaN is non-zero); the comparisons' dtype, no
+// gradient.
+Tensor all(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+Tensor any(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+// Running sum / product along an axis; integers scan in int64. cumprod's gradient is exact with
+// zeros in the input, as PyTorch's.
+Tensor cumsum(const Tensor& x, int64_t axis);
+Tensor cumprod(const Tensor& x, int64_t axis);
+// Sorting and selecting along an axis (NaN above every number; equal values keep their order, so
+// every sort is stable). Indices are int64; gradients flow through the values to the selected
+// indices.
+ValuesIndices sort(const Tensor& x, int64_t axis = -1, bool descending = false, bool stable = false);
+Tensor argsort(const Tensor& x, int64_t axis = -1, bool descending = false, bool stable = false);  // no gradient
+// The k largest (largest = false: smallest), sorted unless sorted = false.
+ValuesIndices topk(const Tensor& x, int64_t k, int64_t axis = -1, bool largest = true, bool sorted = true);
+// The k-th smallest along axis, k counted from 1.
+ValuesIndices kthvalue(const Tensor& x, int64_t k, int64_t axis = -1, bool keepdim = false);
+// The lower median of all elements (0-d; ties share the gradient; NaN for an empty tensor), or
+// along an axis; NaN if any element is NaN.
+Tensor median(const Tensor& x);
+ValuesIndices median(const Tensor& x, int64_t axis, bool keepdim = false);
+// The most frequent value along axis (the smallest among equally frequent ones) and the index of
+// its last occurrence.
+ValuesIndices mode(const Tensor& x, int64_t axis = -1, bool keepdim = false);
+
 // ---- shape and views (views share storage with their input)
 Tensor reshape(const Tensor& x, const Shape& shape);
 Tensor view(const Tensor& x, const Shape& shape);
@@ -208,13 +248,38 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& params = {});
 // Max pooling: values [N, C, OH, OW] and int64 indices of each winner within its H*W input plane.
 ValuesIndices max_pool2d(const Tensor& x, const Window2d& window);
-Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pad = true);
+// divisor_override, when set, replaces the window's element count as the divisor.
+Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pad = true,
+                  std::optional<int64_t> divisor_override = std::nullopt);
 // Per-row cross-entropy of logits [N, C] against int64 classes [N], with label smoothing eps:
 // loss = logsumexp(x) - (1 - eps) * x[target] - eps * mean(x), per row ([N]) or reduced to their
 // mean or sum. Gradient: softmax(x) - q, where q is the smoothed one-hot target; a target outside
-// [0, C) is an error naming the row.
+// [0, C) is an error naming the row. Class weights [C] and ignore_index as PyTorch's (the mean
+// divides by the summed weights of the rows not ignored; nabla/tensor/loss.hpp has the formula);
+// the weights are constants here (nn::functional::cross_entropy differentiates them when asked).
 Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, double label_smoothing = 0.0,
-                          Reduction reduction = Reduction::none);
+                          Reduction reduction = Reduction::none, const Tensor& weight = {}, int64_t ignore_index = -100);
+
+// ---- issue 13: einsum
+// Einstein summation, as torch.einsum: "ij,jk->ik", "bij,bjk->bik", "ii->i" (a diagonal), "ii"
+// (a trace), "...ij,...jk" (broadcast batch axes); without "->" the output is the labels used once,
+// in alphabetical order (upper case first), after the ellipsis axes. Size-1 axes broadcast. Built
+// of permute, reshape, diagonal views, sum, mul and matmul, so it is differentiable to any order.
+Tensor einsum(std::string_view equation, const std::vector<Tensor>& operands);
+
+// ---- issue 13: convolution, pooling and resampling
+// PyTorch's conv_transpose2d: x [N, C_in, H, W], weight [C_in, C_out/groups, kh, kw], bias [C_out]
+// -> [N, C_out, (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1, ...]. It is
+// conv2d's input adjoint, so its gradients are conv2d (for x) and conv2d's weight adjoint.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& params = {},
+                        Size2d output_padding = 0);
+// Max over PyTorch's adaptive regions (output row i covers input rows [floor(i*H/OH),
+// ceil((i+1)*H/OH))): values [N, C, OH, OW] and int64 indices within each H*W plane. The gradient
+// goes to the first maximum of each region (a NaN wins).
+ValuesIndices adaptive_max_pool2d(const Tensor& x, Size2d output_size);
+// Resamples x [N, C, H, W] to output_size by nearest, nearest-exact or (bi)linear interpolation
+// with PyTorch's index formulas (nabla/tensor/interpolate.hpp); linear in x.
+Tensor upsample2d(const Tensor& x, Size2d output_size, const Upsample2dParams& params);
 
 // ---- operators
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

@@ -2,6 +2,7 @@
 // The adjoints that ops' backward formulas are written with: each is itself a recorded,
 // differentiable op (its own gradient is written beside it), so second derivatives work through
 // them, and each has its gradcheck row. Users rarely call them; op authors may.
+#include <optional>
 #include <vector>
 
 #include "nabla/autograd/tensor.hpp"
@@ -20,7 +21,7 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, const Window2d& w
 // max_pool2d's adjoint: grad_output added at the winners (`indices`) in a zero input-shaped image.
 Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape);
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Window2d& window,
-                           bool count_include_pad = true);
+                           bool count_include_pad = true, std::optional<int64_t> divisor_override = std::nullopt);
 // conv2d's two adjoints: the gradient with respect to the input (a transposed convolution) and
 // with respect to the weight. The three are linear in each argument and each one's gradient is
 // written with the other two.
@@ -28,15 +29,30 @@ Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, co
                              const Conv2dParams& params);
 Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const Shape& weight_shape,
                               const Conv2dParams& params);
-// cross_entropy_rows' gradient, (softmax(x) - q) * g[:, None] with g = grad per row (or the reduced
-// loss's grad, shared out), as one fused op whose derivatives in logits and grad give cross-entropy
+// cross_entropy_rows' gradient, (softmax(x) * scale - q) * g[:, None] with g = grad per row (or the
+// reduced loss's grad, shared out; scale and q from the target, class weights and smoothing: see
+// nabla/tensor/loss.hpp), as one fused op whose derivatives in logits and grad give cross-entropy
 // second derivatives.
 Tensor cross_entropy_rows_backward(const Tensor& logits, const Tensor& target, const Tensor& grad,
-                                   double label_smoothing = 0.0, Reduction reduction = Reduction::none);
+                                   double label_smoothing = 0.0, Reduction reduction = Reduction::none,
+                                   const Tensor& weight = {}, int64_t ignore_index = -100);
+
+// ---- issue 13: scans
+// Sums from the end along axis (x[i] + ... + x[n-1]): cumsum's adjoint, and cumsum is its.
+Tensor reverse_cumsum(const Tensor& x, int64_t axis);
 
 // ---- issue 13: shape and indexing
 // pad's adjoint for reflect, replicate and circular padding (constant padding's is a crop): each
 // element of grad added to the input element it was copied from.
 Tensor pad_backward(const Tensor& grad, const Shape& input_shape, const std::vector<int64_t>& pad, PadMode mode);
+
+// ---- issue 13: activations
+// grad_output * silu'(self), one fused pass: silu's backward, differentiable in both arguments.
+Tensor silu_backward(const Tensor& grad_output, const Tensor& self);
+
+// ---- issue 13: convolution, pooling and resampling
+// upsample2d's adjoint: each element of grad_output [N, C, OH, OW] spread back over the input
+// positions it was interpolated from, into zeros of input_shape.
+Tensor upsample2d_backward(const Tensor& grad_output, const Shape& input_shape, const Upsample2dParams& params);
 
 }  // namespace nabla::detail
