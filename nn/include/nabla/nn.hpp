@@ -18,6 +18,7 @@
 #include "nabla/nn/scheduler.hpp"
 #include "nabla/nn/serialize.hpp"
 #include "nabla/nn/similarity.hpp"
+#include "nabla/nn/weights.hpp"
 #include "nabla/nn/transformer.hpp"
 // issue 13: convolution, pooling and resampling layers
 #include "nabla/nn/conv.hpp"
