@@ -28,7 +28,7 @@ Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_
 
 struct EmbeddingBagFuncOptions {
   EmbeddingBagMode mode = EmbeddingBagMode::mean;
-  Tensor per_sample_weights;        // input's shape, mode sum only: each looked-up row is scaled by it
+  Tensor per_sample_weights = {};   // input's shape, mode sum only: each looked-up row is scaled by it
   bool include_last_offset = false;  // offsets has one more entry, the end of the last bag
   std::optional<int64_t> padding_idx = std::nullopt;  // entries equal to it are left out of their bag (and its count)
   std::optional<double> max_norm = std::nullopt;
