@@ -16,20 +16,20 @@ namespace F = nabla::nn::functional;
 
 void add_common_flags(CLI::App& app, CommonOptions& o) {
   app.add_option("--data", o.data, "dataset directory (default: search $NABLA_DATA, ./data, ../shared/data, ...)");
-  app.add_option("--epochs", o.epochs, "training epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", o.batch_size, "examples per training step")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", o.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--epochs", o.epochs, "training epochs")->capture_default_str()->check(cli::at_least(1));
+  app.add_option("--batch-size", o.batch_size, "examples per training step")->capture_default_str()->check(cli::at_least(1));
+  app.add_option("--lr", o.lr, "learning rate")->capture_default_str()->check(cli::greater_than(0));
   app.add_option("--optimizer", o.optimizer, "sgd, adam, adamw or rmsprop")
       ->capture_default_str()
-      ->check(CLI::IsMember({"sgd", "adam", "adamw", "rmsprop"}));
-  app.add_option("--momentum", o.momentum, "momentum (sgd, rmsprop)")->capture_default_str();
-  app.add_option("--weight-decay", o.weight_decay, "weight decay")->capture_default_str();
+      ->check(cli::one_of({"sgd", "adam", "adamw", "rmsprop"}));
+  app.add_option("--momentum", o.momentum, "momentum (sgd, rmsprop)")->capture_default_str()->check(cli::in_range(0, 1));
+  app.add_option("--weight-decay", o.weight_decay, "weight decay")->capture_default_str()->check(cli::at_least(0));
   app.add_option("--schedule", o.schedule, "learning-rate schedule: none, cosine or step (x0.1 every third of the run)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"none", "cosine", "step"}));
-  app.add_option("--threads", o.threads, "threads (0: all cores)")->capture_default_str();
+      ->check(cli::one_of({"none", "cosine", "step"}));
+  app.add_option("--threads", o.threads, "threads (0: all cores)")->capture_default_str()->check(cli::at_least(0));
   app.add_option("--seed", o.seed, "seed for initialisation, shuffling and dropout")->capture_default_str();
-  app.add_option("--limit", o.limit, "train on the first N images only (0: all)")->capture_default_str();
+  app.add_option("--limit", o.limit, "train on the first N images only (0: all)")->capture_default_str()->check(cli::at_least(0));
   app.add_option("--out", o.out, "directory for pictures and metrics (default: out/<example>)");
   app.add_option("--save", o.save, "write a checkpoint (model, optimiser, epoch, RNG) after every epoch");
   app.add_option("--resume", o.resume, "continue from a checkpoint written by --save");
@@ -203,7 +203,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
   const ds::MNIST& test = *run.test;
   const ds::Subset train = ds::first_examples(full_train, o.limit > 0 ? o.limit : full_train.size());
   const std::filesystem::path out_dir = o.out.empty() ? std::filesystem::path("out") / run.example : std::filesystem::path(o.out);
-  std::filesystem::create_directories(out_dir);
+  cli::create_output_directory(out_dir, "--out");
 
   auto optimizer = make_optimizer(o, model.parameters());
   auto scheduler = make_scheduler(o, *optimizer);
@@ -254,7 +254,9 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
   // ---- report: table, pictures, metrics
   ConfusionMatrix matrix(test.num_classes());
   matrix.add(evaluation.predicted, test.labels().to(int64));
-  fmt::print("\n{}", matrix.table(test.class_names()));
+  // With --json the JSON line is all that goes to stdout (prog --json | jq); the report goes to stderr.
+  std::FILE* const report = o.json ? stderr : stdout;
+  fmt::print(report, "\n{}", matrix.table(test.class_names()));
 
   const auto& names = full_train.class_names();
   std::vector<std::string> captions;
@@ -298,7 +300,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
                          history.seconds_to_99 >= 0 ? json_number(history.seconds_to_99) : "null", json_number(rss),
                          json_array(history.train_loss), json_array(history.train_accuracy), json_array(history.test_loss),
                          json_array(history.test_accuracy), json_array(history.epoch_seconds), per_class));
-  fmt::print("test accuracy {:.2f}% after {} epochs ({:.1f} s training); pictures and metrics in {}/\n",
+  fmt::print(report, "test accuracy {:.2f}% after {} epochs ({:.1f} s training); pictures and metrics in {}/\n",
              100 * evaluation.accuracy, o.epochs, history.train_seconds, out_dir.string());
   if (o.json) {
     std::string line = fmt::format("{{\"example\":\"{}\",\"model\":\"{}\",\"epochs\":{},\"train_seconds\":{},\"test_accuracy\":{}",
