@@ -168,6 +168,25 @@ TEST_CASE("first hour: a mistyped flag gets the nearest one suggested", "[exampl
   CHECK_THAT(run(binary("mnist_cnn") + " stray").err, Contains("mnist_cnn: unexpected argument stray"));
 }
 
+TEST_CASE("first hour: a $NABLA_DATA or --data without the files is an error naming the directory and files", "[examples][cli][data]") {
+  const fs::path empty = fs::temp_directory_path() / ("nabla-first-hour-empty-" + std::to_string(::getpid()));
+  fs::create_directories(empty);
+  for (const std::string program : {"mnist_mlp", "mnist_cnn", "mnist_loop", "nabla-bench"}) {
+    INFO(program);
+    const Run result = run("NABLA_DATA=" + empty.string() + " " + binary(program) + " --epochs 1");
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Contains(program + ": MNIST: $NABLA_DATA=" + empty.string()) &&
+                               Contains("lacks train-images-idx3-ubyte[.gz]"));
+  }
+  const Run fashion = run("NABLA_DATA=" + empty.string() + " " + binary("fashion_mnist") + " --epochs 1");
+  CHECK(fashion.exit_code == 1);
+  CHECK_THAT(fashion.err, Contains("$NABLA_DATA=" + empty.string()) && Contains("fashion-mnist does not exist"));
+  const Run given = run("env -u NABLA_DATA " + binary("mnist_cnn") + " --data " + empty.string());
+  CHECK(given.exit_code == 1);
+  CHECK_THAT(given.err, Contains("--data " + empty.string()) && Contains("lacks t10k-labels-idx1-ubyte[.gz]"));
+  fs::remove_all(empty);
+}
+
 TEST_CASE("first hour: a short run says its data once, --json is stdout's only line, errors never abort", "[examples][cli][e2e]") {
   const std::string data = mnist_dir();
   if (data.empty()) {
@@ -185,6 +204,7 @@ TEST_CASE("first hour: a short run says its data once, --json is stdout's only l
   CHECK_THAT(result.out, Catch::StartsWith("{\"example\":\"mnist_mlp\"") && Catch::EndsWith("}\n"));
   // The human report went to stderr, with the data directory named exactly once.
   CHECK_THAT(result.err, Contains("precision") && Contains("test accuracy"));
+  CHECK(count_of(result.err, "MNIST data: " + data + "\n") == 1);
   // Pictures drawn at twice their size: the 10x4 grid of 28x28 digits at scale 2, doubled again.
   for (const char* picture : {"samples.png", "predictions.png", "confusion.png", "curves.png"}) {
     INFO(picture);
