@@ -215,6 +215,23 @@ TEST_CASE("first hour: a short run says its data once, --json is stdout's only l
   CHECK(bad_out.exited);
   CHECK(bad_out.exit_code == 1);
   CHECK_THAT(bad_out.err, Contains("mnist_mlp: --out: cannot create the directory /proc/nope/deeper"));
+  // The OpenBLAS note (README, "Threads and BLAS"): at most once, naming the kernels --version
+  // reports, when nabla chose them; never when OPENBLAS_CORETYPE is set by the user.
+  const std::string short_run = " --epochs 1 --limit 100 --data " + data + " --out " + (out / "blas").string();
+  const Run chosen = run("env -u OPENBLAS_CORETYPE " + binary("mnist_mlp") + short_run);
+  REQUIRE(chosen.exit_code == 0);
+  const size_t notes = count_of(chosen.err, "nabla: selected OPENBLAS_CORETYPE=");
+  CHECK(notes <= 1);
+  if (notes == 1) {
+    const std::string version = run("env -u OPENBLAS_CORETYPE " + binary("mnist_mlp") + " --version").out;
+    const size_t at = chosen.err.find("OPENBLAS_CORETYPE=") + 18;
+    const std::string core = chosen.err.substr(at, chosen.err.find(' ', at) - at);
+    CHECK_THAT(version, Contains("OpenBLAS " + core + " kernels"));
+  }
+  const Run user_set = run("OPENBLAS_CORETYPE=Haswell " + binary("mnist_mlp") + short_run);
+  CHECK(user_set.exit_code == 0);
+  CHECK(count_of(user_set.err, "nabla: selected") == 0);
+  CHECK_THAT(run("OPENBLAS_CORETYPE=Haswell " + binary("mnist_mlp") + " --version").out, Contains("OpenBLAS Haswell kernels"));
   // char_lm's --json too.
   const fs::path words = out / "words.txt";
   {
