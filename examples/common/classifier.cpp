@@ -99,20 +99,27 @@ struct Evaluation {
   Tensor counts;     // confusion matrix int64 [K, K]
 };
 
+// Evaluates the test set with a progress bar of its own ("evaluating", redrawn on a terminal only).
 Evaluation evaluate(nn::Module& model, const ds::MNIST& test, bool flatten) {
   model.eval();
   NoGradGuard no_grad;
-  ds::DataLoader loader(test, {.batch_size = 1000});
+  constexpr int64_t kBatch = 1000;
+  ds::DataLoader loader(test, {.batch_size = kBatch});
+  ProgressBar progress("  evaluating", loader.size(), kBatch);
   Evaluation result;
   result.counts = zeros({test.num_classes(), test.num_classes()}, int64);
   std::vector<Tensor> predictions;
   double total_loss = 0.0;
+  int64_t seen = 0, correct = 0, step = 0;
   for (ds::Batch& batch : loader) {
     const Tensor logits = model(model_input(batch.inputs, flatten));
     total_loss += F::cross_entropy(logits, batch.targets, {.reduction = F::Reduction::sum}).item();
     Tensor predicted = logits.argmax(1);
     result.counts.add_(ds::confusion_matrix(predicted, batch.targets, test.num_classes()));
     predictions.push_back(predicted);
+    seen += batch.size();
+    correct += predicted.eq(batch.targets).sum().item<int64_t>();
+    progress.update(++step, total_loss / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen));
   }
   model.train();
   result.predicted = concat(predictions, 0);

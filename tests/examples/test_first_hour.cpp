@@ -205,6 +205,7 @@ TEST_CASE("first hour: a short run says its data once, --json is stdout's only l
   // The human report went to stderr, with the data directory named exactly once.
   CHECK_THAT(result.err, Contains("precision") && Contains("test accuracy"));
   CHECK(count_of(result.err, "MNIST data: " + data + "\n") == 1);
+  CHECK_THAT(result.err, Contains("evaluating ["));
   // Pictures drawn at twice their size: the 10x4 grid of 28x28 digits at scale 2, doubled again.
   for (const char* picture : {"samples.png", "predictions.png", "confusion.png", "curves.png"}) {
     INFO(picture);
@@ -247,3 +248,10 @@ TEST_CASE("first hour: a short run says its data once, --json is stdout's only l
   fs::remove_all(out);
 }
 
+TEST_CASE("first hour: the progress bar shows no rate or time left until a second and a few batches have passed", "[examples][progress]") {
+  using nabla::examples::rate_is_meaningful;
+  CHECK_FALSE(rate_is_meaningful(1, 5.0));   // one batch: warm-up
+  CHECK_FALSE(rate_is_meaningful(50, 0.2));  // a fifth of a second
+  CHECK(rate_is_meaningful(3, 1.0));
+  CHECK(rate_is_meaningful(100, 2.5));
+}
