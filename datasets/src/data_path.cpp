@@ -102,7 +102,7 @@ fs::path find_data_dir(const DataSpec& spec, const fs::path& data_option) {
          (data_option / spec.folder).string(), describe_missing(data_option / spec.folder),
          spec.how_to_get);
   }
-  // $NABLA_DATA is as explicit as --data: a directory set there that lacks the files is an error
+  // $NABLA_DATA is as explicit as --data (issue 18): a directory set there that lacks the files is an error
   // (naming it and the files), never a quiet fallback to other data.
   if (const char* root = std::getenv("NABLA_DATA"); root && *root) {
     const fs::path directory(root);

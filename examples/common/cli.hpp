@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "nabla/nabla.hpp"
+#include "nabla/version.hpp"
 
 namespace nabla::cli {
 

@@ -1,7 +1,6 @@
 #pragma once
 // Everything a nabla user may call.
 #include "nabla/tensor.hpp"
-#include "nabla/version.hpp"  // NABLA_VERSION_*, nabla::version()
 #if __has_include("nabla/autograd.hpp")
 #include "nabla/autograd.hpp"
 #endif

@@ -1,4 +1,5 @@
 #include <nabla/nabla.hpp>
+#include <nabla/version.hpp>  // NABLA_VERSION_*, nabla::version()
 
 #include <cstdio>
 #include <string>

@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include "nabla/nabla.hpp"
+#include "nabla/version.hpp"
 #include "progress.hpp"
 
 namespace fs = std::filesystem;

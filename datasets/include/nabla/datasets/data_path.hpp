@@ -15,8 +15,7 @@
 //   5. /usr/share/datasets/fashion-mnist (the Debian package dataset-fashion-mnist).
 //
 // An explicit data_option is final: if neither DIR nor its subfolder has the files, the call
-// throws (it does not quietly fall back to other data). So is a set $NABLA_DATA: when it (or its
-// subfolder) lacks the files, the call throws naming the directory and the missing files. When nothing is found, nabla::Error
+// throws (it does not quietly fall back to other data). When nothing is found, nabla::Error
 // lists every place looked and why each was rejected, and says how to get the data.
 #include <filesystem>
 #include <string>
