@@ -3,6 +3,7 @@
 // used (exp(min(x, 0)), log_sigmoid), so the unused side of a `where` never overflows into a NaN
 // gradient.
 #include "nabla/nn/activations.hpp"
+#include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::nn::functional {
 
@@ -27,6 +28,7 @@ Tensor celu(const Tensor& x, double alpha) {
 Tensor prelu(const Tensor& x, const Tensor& weight) {
   if (!x.defined() || !weight.defined()) fail("prelu: the input and the weight must be defined");
   if (weight.dim() > 1) fail("prelu: weight must be a scalar or 1-d, got shape {}", weight.shape());
+  check_same_dtype("prelu", "input", x.dtype(), "weight", weight.dtype());
   const int64_t count = weight.numel();
   Tensor slope;
   if (count == 1) {
