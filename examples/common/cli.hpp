@@ -169,10 +169,13 @@ inline std::string plain_message(const CLI::App& app, const CLI::ParseError& err
     return text;
   }
   if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr) {
-    // "--epochs: 1 required INT missing"
+    // "--epochs: 1 required INT missing", "--epochs: At Most 1 required but received 2"
     const size_t colon = text.find(':');
     if (colon != std::string::npos && text.find("missing") != std::string::npos) {
       return fmt::format("{} needs a value", text.substr(0, colon));
+    }
+    if (colon != std::string::npos && text.find("At Most 1 required") != std::string::npos) {
+      return fmt::format("{} is given more than once; give it once", text.substr(0, colon));
     }
     return text;
   }
