@@ -28,7 +28,6 @@ Tensor celu(const Tensor& x, double alpha) {
 Tensor prelu(const Tensor& x, const Tensor& weight) {
   if (!x.defined() || !weight.defined()) fail("prelu: the input and the weight must be defined");
   if (weight.dim() > 1) fail("prelu: weight must be a scalar or 1-d, got shape {}", weight.shape());
-  check_same_dtype("prelu", "input", x.dtype(), "weight", weight.dtype());
   const int64_t count = weight.numel();
   Tensor slope;
   if (count == 1) {
@@ -43,6 +42,7 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
     per_channel[0] = count;
     slope = weight.reshape(per_channel);
   }
+  check_same_dtype("prelu", "input", x.dtype(), "weight", weight.dtype());
   return where(gt(x, 0.0), x, slope * x);
 }
 
