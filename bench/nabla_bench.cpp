@@ -40,6 +40,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <cli.hpp>
 #include <cblas.h>  // openblas_get_num_threads, to report what OpenBLAS was really told
 #include <fmt/format.h>
 
@@ -213,7 +214,7 @@ int run(const Options& options) {
       model_name == "mlp30" ? datasets::Normalize{} : datasets::MNIST::normalization;
 
   // ---- data (not timed)
-  const auto data_dir = datasets::find_mnist_dir(options.data);
+  const auto data_dir = nabla::cli::announce_data("MNIST", datasets::find_mnist_dir(options.data));
   const datasets::MNIST train_full(data_dir, datasets::Split::train, normalize);
   const datasets::MNIST test(data_dir, datasets::Split::test, normalize);
   std::optional<datasets::Subset> train_subset;
@@ -311,21 +312,17 @@ int run(const Options& options) {
 int main(int argc, char** argv) {
   Options options;
   CLI::App app{"Trains a reference MNIST workload and prints one JSON line (see bench/run)", "nabla-bench"};
-  app.add_option("--model", options.model, "Workload")->check(CLI::IsMember({"mlp30", "mlp", "cnn", "lstm", "vit"}))->capture_default_str();
-  app.add_option("--epochs", options.epochs, "Training epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--threads", options.threads, "Threads for nabla and OpenBLAS")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--model", options.model, "Workload")->check(nabla::cli::one_of({"mlp30", "mlp", "cnn", "lstm", "vit"}))->capture_default_str();
+  app.add_option("--epochs", options.epochs, "Training epochs")->check(nabla::cli::at_least(1))->capture_default_str();
+  app.add_option("--threads", options.threads, "Threads for nabla and OpenBLAS")->check(nabla::cli::at_least(1))->capture_default_str();
   app.add_option("--data", options.data, "MNIST directory (default: datasets::find_mnist_dir's search)");
-  app.add_option("--limit", options.limit, "Train on the first N images (0: all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--limit", options.limit, "Train on the first N images (0: all)")->check(nabla::cli::at_least(0));
   app.add_option("--seed", options.seed, "Seed for initialisation and shuffling")->capture_default_str();
-  app.add_option("--eval-reps", options.eval_reps, "Timed evaluation passes (median)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--eval-reps", options.eval_reps, "Timed evaluation passes (median)")->check(nabla::cli::at_least(1))->capture_default_str();
   app.add_option("--prefetch", options.prefetch, "Batches the DataLoader prepares ahead (0: no thread)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(nabla::cli::at_least(0))->capture_default_str();
   app.add_flag("--skip-eval", options.skip_eval, "Train only (for profiling): no evaluation, accuracy null");
-  CLI11_PARSE(app, argc, argv);
-  try {
+  return nabla::cli::run(app, argc, argv, [&] {
     return run(options);
-  } catch (const std::exception& error) {
-    fmt::print(stderr, "nabla-bench: {}\n", error.what());
-    return 1;
-  }
+  });
 }

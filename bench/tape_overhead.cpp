@@ -11,6 +11,8 @@
 
 #include <nabla/nabla.hpp>
 
+#include <cli.hpp>
+
 using namespace nabla;
 using Clock = std::chrono::steady_clock;
 
@@ -26,11 +28,10 @@ double median(std::vector<double> values) {
 int main(int argc, char** argv) {
   int64_t ops = 1000;
   int reps = 200;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--ops") ops = std::atoll(argv[i + 1]);
-    else if (flag == "--reps") reps = std::atoi(argv[i + 1]);
-  }
+  CLI::App app{"What recording one op on the autograd tape costs", "nabla-tape-overhead"};
+  app.add_option("--ops", ops, "ops in the chain")->capture_default_str()->check(nabla::cli::at_least(1));
+  app.add_option("--reps", reps, "timed runs (the median is reported)")->capture_default_str()->check(nabla::cli::at_least(1));
+  return nabla::cli::run(app, argc, argv, [&] {
   set_num_threads(1);
   const Tensor x = ones({4}).requires_grad_();
 
@@ -61,4 +62,5 @@ int main(int argc, char** argv) {
   fmt::print("{{\"benchmark\":\"tape_overhead\",\"ops\":{},\"us_per_recorded_op\":{:.4f},\"us_per_forward_op\":{:.4f},"
              "\"us_per_unrecorded_op\":{:.4f}}}\n", ops, per_op, per_op_forward, per_op_plain);
   return 0;
+  });
 }

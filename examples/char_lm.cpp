@@ -200,25 +200,25 @@ int main(int argc, char** argv) {
   std::string text = "/usr/share/dict/words";
   double temperature = 0.8;
   int64_t limit_lines = 0;
-  CLI::App app{"Train a character-level language model that makes up words"};
-  app.add_option("--model", model_options.model, "lstm or transformer")->capture_default_str()->check(CLI::IsMember({"lstm", "transformer"}));
+  CLI::App app{"Train a character-level language model that makes up words", "char_lm"};
+  app.add_option("--model", model_options.model, "lstm or transformer")->capture_default_str()->check(nabla::cli::one_of({"lstm", "transformer"}));
   app.add_option("--text", text, "a UTF-8 text, one item (word, line) per line")->capture_default_str();
-  app.add_option("--epochs", options.epochs, "training epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", options.batch_size, "windows per step")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--seq-len", model_options.sequence, "characters per window")->capture_default_str()->check(CLI::Range(2, 4096));
-  app.add_option("--hidden", model_options.hidden, "the LSTM's hidden size")->capture_default_str()->check(CLI::Range(1, 1 << 16));
-  app.add_option("--lr", options.lr, "Adam's learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--temperature", temperature, "sampling temperature (lower: safer words)")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--limit", limit_lines, "read only the first N lines (0: all)")->check(CLI::NonNegativeNumber);
-  app.add_option("--threads", options.threads, "threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--epochs", options.epochs, "training epochs")->capture_default_str()->check(nabla::cli::at_least(1));
+  app.add_option("--batch-size", options.batch_size, "windows per step")->capture_default_str()->check(nabla::cli::at_least(1));
+  app.add_option("--seq-len", model_options.sequence, "characters per window")->capture_default_str()->check(nabla::cli::in_range(2, 4096, true));
+  app.add_option("--hidden", model_options.hidden, "the LSTM's hidden size")->capture_default_str()->check(nabla::cli::in_range(1, 1 << 16, true));
+  app.add_option("--lr", options.lr, "Adam's learning rate")->capture_default_str()->check(nabla::cli::greater_than(0));
+  app.add_option("--temperature", temperature, "sampling temperature (lower: safer words)")->capture_default_str()->check(nabla::cli::greater_than(0));
+  app.add_option("--limit", limit_lines, "read only the first N lines (0: all)")->check(nabla::cli::at_least(0));
+  app.add_option("--threads", options.threads, "threads (0: all cores)")->check(nabla::cli::at_least(0));
   app.add_option("--seed", options.seed, "seed for initialisation, batches and sampling")->capture_default_str();
   app.add_option("--out", options.out, "directory for curves.png and samples.txt (default out/char_lm)");
   app.add_option("--save", options.save, "write a checkpoint after every epoch");
   app.add_option("--resume", options.resume, "continue from a checkpoint written by --save");
   app.add_flag("--json", options.json, "print one final JSON line with the results");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+  return nabla::cli::run(app, argc, argv, [&] {
+    // With --json the JSON line is all that goes to stdout (prog --json | jq); the report goes to stderr.
+    std::FILE* const report = options.json ? stderr : stdout;
     ex::prepare(options);
     const char_lm::Corpus corpus = char_lm::read_corpus(text, limit_lines);
     const int64_t vocabulary = static_cast<int64_t>(corpus.alphabet.size());
@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
     }
     nn::Adam optimizer(model->parameters(), options.lr);
     const std::filesystem::path out_dir = options.out.empty() ? std::filesystem::path("out/char_lm") : std::filesystem::path(options.out);
-    std::filesystem::create_directories(out_dir);
+    nabla::cli::create_output_directory(out_dir, "--out");
 
     // Checkpoints: model, optimiser, epoch, the history and the random state, in one .nbl file.
     std::vector<double> curve_x, curve_train, val_x, val_bits;
@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
       val_bits.push_back(held_out);
       progress.finish(fmt::format(" | held-out {:.3f} bits/char", held_out));
       const auto words = char_lm::make_up_words(*model, corpus, model_options, 10, temperature, sampler);
-      fmt::print("epoch {} words: {}\n", epoch + 1, fmt::join(words, ", "));
+      fmt::print(report, "epoch {} words: {}\n", epoch + 1, fmt::join(words, ", "));
 
       if (!options.save.empty()) {
         nn::Archive archive;
@@ -319,15 +319,12 @@ int main(int argc, char** argv) {
     const auto final_words = char_lm::make_up_words(*model, corpus, model_options, 20, temperature, sampler);
     std::ofstream(out_dir / "samples.txt") << fmt::format("{}\n", fmt::join(final_words, "\n"));
     const double final_bits = val_bits.empty() ? std::nan("") : val_bits.back();
-    fmt::print("held-out {:.3f} bits per character after {} epochs ({:.1f} s training); words: {}\n", final_bits,
+    fmt::print(report, "held-out {:.3f} bits per character after {} epochs ({:.1f} s training); words: {}\n", final_bits,
                options.epochs, train_seconds, fmt::join(final_words, ", "));
     if (options.json) {
       fmt::print("{{\"example\":\"char_lm\",\"model\":\"{}\",\"epochs\":{},\"train_seconds\":{:.3f},\"bits_per_char\":{:.4f}}}\n",
                  model_options.model, options.epochs, train_seconds, final_bits);
     }
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "char_lm: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -59,22 +59,18 @@ int main(int argc, char** argv) {
   options.epochs = 1;
   options.limit = 20000;
   options.lr = 2e-3;
-  CLI::App app{"Train a user-defined model (a Module subclass with a custom op) on MNIST"};
+  CLI::App app{"Train a user-defined model (a Module subclass with a custom op) on MNIST", "custom_model"};
   ex::add_common_flags(app, options);
-  CLI11_PARSE(app, argc, argv);
-  try {
+  return nabla::cli::run(app, argc, argv, [&] {
     ex::prepare(options);
-    const auto dir = datasets::find_mnist_dir(options.data);
+    const auto dir = nabla::cli::announce_data("MNIST", datasets::find_mnist_dir(options.data));
     datasets::MNIST train(dir, datasets::Split::train, datasets::MNIST::normalization);
     datasets::MNIST test(dir, datasets::Split::test, datasets::MNIST::normalization);
     auto model = nn::make<custom_model::ResidualNet>();
     ex::train_classifier({.example = "custom_model", .model_description = "ResidualNet (softplus)", .model = model,
                           .train = &train, .test = &test},
                          options);
-    fmt::print("\n{}", model->summary());
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "custom_model: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    fmt::print(options.json ? stderr : stdout, "\n{}", model->summary());
+    return 0;
+  });
 }

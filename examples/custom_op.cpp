@@ -6,6 +6,8 @@
 // come for free. nabla::autograd::gradcheck then compares it with finite differences.
 #include <nabla/nabla.hpp>
 
+#include <cli.hpp>  // examples/common: --help, --version, errors as one line
+
 using namespace nabla;
 
 // The example's op lives in its own namespace, so that it never clashes with a library op of the
@@ -30,7 +32,9 @@ Tensor softplus(const Tensor& x) {
 
 }  // namespace custom_op
 
-int main() {
+int main(int argc, char** argv) {
+  CLI::App app{"Define a differentiable op outside the library (softplus) and check its gradients", "custom_op"};
+  return nabla::cli::run(app, argc, argv, [] {
   // Use it like any op.
   Tensor x = tensor({-2, -0.5, 0, 1.5, 30}, {5}, float64).requires_grad_();
   Tensor y = sum(custom_op::softplus(x));
@@ -47,4 +51,5 @@ int main() {
   fmt::print("gradcheck: {}, gradgradcheck: {}\n", first.passed ? "passed" : first.report,
              second.passed ? "passed" : second.report);
   return first.passed && second.passed ? 0 : 1;
+  });
 }

@@ -42,14 +42,12 @@ int main(int argc, char** argv) {
   options.optimizer = "adam";
   options.schedule = "cosine";
   std::string model_kind = "mlp";
-  CLI::App app{"Train a classifier on Fashion-MNIST"};
+  CLI::App app{"Train a classifier on Fashion-MNIST", "fashion_mnist"};
   ex::add_common_flags(app, options);
-  app.add_option("--model", model_kind, "mlp or cnn")->capture_default_str()->check(CLI::IsMember({"mlp", "cnn"}));
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+  app.add_option("--model", model_kind, "mlp or cnn")->capture_default_str()->check(nabla::cli::one_of({"mlp", "cnn"}));
+  return nabla::cli::run(app, argc, argv, [&] {
     ex::prepare(options);
-    const auto dir = datasets::find_fashion_mnist_dir(options.data);
+    const auto dir = nabla::cli::announce_data("Fashion-MNIST", datasets::find_fashion_mnist_dir(options.data));
     datasets::FashionMNIST train(dir, datasets::Split::train, datasets::FashionMNIST::normalization);
     datasets::FashionMNIST test(dir, datasets::Split::test, datasets::FashionMNIST::normalization);
     const bool mlp = model_kind == "mlp";
@@ -60,9 +58,6 @@ int main(int argc, char** argv) {
                           .test = &test,
                           .flatten_inputs = mlp},
                          options);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "fashion_mnist: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

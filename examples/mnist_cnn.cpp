@@ -15,13 +15,11 @@ int main(int argc, char** argv) {
   options.lr = 1e-3;
   options.optimizer = "adam";
   options.schedule = "cosine";
-  CLI::App app{"Train a convolutional network on MNIST"};
+  CLI::App app{"Train a convolutional network on MNIST", "mnist_cnn"};
   ex::add_common_flags(app, options);
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+  return nabla::cli::run(app, argc, argv, [&] {
     ex::prepare(options);
-    const auto dir = datasets::find_mnist_dir(options.data);
+    const auto dir = nabla::cli::announce_data("MNIST", datasets::find_mnist_dir(options.data));
     datasets::MNIST train(dir, datasets::Split::train, datasets::MNIST::normalization);
     datasets::MNIST test(dir, datasets::Split::test, datasets::MNIST::normalization);
 
@@ -42,9 +40,6 @@ int main(int argc, char** argv) {
                           .test = &test,
                           .report_seconds_to_99 = true},
                          options);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "mnist_cnn: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -13,6 +13,8 @@
 #include <CLI/CLI.hpp>
 #include <nabla/nabla.hpp>
 
+#include <cli.hpp>  // examples/common: --version, checked flags, errors as one line
+
 using namespace nabla;
 namespace F = nabla::nn::functional;
 
@@ -79,17 +81,15 @@ int main(int argc, char** argv) {
   int epochs = 10;
   int64_t limit = 0;
   std::string data;
-  CLI::App app{"Train PyTorch's MNIST example network with the whole loop in view"};
-  app.add_option("--epochs", epochs, "training epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--limit", limit, "train on the first N images only (0: all)")->check(CLI::NonNegativeNumber);
+  CLI::App app{"Train PyTorch's MNIST example network with the whole loop in view", "mnist_loop"};
+  app.add_option("--epochs", epochs, "training epochs")->capture_default_str()->check(nabla::cli::at_least(1));
+  app.add_option("--limit", limit, "train on the first N images only (0: all)")->check(nabla::cli::at_least(0));
   app.add_option("--data", data, "MNIST directory (default: search $NABLA_DATA, ./data, ../shared/data, ...)");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+  return nabla::cli::run(app, argc, argv, [&] {
     manual_seed(1);  // reproducible initialisation, dropout and shuffling
 
     // Data: the images as float32 [1, 28, 28], standardised with MNIST's mean and deviation.
-    const auto directory = datasets::find_mnist_dir(data);
+    const auto directory = nabla::cli::announce_data("MNIST", datasets::find_mnist_dir(data));
     const datasets::MNIST train_set(directory, datasets::Split::train, datasets::MNIST::normalization);
     const datasets::MNIST test_set(directory, datasets::Split::test, datasets::MNIST::normalization);
     const datasets::Subset train_subset = datasets::first_examples(train_set, limit > 0 ? limit : train_set.size());
@@ -104,9 +104,6 @@ int main(int argc, char** argv) {
       mnist_loop::train(epoch, model, train_loader, optimizer);
       mnist_loop::test(model, test_loader);
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mnist_loop: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

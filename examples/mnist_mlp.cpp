@@ -23,18 +23,16 @@ int main(int argc, char** argv) {
   std::string activation = "sigmoid";
   double dropout = 0.0;
 
-  CLI::App app{"Train a fully connected network on MNIST"};
+  CLI::App app{"Train a fully connected network on MNIST", "mnist_mlp"};
   ex::add_common_flags(app, options);
   app.add_option("--hidden", hidden, "hidden layer sizes, comma-separated")->capture_default_str();
   app.add_option("--activation", activation, "sigmoid, relu or tanh")
       ->capture_default_str()
-      ->check(CLI::IsMember({"sigmoid", "relu", "tanh"}));
-  app.add_option("--dropout", dropout, "dropout probability after each hidden layer")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+      ->check(nabla::cli::one_of({"sigmoid", "relu", "tanh"}));
+  app.add_option("--dropout", dropout, "dropout probability after each hidden layer")->capture_default_str()->check(nabla::cli::in_range(0, 1));
+  return nabla::cli::run(app, argc, argv, [&] {
     ex::prepare(options);
-    const auto dir = datasets::find_mnist_dir(options.data);
+    const auto dir = nabla::cli::announce_data("MNIST", datasets::find_mnist_dir(options.data));
     // Sigmoid nets train on plain [0, 1] pixels, as in the classic setup; the others on
     // standardised ones.
     const datasets::Normalize normalize = activation == "sigmoid" ? datasets::Normalize{} : datasets::MNIST::normalization;
@@ -62,9 +60,6 @@ int main(int argc, char** argv) {
          .flatten_inputs = true},
         options);
     (void)summary;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "mnist_mlp: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

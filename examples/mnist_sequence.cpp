@@ -50,13 +50,12 @@ int main(int argc, char** argv) {
   options.lr = 1e-3;
   options.optimizer = "adam";
   std::string model_name = "lstm";
-  CLI::App app{"Train an LSTM or a small vision transformer on MNIST read as a sequence"};
+  CLI::App app{"Train an LSTM or a small vision transformer on MNIST read as a sequence", "mnist_sequence"};
   ex::add_common_flags(app, options);
-  app.add_option("--model", model_name, "lstm or vit")->capture_default_str()->check(CLI::IsMember({"lstm", "vit"}));
-  CLI11_PARSE(app, argc, argv);
-  try {
+  app.add_option("--model", model_name, "lstm or vit")->capture_default_str()->check(nabla::cli::one_of({"lstm", "vit"}));
+  return nabla::cli::run(app, argc, argv, [&] {
     ex::prepare(options);
-    const auto dir = datasets::find_mnist_dir(options.data);
+    const auto dir = nabla::cli::announce_data("MNIST", datasets::find_mnist_dir(options.data));
     datasets::MNIST train(dir, datasets::Split::train, datasets::MNIST::normalization);
     datasets::MNIST test(dir, datasets::Split::test, datasets::MNIST::normalization);
     std::shared_ptr<nn::Module> model;
@@ -71,9 +70,6 @@ int main(int argc, char** argv) {
                           .train = &train,
                           .test = &test},
                          options);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "mnist_sequence: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

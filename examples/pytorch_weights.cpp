@@ -12,6 +12,8 @@
 
 #include <nabla/nabla.hpp>
 
+#include <cli.hpp>  // examples/common: --version, checked flags, errors as one line
+
 using namespace nabla;
 
 namespace pytorch_weights {
@@ -30,18 +32,17 @@ nn::Shared<nn::Sequential> make_cnn() {
 int main(int argc, char** argv) {
   std::string weights = "../shared/interop/cnn.safetensors";
   std::string data;
-  CLI::App app{"Evaluate the PyTorch-trained MNIST cnn (a .pt or .safetensors state_dict) on the test set"};
+  CLI::App app{"Evaluate the PyTorch-trained MNIST cnn (a .pt or .safetensors state_dict) on the test set", "pytorch_weights"};
   app.add_option("--weights", weights, "the state_dict: .pt (torch.save) or .safetensors")->capture_default_str();
   app.add_option("--data", data, "MNIST directory (default: search $NABLA_DATA, ./data, ../shared/data, ...)");
-  CLI11_PARSE(app, argc, argv);
-  try {
+  return nabla::cli::run(app, argc, argv, [&] {
     // 1. The model, and PyTorch's weights into it: every name and shape is checked.
     auto model = pytorch_weights::make_cnn();
     nn::load(*model, weights);
     std::printf("loaded %s into\n%s\n", weights.c_str(), model->summary().c_str());
 
     // 2. The test set, normalised as in PyTorch: (x / 255 - 0.1307) / 0.3081.
-    const datasets::MNIST test_set(datasets::find_mnist_dir(data), datasets::Split::test,
+    const datasets::MNIST test_set(nabla::cli::announce_data("MNIST", datasets::find_mnist_dir(data)), datasets::Split::test,
                                    datasets::MNIST::normalization);
     datasets::DataLoader loader(test_set, {.batch_size = 1000});
 
@@ -55,9 +56,6 @@ int main(int argc, char** argv) {
     const auto count = static_cast<long long>(loader.num_examples());
     std::printf("test accuracy: %lld / %lld = %.2f %%\n", static_cast<long long>(correct), count,
                 100.0 * static_cast<double>(correct) / static_cast<double>(count));
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "pytorch_weights: %s\n", error.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -22,6 +22,36 @@ nabla_install_packages() {
   $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
 }
 
+# ---- issue 18: build only what a script runs, saying how far it is --------------------------------
+# nabla_build_targets TARGET...: configures (once) and builds just TARGET... and what they need (the
+# libraries), showing one line "building TARGET: 45%"; the full log is in $NABLA_BUILD_DIR/build.log
+# and its end is shown if the build fails.
+nabla_build_targets() {
+  if [ ! -f "$NABLA_BUILD_DIR/CMakeCache.txt" ]; then
+    echo "configuring $NABLA_BUILD_DIR (Release)" >&2
+    mkdir -p "$NABLA_BUILD_DIR"
+    cmake -S "$NABLA_ROOT" -B "$NABLA_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >"$NABLA_BUILD_DIR/configure.log" 2>&1 ||
+      { tail -n 30 "$NABLA_BUILD_DIR/configure.log" >&2; return 1; }
+  fi
+  local log="$NABLA_BUILD_DIR/build.log" line percent=0 status
+  set +e
+  cmake --build "$NABLA_BUILD_DIR" -j2 --target "$@" 2>&1 | tee "$log" | while IFS= read -r line; do
+    if [[ $line =~ ^\[\ *([0-9]+)%\] ]]; then
+      percent=${BASH_REMATCH[1]}
+      printf '\rbuilding %s: %3d%%' "$*" "$percent" >&2
+    fi
+  done
+  status=${PIPESTATUS[0]}
+  set -e
+  if [ "$status" -ne 0 ]; then
+    printf '\nthe build failed; the end of %s:\n' "$log" >&2
+    tail -n 30 "$log" >&2
+    return "$status"
+  fi
+  printf '\rbuilding %s: done\n' "$*" >&2
+}
+# ---- end of issue 18's block ----------------------------------------------------------------------
+
 # Configures (once) and builds Release with 2 jobs.
 nabla_build() {
   if [ ! -f "$NABLA_BUILD_DIR/CMakeCache.txt" ]; then

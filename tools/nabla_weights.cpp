@@ -9,17 +9,11 @@
 
 #include <nabla/nabla.hpp>
 
+#include <cli.hpp>  // examples/common: --version, checked arguments, errors as one line
+
 using namespace nabla;
 
 namespace nabla_weights {
-
-int usage() {
-  std::fprintf(stderr,
-               "usage: nabla-weights inspect FILE\n"
-               "       nabla-weights convert IN OUT\n"
-               "FILE/IN: .pt/.pth (torch.save), .safetensors, .nbl; OUT: .safetensors or .nbl\n");
-  return 2;
-}
 
 int inspect(const std::string& path) {
   const nn::Weights weights = nn::read_weights(path);
@@ -48,13 +42,16 @@ int convert(const std::string& in, const std::string& out) {
 }  // namespace nabla_weights
 
 int main(int argc, char** argv) {
-  const std::string command = argc > 1 ? argv[1] : "";
-  try {
-    if (command == "inspect" && argc == 3) return nabla_weights::inspect(argv[2]);
-    if (command == "convert" && argc == 4) return nabla_weights::convert(argv[2], argv[3]);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "nabla-weights: %s\n", error.what());
-    return 1;
-  }
-  return nabla_weights::usage();
+  CLI::App app{"Inspect a weight file or convert it: .pt/.pth (torch.save), .safetensors, .nbl -> .safetensors or .nbl",
+               "nabla-weights"};
+  app.require_subcommand(1);
+  std::string file, in, out;
+  CLI::App* inspect = app.add_subcommand("inspect", "list a file's tensors (name, dtype, shape) and metadata");
+  inspect->add_option("FILE", file, "a .pt, .pth, .safetensors or .nbl file")->required();
+  CLI::App* convert = app.add_subcommand("convert", "convert IN into OUT (the format from OUT's extension)");
+  convert->add_option("IN", in, "a .pt, .pth, .safetensors or .nbl file")->required();
+  convert->add_option("OUT", out, "a .safetensors or .nbl file")->required();
+  return nabla::cli::run(app, argc, argv, [&] {
+    return inspect->parsed() ? nabla_weights::inspect(file) : nabla_weights::convert(in, out);
+  });
 }

@@ -1,4 +1,5 @@
 #include "nabla/datasets/charts.hpp"
+#include "nabla/datasets/picture_scale.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -197,9 +198,10 @@ Canvas predictions_grid(const Tensor& images, const Tensor& predicted, const Ten
     captions.push_back(std::move(caption));
   }
   ImageGridOptions with_key = options;
-  const std::string key = fmt::format("{}; red: wrong ({} of {})",
-                                      one_line ? "predicted/true" : "top: predicted, bottom: true", mistakes,
-                                      predictions.size());
+  // No counts here: "10 of 40" read as an error rate; the caller knows what the images are a
+  // sample of and says it in the title.
+  (void)mistakes;
+  const std::string key = fmt::format("{}; red: a mistake", one_line ? "predicted/true" : "top: predicted, bottom: true");
   with_key.title = options.title.empty() ? key : options.title + "\n" + key;
   return image_grid(images, captions, with_key);
 }
@@ -228,18 +230,36 @@ Canvas confusion_matrix_chart(const Tensor& counts, const std::vector<std::strin
   if (classes == 0) fail("confusion_matrix_chart: no classes");
   const std::vector<int64_t> cells = counts.to_vector<int64_t>();
 
+  // Class names and axis titles at twice the font size: they are what a reader looks for first.
+  constexpr int kLabelScale = 2;
   int name_width = 0;
-  for (const std::string& name : class_names) name_width = std::max(name_width, Canvas::text_width(name));
+  for (const std::string& name : class_names) name_width = std::max(name_width, Canvas::text_width(name, kLabelScale));
   int count_width = 0;
+  int64_t correct = 0, total = 0;
   for (int64_t value : cells) count_width = std::max(count_width, Canvas::text_width(std::to_string(value)));
-  const int cell = std::max(28, count_width + 8);
+  for (int64_t k = 0; k < classes; ++k) correct += cells[k * classes + k];
+  for (int64_t value : cells) total += value;
+  const std::string heading =
+      total > 0 ? fmt::format("{}\naccuracy {:.2f}% ({} of {})", title, 100.0 * static_cast<double>(correct) / static_cast<double>(total),
+                              correct, total)
+                : title;
+  const int cell = std::max(Canvas::kLineHeight * kLabelScale + 8, count_width + 8);
   const int margin = 12;
-  const int left = margin + kLine + 4 + name_width + 6;  // axis title, names, gap
-  const int top = margin + Canvas::text_height(title) + 10;
+  const int axis_title = kLine * kLabelScale;
+  const int left = margin + axis_title + 4 + name_width + 6;  // axis title, names, gap
+  const int top = margin + Canvas::text_height(heading, kLabelScale) + 10;
   const int grid = cell * static_cast<int>(classes);
-  const int bottom = 6 + name_width + 6 + kLine + margin;  // names (rotated), axis title
-  Canvas canvas(left + grid + margin, top + grid + bottom, colors::white);
-  canvas.draw_text(margin, margin, title, colors::black);
+  // Column names that fit their cell (digits) are written across; longer ones read upwards.
+  const bool upright_columns = name_width <= cell - 2;
+  const int column_names_height = upright_columns ? Canvas::kGlyphHeight * kLabelScale : name_width;
+  const int bottom = 6 + column_names_height + 6 + axis_title + margin;  // names, axis title
+  // The colour bar: a strip of the shades from 0 to 100 % with its ticks, right of the grid.
+  const int bar_left = left + grid + 16, bar_width = 16;
+  const std::string bar_title = "share of the true class";
+  const int right = bar_width + 6 + Canvas::text_width("100%") + 8 + kLine + margin;
+  Canvas canvas(std::max(bar_left + right, 2 * margin + Canvas::text_width(heading, kLabelScale)), top + grid + bottom,
+                colors::white);
+  canvas.draw_text(margin, margin, heading, colors::black, kLabelScale);
 
   constexpr Color kDark{8, 48, 107};
   for (int64_t t = 0; t < classes; ++t) {
@@ -260,14 +280,33 @@ Canvas confusion_matrix_chart(const Tensor& counts, const std::vector<std::strin
   canvas.draw_rect(left - 1, top - 1, grid + 2, grid + 2, colors::gray);
   for (int64_t k = 0; k < classes; ++k) {
     const std::string& name = class_names[static_cast<size_t>(k)];
-    const int offset = static_cast<int>(k) * cell + (cell - Canvas::kGlyphHeight) / 2;
-    canvas.draw_text(left - 6 - Canvas::text_width(name), top + offset, name, colors::black);
-    canvas.draw_text(left + offset, top + grid + 6 + Canvas::text_width(name), name, colors::black, 1,
-                     TextDirection::up);
+    const int offset = static_cast<int>(k) * cell + (cell - Canvas::kGlyphHeight * kLabelScale) / 2;
+    canvas.draw_text(left - 6 - Canvas::text_width(name, kLabelScale), top + offset, name, colors::black, kLabelScale);
+    if (upright_columns) {
+      canvas.draw_text(left + static_cast<int>(k) * cell + (cell - Canvas::text_width(name, kLabelScale)) / 2,
+                       top + grid + 6, name, colors::black, kLabelScale);
+    } else {
+      canvas.draw_text(left + offset, top + grid + 6 + Canvas::text_width(name, kLabelScale), name, colors::black,
+                       kLabelScale, TextDirection::up);
+    }
   }
-  canvas.draw_text(margin, top + (grid + Canvas::text_width("true")) / 2, "true", colors::gray, 1, TextDirection::up);
-  canvas.draw_text(left + (grid - Canvas::text_width("predicted")) / 2, top + grid + 6 + name_width + 6, "predicted",
-                   colors::gray);
+  canvas.draw_text(margin, top + (grid + Canvas::text_width("true", kLabelScale)) / 2, "true", colors::gray, kLabelScale,
+                   TextDirection::up);
+  canvas.draw_text(left + (grid - Canvas::text_width("predicted", kLabelScale)) / 2,
+                   top + grid + 6 + column_names_height + 6, "predicted", colors::gray, kLabelScale);
+  // The colour bar, 100 % at the top, shaded as the cells are.
+  for (int y = 0; y < grid; ++y) {
+    const double share = 1.0 - static_cast<double>(y) / std::max(1, grid - 1);
+    canvas.fill_rect(bar_left, top + y, bar_width, 1, blend(colors::white, kDark, std::sqrt(share)));
+  }
+  canvas.draw_rect(bar_left - 1, top - 1, bar_width + 2, grid + 2, colors::gray);
+  for (int percent : {0, 10, 25, 50, 100}) {
+    const int y = top + static_cast<int>(std::lround((1.0 - std::sqrt(percent / 100.0)) * (grid - 1)));
+    canvas.draw_line(bar_left + bar_width, y, bar_left + bar_width + 3, y, colors::black);
+    canvas.draw_text(bar_left + bar_width + 6, y - Canvas::kGlyphHeight / 2, fmt::format("{}%", percent), colors::black);
+  }
+  canvas.draw_text(bar_left + right - margin - Canvas::kGlyphHeight, top + (grid + Canvas::text_width(bar_title)) / 2,
+                   bar_title, colors::gray, 1, TextDirection::up);
   return canvas;
 }
 
@@ -379,6 +418,29 @@ Canvas line_chart(const std::vector<Series>& series, const LineChartOptions& opt
     canvas.draw_text(legend_x + 18, legend_top, s.name, colors::black);
     legend_x += 18 + Canvas::text_width(s.name) + 16;
   }
+  return canvas;
+}
+
+// ---- readable at any size (issue 18)
+
+Canvas scaled(const Canvas& canvas, int factor) {
+  if (factor < 1) fail("scaled: factor must be at least 1, got {}", factor);
+  Canvas out(canvas.width() * factor, canvas.height() * factor, colors::white);
+  const std::vector<uint8_t>& in = canvas.rgb();
+  for (int y = 0; y < canvas.height(); ++y) {
+    for (int x = 0; x < canvas.width(); ++x) {
+      const size_t at = (static_cast<size_t>(y) * static_cast<size_t>(canvas.width()) + static_cast<size_t>(x)) * 3;
+      out.fill_rect(x * factor, y * factor, factor, factor, Color{in[at], in[at + 1], in[at + 2]});
+    }
+  }
+  return out;
+}
+
+Canvas text_banner(const std::string& text, int width, int scale) {
+  const int margin = 12;
+  Canvas canvas(std::max(width, Canvas::text_width(text, scale) + 2 * margin), Canvas::text_height(text, scale) + margin,
+                colors::white);
+  canvas.draw_text(margin, margin, text, colors::black, scale);
   return canvas;
 }
 

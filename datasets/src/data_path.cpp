@@ -102,6 +102,18 @@ fs::path find_data_dir(const DataSpec& spec, const fs::path& data_option) {
          (data_option / spec.folder).string(), describe_missing(data_option / spec.folder),
          spec.how_to_get);
   }
+  // $NABLA_DATA is as explicit as --data (issue 18): a directory set there that lacks the files is an error
+  // (naming it and the files), never a quiet fallback to other data.
+  if (const char* root = std::getenv("NABLA_DATA"); root && *root) {
+    const fs::path directory(root);
+    if (spec.accept_data_root && missing_mnist_files(directory).empty()) return directory.lexically_normal();
+    if (missing_mnist_files(directory / spec.folder).empty()) return (directory / spec.folder).lexically_normal();
+    const std::string itself = spec.accept_data_root ? fmt::format("it {}, and ", describe_missing(directory)) : "";
+    fail("{}: $NABLA_DATA={} does not hold the {} files: {}{} {}. Point NABLA_DATA at the directory that holds "
+         "them (or unset it to search the usual places). {}",
+         spec.display_name, directory.string(), spec.display_name, itself, (directory / spec.folder).string(),
+         describe_missing(directory / spec.folder), spec.how_to_get);
+  }
   const std::vector<Candidate> candidates = implicit_candidates(spec);
   for (const Candidate& candidate : candidates) {
     if (missing_mnist_files(candidate.directory).empty()) return candidate.directory;

@@ -2,11 +2,13 @@
 
 #include <sys/resource.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 
 #include "metrics.hpp"
+#include "nabla/datasets/picture_scale.hpp"
 #include "progress.hpp"
 
 namespace nabla::examples {
@@ -16,20 +18,20 @@ namespace F = nabla::nn::functional;
 
 void add_common_flags(CLI::App& app, CommonOptions& o) {
   app.add_option("--data", o.data, "dataset directory (default: search $NABLA_DATA, ./data, ../shared/data, ...)");
-  app.add_option("--epochs", o.epochs, "training epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", o.batch_size, "examples per training step")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", o.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--epochs", o.epochs, "training epochs")->capture_default_str()->check(cli::at_least(1));
+  app.add_option("--batch-size", o.batch_size, "examples per training step")->capture_default_str()->check(cli::at_least(1));
+  app.add_option("--lr", o.lr, "learning rate")->capture_default_str()->check(cli::greater_than(0));
   app.add_option("--optimizer", o.optimizer, "sgd, adam, adamw or rmsprop")
       ->capture_default_str()
-      ->check(CLI::IsMember({"sgd", "adam", "adamw", "rmsprop"}));
-  app.add_option("--momentum", o.momentum, "momentum (sgd, rmsprop)")->capture_default_str();
-  app.add_option("--weight-decay", o.weight_decay, "weight decay")->capture_default_str();
+      ->check(cli::one_of({"sgd", "adam", "adamw", "rmsprop"}));
+  app.add_option("--momentum", o.momentum, "momentum (sgd, rmsprop)")->capture_default_str()->check(cli::in_range(0, 1));
+  app.add_option("--weight-decay", o.weight_decay, "weight decay")->capture_default_str()->check(cli::at_least(0));
   app.add_option("--schedule", o.schedule, "learning-rate schedule: none, cosine or step (x0.1 every third of the run)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"none", "cosine", "step"}));
-  app.add_option("--threads", o.threads, "threads (0: all cores)")->capture_default_str();
+      ->check(cli::one_of({"none", "cosine", "step"}));
+  app.add_option("--threads", o.threads, "threads (0: all cores)")->capture_default_str()->check(cli::at_least(0));
   app.add_option("--seed", o.seed, "seed for initialisation, shuffling and dropout")->capture_default_str();
-  app.add_option("--limit", o.limit, "train on the first N images only (0: all)")->capture_default_str();
+  app.add_option("--limit", o.limit, "train on the first N images only (0: all)")->capture_default_str()->check(cli::at_least(0));
   app.add_option("--out", o.out, "directory for pictures and metrics (default: out/<example>)");
   app.add_option("--save", o.save, "write a checkpoint (model, optimiser, epoch, RNG) after every epoch");
   app.add_option("--resume", o.resume, "continue from a checkpoint written by --save");
@@ -99,20 +101,27 @@ struct Evaluation {
   Tensor counts;     // confusion matrix int64 [K, K]
 };
 
+// Evaluates the test set with a progress bar of its own ("evaluating", redrawn on a terminal only).
 Evaluation evaluate(nn::Module& model, const ds::MNIST& test, bool flatten) {
   model.eval();
   NoGradGuard no_grad;
-  ds::DataLoader loader(test, {.batch_size = 1000});
+  constexpr int64_t kBatch = 1000;
+  ds::DataLoader loader(test, {.batch_size = kBatch});
+  ProgressBar progress("  evaluating", loader.size(), kBatch);
   Evaluation result;
   result.counts = zeros({test.num_classes(), test.num_classes()}, int64);
   std::vector<Tensor> predictions;
   double total_loss = 0.0;
+  int64_t seen = 0, correct = 0, step = 0;
   for (ds::Batch& batch : loader) {
     const Tensor logits = model(model_input(batch.inputs, flatten));
     total_loss += F::cross_entropy(logits, batch.targets, {.reduction = F::Reduction::sum}).item();
     Tensor predicted = logits.argmax(1);
     result.counts.add_(ds::confusion_matrix(predicted, batch.targets, test.num_classes()));
     predictions.push_back(predicted);
+    seen += batch.size();
+    correct += predicted.eq(batch.targets).sum().item<int64_t>();
+    progress.update(++step, total_loss / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen));
   }
   model.train();
   result.predicted = concat(predictions, 0);
@@ -189,6 +198,45 @@ std::vector<int64_t> picture_indices(const Tensor& predicted, const Tensor& labe
   return indices;
 }
 
+// ---- pictures (issue 18): titled with program, model and date; drawn at 2x so that text stays
+// readable when a PNG is shown at half size.
+constexpr int kPictureScale = 2;
+constexpr int kCurvePointsPerEpoch = 20;
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &utc);
+  return text;
+}
+
+void save_picture(const ds::Canvas& canvas, const std::filesystem::path& path) {
+  ds::scaled(canvas, kPictureScale).save_png(path.string());
+}
+
+// The training curve at kCurvePointsPerEpoch points per epoch: each point the mean loss and
+// accuracy of the batches since the last one, at x = the fraction of epochs done.
+struct FineCurve {
+  std::vector<double> x, loss, accuracy;
+  double loss_sum = 0.0;
+  int64_t correct = 0, seen = 0;
+  void add(double batch_loss, int64_t batch_correct, int64_t batch_size) {
+    loss_sum += batch_loss * static_cast<double>(batch_size);
+    correct += batch_correct;
+    seen += batch_size;
+  }
+  void point_if_due(int epoch, int64_t step, int64_t steps) {
+    const int64_t every = std::max<int64_t>(1, steps / kCurvePointsPerEpoch);
+    if (seen == 0 || (step % every != 0 && step != steps)) return;
+    x.push_back(epoch + static_cast<double>(step) / static_cast<double>(steps));
+    loss.push_back(loss_sum / static_cast<double>(seen));
+    accuracy.push_back(100.0 * static_cast<double>(correct) / static_cast<double>(seen));
+    loss_sum = 0.0, correct = 0, seen = 0;
+  }
+};
+
 void write_text(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
@@ -203,7 +251,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
   const ds::MNIST& test = *run.test;
   const ds::Subset train = ds::first_examples(full_train, o.limit > 0 ? o.limit : full_train.size());
   const std::filesystem::path out_dir = o.out.empty() ? std::filesystem::path("out") / run.example : std::filesystem::path(o.out);
-  std::filesystem::create_directories(out_dir);
+  cli::create_output_directory(out_dir, "--out");
 
   auto optimizer = make_optimizer(o, model.parameters());
   auto scheduler = make_scheduler(o, *optimizer);
@@ -220,6 +268,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
              run.model_description, full_train.name(), train.size(), test.size(), model.parameter_count(), get_num_threads());
 
   Evaluation evaluation;
+  FineCurve curve;  // this run's epochs (a resumed run's earlier epochs are in history, one point each)
   for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
     loader.set_epoch(epoch);
     ProgressBar progress(fmt::format("epoch {}/{}", epoch + 1, o.epochs), loader.size(), o.batch_size);
@@ -231,9 +280,12 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
       const Tensor loss = F::cross_entropy(logits, batch.targets);
       loss.backward();
       optimizer->step();
+      const int64_t batch_correct = logits.argmax(1).eq(batch.targets).sum().item<int64_t>();
       loss_sum += loss.item() * static_cast<double>(batch.size());
-      correct += logits.argmax(1).eq(batch.targets).sum().item<int64_t>();
+      correct += batch_correct;
       seen += batch.size();
+      curve.add(loss.item(), batch_correct, batch.size());
+      curve.point_if_due(epoch, step + 1, loader.size());
       progress.update(++step, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen));
     }
     const double seconds = progress.stop();
@@ -254,31 +306,55 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
   // ---- report: table, pictures, metrics
   ConfusionMatrix matrix(test.num_classes());
   matrix.add(evaluation.predicted, test.labels().to(int64));
-  fmt::print("\n{}", matrix.table(test.class_names()));
+  // With --json the JSON line is all that goes to stdout (prog --json | jq); the report goes to stderr.
+  std::FILE* const report = o.json ? stderr : stdout;
+  fmt::print(report, "\n{}", matrix.table(test.class_names()));
 
   const auto& names = full_train.class_names();
+  const std::string heading = fmt::format("{}: {} on {}, {}", run.example, run.model_description, full_train.name(), utc_now());
   std::vector<std::string> captions;
   for (int64_t i = 0; i < 40; ++i) captions.push_back(names[static_cast<size_t>(full_train.labels().at<int64_t>({i}))]);
-  ds::image_grid(full_train.images().narrow(0, 0, 40), captions,
-                 {.columns = 10, .title = full_train.name() + " training samples"})
-      .save_png((out_dir / "samples.png").string());
-  const Tensor shown = from_vector(picture_indices(evaluation.predicted, test.labels()));
-  ds::predictions_grid(index_select(test.images(), 0, shown), index_select(evaluation.predicted, 0, shown),
-                       index_select(test.labels().to(int64), 0, shown), names,
-                       {.columns = 10, .title = run.example + " predictions (first 30, then mistakes)"})
-      .save_png((out_dir / "predictions.png").string());
-  ds::confusion_matrix_chart(evaluation.counts, names, run.example + " confusion matrix (test set)")
-      .save_png((out_dir / "confusion.png").string());
+  save_picture(ds::image_grid(full_train.images().narrow(0, 0, 40), captions,
+                              {.columns = 10, .title = full_train.name() + " training samples (the first 40)"}),
+               out_dir / "samples.png");
+  const std::vector<int64_t> picked = picture_indices(evaluation.predicted, test.labels());
+  const int64_t first_rows = std::min<int64_t>(30, test.size());
+  const int64_t mistakes = test.size() - sum(eq(evaluation.predicted, test.labels().to(int64))).item<int64_t>();
+  const Tensor shown = from_vector(picked);
+  save_picture(ds::predictions_grid(index_select(test.images(), 0, shown), index_select(evaluation.predicted, 0, shown),
+                                    index_select(test.labels().to(int64), 0, shown), names,
+                                    {.columns = 10,
+                                     .title = fmt::format("{}\nthe first {} test images; last row: {} of the {} test mistakes",
+                                                          heading, first_rows,
+                                                          static_cast<int64_t>(picked.size()) - first_rows, mistakes)}),
+               out_dir / "predictions.png");
+  save_picture(ds::confusion_matrix_chart(evaluation.counts, names,
+                                          fmt::format("{} confusion matrix, {} test set\n{}", run.example,
+                                                      full_train.name(), run.model_description)),
+               out_dir / "confusion.png");
   write_text(out_dir / "confusion.csv", matrix.csv(names));
-  std::vector<double> train_percent, test_percent;
-  for (double a : history.train_accuracy) train_percent.push_back(100 * a);
-  for (double a : history.test_accuracy) test_percent.push_back(100 * a);
-  ds::hstack({ds::line_chart({{"train", history.train_loss}, {"test", history.test_loss}},
-                             {.title = "Loss", .y_label = "cross-entropy"}),
-              ds::line_chart({{"train", train_percent}, {"test", test_percent}},
-                             {.title = "Accuracy", .y_label = "percent"})},
-             10)
-      .save_png((out_dir / "curves.png").string());
+  // Training: kCurvePointsPerEpoch points per epoch of this run (one per epoch before a resume);
+  // test: one point at the end of each epoch.
+  std::vector<double> train_x, train_loss, train_percent, test_x, test_percent;
+  for (size_t e = 0; e < static_cast<size_t>(first_epoch) && e < history.train_loss.size(); ++e) {
+    train_x.push_back(static_cast<double>(e + 1));
+    train_loss.push_back(history.train_loss[e]);
+    train_percent.push_back(100 * history.train_accuracy[e]);
+  }
+  train_x.insert(train_x.end(), curve.x.begin(), curve.x.end());
+  train_loss.insert(train_loss.end(), curve.loss.begin(), curve.loss.end());
+  train_percent.insert(train_percent.end(), curve.accuracy.begin(), curve.accuracy.end());
+  for (size_t e = 0; e < history.test_accuracy.size(); ++e) {
+    test_x.push_back(static_cast<double>(e + 1));
+    test_percent.push_back(100 * history.test_accuracy[e]);
+  }
+  const ds::Canvas charts =
+      ds::hstack({ds::line_chart({{"train (per 1/20 epoch)", train_loss, train_x}, {"test (end of epoch)", history.test_loss, test_x}},
+                                 {.title = "Loss", .y_label = "cross-entropy", .x_start = 0}),
+                  ds::line_chart({{"train (per 1/20 epoch)", train_percent, train_x}, {"test (end of epoch)", test_percent, test_x}},
+                                 {.title = "Accuracy", .y_label = "percent", .x_start = 0})},
+                 10);
+  save_picture(ds::vstack({ds::text_banner(heading, charts.width()), charts}), out_dir / "curves.png");
 
   std::string per_class;
   for (int64_t c = 0; c < matrix.classes(); ++c) {
@@ -298,7 +374,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
                          history.seconds_to_99 >= 0 ? json_number(history.seconds_to_99) : "null", json_number(rss),
                          json_array(history.train_loss), json_array(history.train_accuracy), json_array(history.test_loss),
                          json_array(history.test_accuracy), json_array(history.epoch_seconds), per_class));
-  fmt::print("test accuracy {:.2f}% after {} epochs ({:.1f} s training); pictures and metrics in {}/\n",
+  fmt::print(report, "test accuracy {:.2f}% after {} epochs ({:.1f} s training); pictures and metrics in {}/\n",
              100 * evaluation.accuracy, o.epochs, history.train_seconds, out_dir.string());
   if (o.json) {
     std::string line = fmt::format("{{\"example\":\"{}\",\"model\":\"{}\",\"epochs\":{},\"train_seconds\":{},\"test_accuracy\":{}",

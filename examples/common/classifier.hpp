@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli.hpp"
 #include "nabla/nabla.hpp"
 
 namespace nabla::examples {

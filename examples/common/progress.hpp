@@ -1,7 +1,7 @@
 #pragma once
 // A progress bar for training loops. On a terminal it redraws one line (batch i/n, running loss
 // and accuracy, images/s, time left); when output is a file or pipe it stays silent until
-// finish(), which prints one plain line, so logs stay readable.
+// finish(), which prints one plain line, so logs stay readable (NABLA_PROGRESS=always draws anyway).
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -35,6 +35,10 @@ class ProgressBar {
   int64_t done_ = 0;
   double loss_ = 0.0, accuracy_ = 0.0;
 };
+
+// Whether a rate measured over `steps_done` steps and `elapsed_seconds` means anything yet: at
+// least a second and 3 steps (the first batches pay for warm-up).
+bool rate_is_meaningful(int64_t steps_done, double elapsed_seconds);
 
 // "1:05" / "12:34:56".
 std::string format_duration(double seconds);

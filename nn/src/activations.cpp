@@ -3,6 +3,7 @@
 // used (exp(min(x, 0)), log_sigmoid), so the unused side of a `where` never overflows into a NaN
 // gradient.
 #include "nabla/nn/activations.hpp"
+#include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::nn::functional {
 
@@ -41,6 +42,7 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
     per_channel[0] = count;
     slope = weight.reshape(per_channel);
   }
+  check_same_dtype("prelu", "input", x.dtype(), "weight", weight.dtype());
   return where(gt(x, 0.0), x, slope * x);
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nabla/nn/init.hpp"
+#include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::nn {
 
@@ -118,6 +119,7 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const Tensor& of
       fail("embedding_bag: per_sample_weights are only supported for mode sum (as in PyTorch), got mode {}",
            options.mode == EmbeddingBagMode::mean ? "mean" : "max");
     }
+    check_same_dtype("embedding_bag", "per_sample_weights", sample_weights.dtype(), "weight", weight.dtype());
     if (sample_weights.shape() != input.shape() || !sample_weights.is_floating_point()) {
       fail("embedding_bag: per_sample_weights must be float values of the input's shape {}, got {} of shape {}",
            input.shape(), sample_weights.dtype(), sample_weights.shape());

@@ -1,6 +1,7 @@
 // Layers as functions: each a composition of differentiable ops, so autograd derives every
 // backward pass.
 #include "nabla/nn/functional.hpp"
+#include "nabla/tensor/mixed_dtypes.hpp"
 
 #include <cmath>
 #include <numbers>
@@ -92,6 +93,10 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   if (x.dim() < 2) fail("batch_norm: input must be [N, C, ...], got shape {}", x.shape());
   const int64_t channels = x.shape()[1];
   // All shapes are checked before anything runs: a refused call must not touch the running statistics.
+  for (const auto& [name, parameter] : {std::pair<const char*, const Tensor*>{"weight", &weight}, {"bias", &bias},
+                                        {"running_mean", &running_mean}, {"running_var", &running_var}}) {
+    if (parameter->defined()) check_same_dtype("batch_norm", "input", x.dtype(), name, parameter->dtype());
+  }
   if (running_mean.defined() != running_var.defined()) {
     fail("batch_norm: running_mean and running_var must be given together (or both left undefined)");
   }

@@ -12,6 +12,7 @@
 #include "winograd.hpp"
 #include "nabla/tensor/factories.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::kernels {
 
@@ -104,6 +105,8 @@ detail::Winograd3x3 winograd_geometry(const ConvShape& s, Size2d in, const Conv2
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dParams& params) {
   if (!x_in.defined() || !weight_in.defined()) fail("conv2d: an operand is undefined");
+  check_same_dtype("conv2d", "input", x_in.dtype(), "weight", weight_in.dtype());
+  if (bias_in.defined()) check_same_dtype("conv2d", "input", x_in.dtype(), "bias", bias_in.dtype());
   check_float_operands("conv2d", {&x_in, &weight_in, &bias_in});
   const ConvShape s = conv_shape(x_in.shape(), weight_in.shape(), params, "conv2d");
   if (bias_in.defined() && bias_in.shape() != Shape{s.out_channels}) {

@@ -6,6 +6,7 @@
 #include "nabla/tensor/conv.hpp"
 #include "nabla/tensor/factories.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::kernels {
 
@@ -41,6 +42,8 @@ namespace {
 void check_operands(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   constexpr const char* op = "conv_transpose2d";
   if (!x.defined() || !weight.defined()) fail("{}: the input or the weight is undefined", op);
+  check_same_dtype(op, "input", x.dtype(), "weight", weight.dtype());
+  if (bias.defined()) check_same_dtype(op, "input", x.dtype(), "bias", bias.dtype());
   for (const Tensor* t : {&x, &weight, &bias}) {
     if (!t->defined()) continue;
     if (!is_floating(t->dtype())) fail("{}: operands must be float32 or float64, got {}", op, t->dtype());

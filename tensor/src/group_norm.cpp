@@ -10,6 +10,7 @@
 #include "nabla/tensor/fused_layers.hpp"
 #include "nabla/tensor/simd.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::kernels {
 
@@ -34,6 +35,7 @@ GroupShape check_group_norm(const Tensor& x, int64_t num_groups, const Tensor& w
   }
   for (int64_t i = 2; i < x.dim(); ++i) s.positions *= x.size(i);
   for (const Tensor* p : {&weight, &bias}) {
+    if (p->defined()) check_same_dtype("group_norm", "input", x.dtype(), p == &weight ? "weight" : "bias", p->dtype());
     if (p->defined() && (p->dim() != 1 || p->size(0) != s.channels || p->dtype() != x.dtype())) {
       fail("group_norm: {} has shape {} and dtype {}, expected [{}] of {} (one value per channel)",
            p == &weight ? "weight" : "bias", p->shape(), p->dtype(), s.channels, x.dtype());

@@ -8,6 +8,7 @@
 #include "nabla/tensor/fused_layers.hpp"
 #include "nabla/tensor/simd.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::kernels {
 
@@ -21,6 +22,7 @@ void check_layer_norm(const Tensor& x, int64_t normalized, const Tensor& weight,
     fail("layer_norm: cannot normalise groups of {} elements of an input of shape {}", normalized, x.shape());
   }
   for (const Tensor* p : {&weight, &bias}) {
+    if (p->defined()) check_same_dtype("layer_norm", "input", x.dtype(), p == &weight ? "weight" : "bias", p->dtype());
     if (p->defined() && (p->numel() != normalized || p->dtype() != x.dtype())) {
       fail("layer_norm: {} has shape {} and dtype {}, expected {} elements of {}", p == &weight ? "weight" : "bias",
            p->shape(), p->dtype(), normalized, x.dtype());

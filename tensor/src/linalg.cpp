@@ -11,6 +11,7 @@
 #include "blas.hpp"
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/factories.hpp"
+#include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::kernels {
 namespace {
@@ -196,6 +197,9 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
     fail("matmul: not defined for two bool tensors (shapes {} and {}), as in PyTorch; convert with "
          ".to(nabla::int64) or .to(nabla::float32) first", a_in.shape(), b_in.shape());
   }
+  // One dtype for both, as in PyTorch (nabla/tensor/mixed_dtypes.hpp): a float32 x float64 product
+  // is refused rather than silently computed in float64.
+  check_same_dtype("matmul", "a", a_in.dtype(), "b", b_in.dtype());
   // A 1-d a is a row [1, k]; a 1-d b is a column [k, 1]. The extra axes are dropped at the end.
   // (References, with the reshaped views held aside: copying a handle costs an atomic.)
   Tensor a_row, b_column;

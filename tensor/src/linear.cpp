@@ -3,6 +3,7 @@
 #include "contiguous_ref.hpp"
 #include "nabla/tensor/elementwise.hpp"
 #include "nabla/tensor/linalg.hpp"
+#include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::kernels {
 
@@ -19,8 +20,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (bias.defined() && bias.shape() != Shape{out_features}) {
     fail("linear: bias of shape {} does not match out_features {}", bias.shape(), out_features);
   }
-  if (!is_floating(x.dtype()) || x.dtype() != weight.dtype() || (bias.defined() && bias.dtype() != x.dtype())) {
-    // Mixed or integer dtypes: the general path promotes like matmul does.
+  // Mixed dtypes are refused, as in PyTorch (nabla/tensor/mixed_dtypes.hpp).
+  check_same_dtype("linear", "input", x.dtype(), "weight", weight.dtype());
+  if (bias.defined()) check_same_dtype("linear", "input", x.dtype(), "bias", bias.dtype());
+  if (!is_floating(x.dtype())) {
+    // Integer dtypes: the general path.
     Tensor out = matmul(x, weight.t());
     return bias.defined() ? add(out, bias) : out;
   }

@@ -11,6 +11,7 @@
 #include "fast_math.hpp"
 #include "nabla/tensor/simd.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::kernels {
 
@@ -36,7 +37,7 @@ struct Geometry {
 void check_tensor(const Tensor& t, const Shape& expected, DType dtype, const char* what, const char* op) {
   if (!t.defined()) fail("{}: {} is undefined", op, what);
   if (t.shape() != expected) fail("{}: {} has shape {}, expected {}", op, what, t.shape(), expected);
-  if (t.dtype() != dtype) fail("{}: {} is {} but the input is {}; convert it with .to({})", op, what, t.dtype(), dtype, dtype);
+  check_same_dtype(op, "input", dtype, what, t.dtype());
 }
 
 Geometry check_geometry(RecurrentCell cell, const Tensor& x, const Tensor& h0, const Tensor& c0,

@@ -8,8 +8,21 @@ function(run)
   endif()
 endfunction()
 run(${CMAKE_COMMAND} --install ${NABLA_BINARY_DIR} --prefix ${WORK_DIR}/prefix)
+foreach(_file share/doc/nabla/LICENSE share/doc/nabla/CHANGELOG.md include/nabla/version.hpp)
+  if(NOT EXISTS ${WORK_DIR}/prefix/${_file})
+    message(FATAL_ERROR "the install lacks ${_file}")
+  endif()
+endforeach()
+# find_package(nabla 0.2 REQUIRED), as the consumer asks, works...
 run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build -j2)
 run(${WORK_DIR}/build/consumer)
+# ...and a version the package is not compatible with is refused.
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build-wrong-version
+                -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DNABLA_WANTED_VERSION=9.0
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT "${out}${err}" MATCHES "considered but not accepted")
+  message(FATAL_ERROR "find_package(nabla 9.0) should fail with the version file's reason:\n${out}\n${err}")
+endif()
 message(STATUS "consumer project built and ran against ${WORK_DIR}/prefix")

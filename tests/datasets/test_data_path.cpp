@@ -64,6 +64,28 @@ TEST_CASE("an explicit directory without the files is an error, not a fallback",
                     Contains("does not exist") && Contains("apt-get install dataset-fashion-mnist"));
 }
 
+TEST_CASE("a $NABLA_DATA without the files is an error naming it and the missing files, not a fallback", "[data_path][errors]") {
+  TempDir empty, partial;
+  write_bytes(partial / "train-images-idx3-ubyte.gz", {0});
+  {
+    ScopedEnv env("NABLA_DATA", empty.path().string());
+    CHECK_THROWS_WITH(ds::find_mnist_dir(), Contains("$NABLA_DATA=" + empty.path().string()) &&
+                                                Contains("lacks train-images-idx3-ubyte[.gz]") &&
+                                                Contains((empty / "mnist").string() + " does not exist"));
+    CHECK_THROWS_WITH(ds::find_fashion_mnist_dir(), Contains("$NABLA_DATA=" + empty.path().string()) &&
+                                                        Contains("fashion-mnist does not exist"));
+    // An explicit --data still wins over $NABLA_DATA.
+    TempDir given;
+    touch_mnist_files(given.path(), false);
+    CHECK(ds::find_mnist_dir(given.path()) == given.path());
+  }
+  {
+    ScopedEnv env("NABLA_DATA", partial.path().string());
+    CHECK_THROWS_WITH(ds::find_mnist_dir(), Contains("lacks train-labels-idx1-ubyte[.gz]") &&
+                                                !Contains("lacks train-images-idx3-ubyte[.gz], "));
+  }
+}
+
 TEST_CASE("find_mnist_dir uses $NABLA_DATA and its mnist subfolder", "[data_path]") {
   TempDir direct, parent;
   touch_mnist_files(direct.path(), true);
