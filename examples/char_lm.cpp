@@ -18,6 +18,7 @@
 
 #include <fmt/ranges.h>
 
+#include <checkpoint.hpp>
 #include <classifier.hpp>
 #include <progress.hpp>
 
@@ -238,19 +239,21 @@ int main(int argc, char** argv) {
     std::vector<double> curve_x, curve_train, val_x, val_bits;
     int first_epoch = 0;
     if (!options.resume.empty()) {
+      // Every entry is read and checked first; the model, optimiser and random state change only
+      // when all of it passed (examples/common/checkpoint.hpp).
       const nn::Archive archive = nn::read_archive(options.resume);
-      std::map<std::string, Tensor> optimizer_state;
-      for (const auto& [name, value] : archive.entries()) {
-        if (name.rfind("optimizer.", 0) == 0) optimizer_state[name.substr(10)] = std::get<Tensor>(value);
-      }
-      nn::load_module_state(*model, archive, "model");
-      optimizer.load_state(optimizer_state);
-      default_generator().set_state(archive.text("rng"));
-      first_epoch = static_cast<int>(archive.tensor("epoch").item<int64_t>());
-      curve_x = archive.tensor("history.curve_x").to_vector<double>();
-      curve_train = archive.tensor("history.curve_train").to_vector<double>();
-      val_x = archive.tensor("history.val_x").to_vector<double>();
-      val_bits = archive.tensor("history.val_bits").to_vector<double>();
+      const int64_t epoch = ex::checkpoint_epoch(archive, "epoch");
+      std::vector<double> resumed_val_x = ex::checkpoint_series(archive, "history.val_x", epoch);
+      std::vector<double> resumed_val_bits = ex::checkpoint_series(archive, "history.val_bits", epoch);
+      std::vector<double> resumed_curve_x = ex::checkpoint_series(archive, "history.curve_x");
+      std::vector<double> resumed_curve_train =
+          ex::checkpoint_series(archive, "history.curve_train", static_cast<int64_t>(resumed_curve_x.size()));
+      ex::load_training_state(archive, *model, optimizer);
+      first_epoch = static_cast<int>(epoch);
+      curve_x = std::move(resumed_curve_x);
+      curve_train = std::move(resumed_curve_train);
+      val_x = std::move(resumed_val_x);
+      val_bits = std::move(resumed_val_bits);
     }
     fmt::print(stderr, "char_lm: {} on {} ({} training characters, {} held out, alphabet of {}), {} parameters\n",
                model_options.model, text, corpus.train.size(), corpus.validation.size(), vocabulary,
@@ -297,10 +300,8 @@ int main(int argc, char** argv) {
 
       if (!options.save.empty()) {
         nn::Archive archive;
-        for (const auto& [name, value] : nn::module_state(*model).entries()) archive.put("model." + name, std::get<Tensor>(value));
-        for (const auto& [name, value] : optimizer.state()) archive.put("optimizer." + name, value);
+        ex::put_training_state(archive, *model, optimizer);
         archive.put("epoch", scalar_tensor(epoch + 1, int64));
-        archive.put_text("rng", default_generator().state());
         archive.put("history.curve_x", from_vector(curve_x));
         archive.put("history.curve_train", from_vector(curve_train));
         archive.put("history.val_x", from_vector(val_x));

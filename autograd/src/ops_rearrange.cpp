@@ -59,11 +59,15 @@ Tensor flip(const Tensor& x, const Dims& axes) {
 }
 
 Tensor roll(const Tensor& x, const Dims& shifts, const Dims& axes) {
-  return record("roll", {x}, kernels::roll(x.raw(), shifts, axes), [shifts, axes](const Tensor& grad) {
-    Dims back = shifts;
-    for (int64_t& shift : back) shift = -shift;
-    return Gradients{roll(grad, back, axes)};
-  });
+  kernels::Tensor out = kernels::roll(x.raw(), shifts, axes);  // checks shifts and axes
+  // The backward rolls back by -shift, taken modulo the extent first so that no shift (not even
+  // INT64_MIN) overflows when negated.
+  Dims back = shifts;
+  for (int64_t i = 0; i < back.size(); ++i) {
+    const int64_t extent = std::max<int64_t>(axes.empty() ? x.numel() : x.shape()[normalize_axis(axes[i], x.dim(), "roll")], 1);
+    back[i] = -(shifts[i] % extent);
+  }
+  return record("roll", {x}, std::move(out), [back, axes](const Tensor& grad) { return Gradients{roll(grad, back, axes)}; });
 }
 Tensor roll(const Tensor& x, int64_t shift, int64_t axis) { return roll(x, Dims{shift}, Dims{axis}); }
 

@@ -6,19 +6,20 @@
 namespace nabla {
 
 namespace {
-// The input's shape with every reduced axis set to 1 (what keepdim = true gives).
-Shape keepdim_shape(const Shape& shape, const Dims& axes) {
+// The input's shape with every reduced axis set to 1 (what keepdim = true gives); `op` names the
+// caller in the message for an axis out of range.
+Shape keepdim_shape(const Shape& shape, const Dims& axes, const char* op = "reduce") {
   Shape out = shape;
   if (axes.empty()) {
     for (int64_t& extent : out) extent = 1;
     return out;
   }
-  for (int64_t axis : axes) out[normalize_axis(axis, shape.size(), "reduce")] = 1;
+  for (int64_t axis : axes) out[normalize_axis(axis, shape.size(), op)] = 1;
   return out;
 }
 
-int64_t reduced_count(const Shape& shape, const Dims& axes) {
-  return shape_numel(shape) / std::max<int64_t>(1, shape_numel(keepdim_shape(shape, axes)));
+int64_t reduced_count(const Shape& shape, const Dims& axes, const char* op) {
+  return shape_numel(shape) / std::max<int64_t>(1, shape_numel(keepdim_shape(shape, axes, op)));
 }
 
 // A reduction's gradient, reshaped to keepdim form and broadcast back over the input.
@@ -34,7 +35,7 @@ Tensor sum(const Tensor& x, const Dims& axes, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, const Dims& axes, bool keepdim) {
-  const double scale = 1.0 / static_cast<double>(std::max<int64_t>(1, reduced_count(x.shape(), axes)));
+  const double scale = 1.0 / static_cast<double>(std::max<int64_t>(1, reduced_count(x.shape(), axes, "mean")));
   return record("mean", {x}, kernels::mean(x.raw(), axes, keepdim), [shape = x.shape(), axes, scale](const Tensor& grad) {
     return Gradients{spread(grad * scale, shape, axes)};
   });
@@ -42,7 +43,7 @@ Tensor mean(const Tensor& x, const Dims& axes, bool keepdim) {
 
 Tensor var(const Tensor& x, const Dims& axes, bool keepdim, int64_t correction) {
   // Composite: the checks and count come from the tensor op's rules.
-  const int64_t count = reduced_count(x.shape(), axes);
+  const int64_t count = reduced_count(x.shape(), axes, "var");
   if (count - correction <= 0) {
     fail("var: {} elements with correction {} leave no degrees of freedom (shape {}, axes {})", count, correction,
          x.shape(), axes);
@@ -103,7 +104,8 @@ Tensor log_softmax(const Tensor& x, int64_t axis) {
   return x - logsumexp(x, {a}, true);
 }
 
-Tensor softmax(const Tensor& x, int64_t axis) { return exp(log_softmax(x, axis)); }
+// The axis is checked here too, so that a bad one is reported as softmax's, not log_softmax's.
+Tensor softmax(const Tensor& x, int64_t axis) { return exp(log_softmax(x, normalize_axis(axis, x.dim(), "softmax"))); }
 
 // The extremes of all elements: amax/amin over every axis (ties share the gradient).
 Tensor max(const Tensor& x) {

@@ -154,6 +154,14 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t axis) {
   std::vector<Tensor> expanded;
   expanded.reserve(tensors.size());
   const int64_t a = normalize_axis(axis, tensors.front().dim() + 1, "stack");
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    // Checked here, so that a mismatch is reported as stack's (with the shapes given), not concat's.
+    if (!tensors[i].defined()) fail("stack: tensor {} of {} is undefined", i, tensors.size());
+    if (tensors[i].shape() != tensors.front().shape()) {
+      fail("stack: tensor {} has shape {} but tensor 0 has shape {}; stack needs equal shapes", i, tensors[i].shape(),
+           tensors.front().shape());
+    }
+  }
   for (const Tensor& x : tensors) expanded.push_back(unsqueeze(x, a));
   return concat(expanded, a);
 }

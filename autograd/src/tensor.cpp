@@ -396,7 +396,11 @@ const Tensor& Tensor::fill_(double value) const {
       *this, Tensor(), "fill_", [&](const kernels::Tensor& v) { v.fill_(value); },
       [&](const Tensor& x) { return Tensor(kernels::full(x.shape(), value, x.dtype())); });
 }
-const Tensor& Tensor::zero_() const { return fill_(0.0); }
+const Tensor& Tensor::zero_() const {
+  return in_place(
+      *this, Tensor(), "zero_", [&](const kernels::Tensor& v) { v.fill_(0.0); },
+      [&](const Tensor& x) { return Tensor(kernels::zeros(x.shape(), x.dtype())); });
+}
 const Tensor& Tensor::copy_(const Tensor& source) const {
   return in_place(
       *this, source, "copy_", [&](const kernels::Tensor& v) { v.copy_(source.raw()); },

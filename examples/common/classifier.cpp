@@ -7,6 +7,7 @@
 #include <fstream>
 #include <optional>
 
+#include "checkpoint.hpp"
 #include "metrics.hpp"
 #include "nabla/datasets/picture_scale.hpp"
 #include "progress.hpp"
@@ -130,54 +131,6 @@ Evaluation evaluate(nn::Module& model, const ds::MNIST& test, bool flatten) {
   return result;
 }
 
-// What a checkpoint holds besides the model and optimiser: where training stands.
-struct History {
-  std::vector<double> train_loss, train_accuracy, test_loss, test_accuracy, epoch_seconds;
-  double train_seconds = 0.0;
-  double seconds_to_99 = -1.0;  // cumulative training seconds when test accuracy first reached 99 %
-};
-
-Tensor as_tensor(const std::vector<double>& values) { return from_vector(values, {static_cast<int64_t>(values.size())}); }
-std::vector<double> as_vector(const Tensor& t) { return t.to_vector<double>(); }
-
-void save_checkpoint(const std::string& path, const nn::Module& model, const nn::Optimizer& optimizer, int next_epoch,
-                     const History& history) {
-  nn::Archive archive;
-  const nn::Archive model_state = nn::module_state(model);
-  for (const auto& [name, value] : model_state.entries()) archive.put("model." + name, std::get<Tensor>(value));
-  for (const auto& [name, value] : optimizer.state()) archive.put("optimizer." + name, value);
-  archive.put_text("epoch", std::to_string(next_epoch));
-  archive.put_text("rng", default_generator().state());
-  archive.put("history.train_loss", as_tensor(history.train_loss));
-  archive.put("history.train_accuracy", as_tensor(history.train_accuracy));
-  archive.put("history.test_loss", as_tensor(history.test_loss));
-  archive.put("history.test_accuracy", as_tensor(history.test_accuracy));
-  archive.put("history.epoch_seconds", as_tensor(history.epoch_seconds));
-  archive.put("history.totals", as_tensor({history.train_seconds, history.seconds_to_99}));
-  nn::write_archive(path, archive);
-}
-
-int load_checkpoint(const std::string& path, nn::Module& model, nn::Optimizer& optimizer, History& history) {
-  const nn::Archive archive = nn::read_archive(path);
-  std::map<std::string, Tensor> optimizer_state;
-  for (const auto& [name, value] : archive.entries()) {
-    if (name.rfind("optimizer.", 0) == 0) optimizer_state[name.substr(10)] = std::get<Tensor>(value);
-  }
-  // Both loads check everything before changing anything.
-  nn::load_module_state(model, archive, "model");
-  optimizer.load_state(optimizer_state);
-  default_generator().set_state(archive.text("rng"));
-  history.train_loss = as_vector(archive.tensor("history.train_loss"));
-  history.train_accuracy = as_vector(archive.tensor("history.train_accuracy"));
-  history.test_loss = as_vector(archive.tensor("history.test_loss"));
-  history.test_accuracy = as_vector(archive.tensor("history.test_accuracy"));
-  history.epoch_seconds = as_vector(archive.tensor("history.epoch_seconds"));
-  const std::vector<double> totals = as_vector(archive.tensor("history.totals"));
-  history.train_seconds = totals.at(0);
-  history.seconds_to_99 = totals.at(1);
-  return std::stoi(archive.text("epoch"));
-}
-
 std::string json_number(double value) { return std::isfinite(value) ? fmt::format("{:.6g}", value) : "null"; }
 
 std::string json_array(const std::vector<double>& values) {
@@ -260,7 +213,8 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
   History history;
   int first_epoch = 0;
   if (!o.resume.empty()) {
-    first_epoch = load_checkpoint(o.resume, model, *optimizer, history);
+    // load_checkpoint checks every entry before it changes anything (examples/common/checkpoint.hpp).
+    first_epoch = static_cast<int>(load_checkpoint(o.resume, model, *optimizer, history));
     if (scheduler) scheduler->set_epoch(first_epoch);
     fmt::print(stderr, "resumed from {} at epoch {}\n", o.resume, first_epoch + 1);
   }

@@ -1,4 +1,4 @@
-// .nbl files: writing an archive atomically (temporary file, fsync, rename) and reading one back
+// .nbl files: writing an archive atomically (atomic_file.hpp) and reading one back
 // with every header field checked before the payload is used.
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "archive_format.hpp"
+#include "atomic_file.hpp"
 
 namespace nabla::nn {
 
@@ -34,17 +35,6 @@ std::vector<unsigned char> read_file(const std::string& path) {
   while ((got = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) bytes.insert(bytes.end(), chunk, chunk + got);
   if (std::ferror(file.get())) fail("read_archive: error reading '{}': {}", path, std::strerror(errno));
   return bytes;
-}
-
-// fsync the folder holding `path`, so the rename itself survives a power cut. Best effort: some
-// file systems refuse fsync on directories.
-void sync_parent_directory(const std::string& path) {
-  std::filesystem::path folder = std::filesystem::path(path).parent_path();
-  if (folder.empty()) folder = ".";
-  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
 }
 
 }  // namespace
@@ -99,33 +89,8 @@ void write_archive(const std::string& path, const Archive& archive, WriteOptions
   header.put(static_cast<uint64_t>(stored.size()));
   header.put(crc_of(reinterpret_cast<const unsigned char*>(stored.data()), stored.size()));
 
-  // ---- write "<path>.tmp", flush it to disk, then rename over path: readers see the old file or
-  // the complete new one, never a half-written one.
-  const std::string temporary = path + ".tmp";
-  FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (!file) fail("write_archive: cannot create '{}': {}", temporary, std::strerror(errno));
-  auto abandon = [&](const char* step) {
-    const int error = errno;
-    std::fclose(file);
-    std::remove(temporary.c_str());
-    fail("write_archive: {} '{}' failed: {} (the previous '{}', if any, is untouched)", step, temporary,
-         std::strerror(error), path);
-  };
-  if (std::fwrite(header.bytes().data(), 1, header.bytes().size(), file) != header.bytes().size()) abandon("writing");
-  if (std::fwrite(stored.data(), 1, stored.size(), file) != stored.size()) abandon("writing");
-  if (std::fflush(file) != 0) abandon("flushing");
-  if (::fsync(fileno(file)) != 0) abandon("syncing");
-  if (std::fclose(file) != 0) {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    fail("write_archive: closing '{}' failed: {}", temporary, std::strerror(error));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    fail("write_archive: renaming '{}' to '{}' failed: {}", temporary, path, std::strerror(error));
-  }
-  sync_parent_directory(path);
+  // ---- written beside path and renamed over it: readers see the old file or the complete new one
+  write_file_atomically(path, {header.bytes(), stored}, "write_archive");
 }
 
 Archive read_archive(const std::string& path) {

@@ -399,6 +399,14 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
       shapes_seen.insert(index);
       continue;
     }
+    const std::vector<std::string> known = buffer_names();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const std::string& buffer_name : known) list += (list.empty() ? "" : ", ") + buffer_name;
+      fail("{}.load_state: entry '{}' names buffer '{}', which {} does not keep (its buffers: {}); the state was "
+           "written by another optimiser or altered",
+           me, key, name, me, list.empty() ? "none" : list);
+    }
     const auto [expected_dtype, expected_shape] = buffer_spec(name, parameter);
     if (tensor.shape() != expected_shape || tensor.dtype() != expected_dtype) {
       fail("{}.load_state: entry '{}' is {} {} in the state but must be {} {} to match parameter {}", me, key,

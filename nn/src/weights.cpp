@@ -82,43 +82,7 @@ Weights from_archive(const Archive& archive) {
   return weights;
 }
 
-void sync_parent_directory(const std::string& path) {
-  std::filesystem::path folder = std::filesystem::path(path).parent_path();
-  if (folder.empty()) folder = ".";
-  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
 }  // namespace
-
-void detail::write_file_atomically(const std::string& path, std::string_view bytes, const char* op) {
-  const std::string temporary = path + ".tmp";
-  FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (!file) fail("{}: cannot create '{}': {}", op, temporary, std::strerror(errno));
-  auto abandon = [&](const char* step) {
-    const int error = errno;
-    std::fclose(file);
-    std::remove(temporary.c_str());
-    fail("{}: {} '{}' failed: {} (the previous '{}', if any, is untouched)", op, step, temporary, std::strerror(error),
-         path);
-  };
-  if (std::fwrite(bytes.data(), 1, bytes.size(), file) != bytes.size()) abandon("writing");
-  if (std::fflush(file) != 0) abandon("flushing");
-  if (::fsync(fileno(file)) != 0) abandon("syncing");
-  if (std::fclose(file) != 0) {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    fail("{}: closing '{}' failed: {}", op, temporary, std::strerror(error));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    fail("{}: renaming '{}' to '{}' failed: {}", op, temporary, path, std::strerror(error));
-  }
-  sync_parent_directory(path);
-}
 
 Weights read_weights(const std::string& path, WeightsReadOptions options) {
   switch (sniff(path)) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "atomic_file.hpp"
 #include "nabla/nn/weights.hpp"
 
 namespace nabla::nn::detail {
@@ -125,9 +126,7 @@ inline void decode_elements(const ForeignDType& row, const unsigned char* source
   }
 }
 
-// Writes `bytes` to "<path>.tmp", flushes it to disk and renames it over path; `op` names the
-// caller in messages. The previous file, if any, survives any failure.
-void write_file_atomically(const std::string& path, std::string_view bytes, const char* op);
+// write_file_atomically: see atomic_file.hpp.
 
 // "'path'" for messages.
 inline std::string quoted(const std::string& where) { return "'" + where + "'"; }

@@ -1,9 +1,12 @@
 #include "nabla/tensor/random.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <numbers>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "nabla/tensor/factories.hpp"
 
@@ -72,16 +75,51 @@ std::string Generator::state() const {
   return out.str();
 }
 
+// Parsed strictly (std::from_chars: no signs on the words, no trailing text), and the all-zero
+// xoshiro state, from which the generator would yield only zeros, is refused; a refused state
+// leaves the generator as it was.
 void Generator::set_state(const std::string& state) {
-  std::istringstream in(state);
-  std::string tag;
+  const std::string shown = state.size() > 200 ? state.substr(0, 200) + "..." : state;
+  std::vector<std::string_view> tokens;
+  const std::string_view text(state);
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r') {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && text[end] != ' ' && text[end] != '\t' && text[end] != '\n' && text[end] != '\r') ++end;
+    tokens.push_back(text.substr(i, end - i));
+    i = end;
+  }
+  if (tokens.size() != 7 || tokens[0] != "xoshiro256**") {
+    fail("Generator::set_state: not a generator state: '{}' (expected \"xoshiro256** <4 words> <0|1> <spare>\", as "
+         "Generator::state() writes; got {} fields)", shown, tokens.size());
+  }
   uint64_t words[4];
-  int spare_flag = 0;
+  for (int i = 0; i < 4; ++i) {
+    const std::string_view token = tokens[static_cast<size_t>(i) + 1];
+    const auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), words[i]);
+    if (error != std::errc() || end != token.data() + token.size()) {
+      fail("Generator::set_state: word {} of the state, '{}', is not an unsigned 64-bit integer (state '{}')", i,
+           token, shown);
+    }
+  }
+  if ((words[0] | words[1] | words[2] | words[3]) == 0) {
+    fail("Generator::set_state: the state '{}' is all zeros, from which xoshiro256** yields only zeros; it was not "
+         "written by Generator::state()", shown);
+  }
+  if (tokens[5] != "0" && tokens[5] != "1") {
+    fail("Generator::set_state: the spare-normal flag is '{}', expected 0 or 1 (state '{}')", tokens[5], shown);
+  }
   double spare = 0.0;
-  in >> tag >> words[0] >> words[1] >> words[2] >> words[3] >> spare_flag >> spare;
-  if (!in || tag != "xoshiro256**") fail("Generator::set_state: not a generator state: '{}'", state);
+  const std::string_view spare_token = tokens[6];
+  const auto [end, error] = std::from_chars(spare_token.data(), spare_token.data() + spare_token.size(), spare);
+  if (error != std::errc() || end != spare_token.data() + spare_token.size() || !std::isfinite(spare)) {
+    fail("Generator::set_state: the spare normal '{}' is not a finite number (state '{}')", spare_token, shown);
+  }
   for (int i = 0; i < 4; ++i) s_[i] = words[i];
-  has_spare_normal_ = spare_flag != 0;
+  has_spare_normal_ = tokens[5] == "1";
   spare_normal_ = spare;
 }
 
@@ -133,7 +171,10 @@ Tensor normal(const Shape& shape, double mean, double stddev, DType dtype, Gener
   return fill_random(shape, dtype, [&] { return mean + stddev * generator.normal(); });
 }
 
-Tensor randn(const Shape& shape, DType dtype, Generator& generator) { return normal(shape, 0.0, 1.0, dtype, generator); }
+Tensor randn(const Shape& shape, DType dtype, Generator& generator) {
+  check_float(dtype, "randn");  // named here, so that a bad dtype is reported as randn's
+  return normal(shape, 0.0, 1.0, dtype, generator);
+}
 
 Tensor bernoulli(const Shape& shape, double p, DType dtype, Generator& generator) {
   if (!(p >= 0.0 && p <= 1.0)) fail("bernoulli: probability must be in [0, 1], got {}", p);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <limits>
 #include <numeric>
 #include <string>
 
@@ -150,7 +152,12 @@ Tensor roll(const Tensor& x, const Dims& shifts, const Dims& axes) {
   }
   // Rolling twice along one axis adds the shifts, as PyTorch's one roll after another does.
   std::array<int64_t, Dims::kMaxDims> total{};
-  for (int64_t i = 0; i < axes.size(); ++i) total[static_cast<size_t>(normalize_axis(axes[i], x.dim(), "roll"))] += shifts[i];
+  // Each shift is reduced modulo its extent as it is added, so that no sum of shifts overflows.
+  for (int64_t i = 0; i < axes.size(); ++i) {
+    const int64_t axis = normalize_axis(axes[i], x.dim(), "roll");
+    const int64_t extent = std::max<int64_t>(x.size(axis), 1);
+    total[static_cast<size_t>(axis)] = (total[static_cast<size_t>(axis)] + shifts[i] % extent) % extent;
+  }
   std::vector<detail::AxisMap> maps;
   for (int64_t axis = 0; axis < x.dim(); ++axis) {
     const int64_t extent = x.size(axis);
@@ -205,6 +212,8 @@ Tensor triangle(const Tensor& x, int64_t diagonal, bool lower, const char* op) {
   const int64_t rows_per_matrix = x.size(-2);
   const int64_t columns = x.size(-1);
   const int64_t rows = x.numel() / columns;
+  // Diagonals beyond the matrix keep all or nothing; clamped so that row + diagonal cannot overflow.
+  diagonal = std::clamp<int64_t>(diagonal, -rows_per_matrix - 1, columns + 1);
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* in = static_cast<const T*>(source->raw_data());
@@ -235,6 +244,15 @@ Tensor triu(const Tensor& x, int64_t diagonal) { return triangle(x, diagonal, fa
 
 Tensor diag(const Tensor& x, int64_t diagonal) {
   check_defined(x, "diag");
+  if (x.dim() == 1 && (diagonal == std::numeric_limits<int64_t>::min() ||
+                       std::abs(diagonal) > std::numeric_limits<int64_t>::max() - x.size(0))) {
+    fail("diag: diagonal {} is too far from the main diagonal: the [{} + |diagonal|]-square result of the 1-d tensor of "
+         "shape {} cannot be sized", diagonal, x.size(0), x.shape());
+  }
+  if (x.dim() == 2) {
+    // A diagonal beyond the matrix is empty (said here, so that the arithmetic below cannot overflow).
+    diagonal = std::clamp<int64_t>(diagonal, -x.size(0), x.size(1));
+  }
   const int64_t shift = diagonal < 0 ? -diagonal : diagonal;
   if (x.dim() == 1) {
     const int64_t n = x.size(0) + shift;

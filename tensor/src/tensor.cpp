@@ -305,16 +305,22 @@ Tensor Tensor::slice(int64_t axis, int64_t start, int64_t end, int64_t step) con
   const int64_t hi = std::max(lo, clamp_index(end));
   Shape shape = shape_;
   Strides strides = strides_;
-  shape[a] = (hi - lo + step - 1) / step;
-  strides[a] = strides_[a] * step;
+  // Written so that no step, however large, overflows: a step beyond the extent picks at most one
+  // element, whose stride is then irrelevant.
+  const int64_t effective_step = std::min<int64_t>(step, std::max<int64_t>(extent, 1));
+  shape[a] = hi == lo ? 0 : 1 + (hi - lo - 1) / effective_step;
+  strides[a] = strides_[a] * effective_step;
   return Tensor(storage_, dtype_, shape, strides, offset_ + lo * strides_[a]);
 }
 
 Tensor Tensor::narrow(int64_t axis, int64_t start, int64_t length) const {
   const int64_t a = normalize_axis(axis, dim(), "narrow");
   const int64_t begin = start < 0 ? start + shape_[a] : start;
-  if (begin < 0 || length < 0 || begin + length > shape_[a]) {
-    fail("narrow: start {} and length {} do not fit axis {} of size {} (shape {})", start, length, a, shape_[a], shape_);
+  // length > size - begin rather than begin + length > size: no overflow for any length.
+  if (begin < 0 || begin > shape_[a] || length < 0 || length > shape_[a] - begin) {
+    fail("narrow: start {} and length {} do not fit axis {} of size {} (shape {}); start must lie in [{}, {}] and "
+         "start + length (start counted from the end when negative) must not pass the end", start, length, a, shape_[a],
+         shape_, -shape_[a], shape_[a]);
   }
   Shape shape = shape_;
   shape[a] = length;

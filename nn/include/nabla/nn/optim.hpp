@@ -51,6 +51,7 @@ class SGD : public Optimizer {
 
  protected:
   void check_options(const ParamGroup& group, size_t group_index) const override;
+  std::vector<std::string> buffer_names() const override { return {"step", "momentum_buffer"}; }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -97,6 +98,7 @@ class Adam : public Optimizer {
  protected:
   Adam(std::vector<ParamGroup> groups, std::map<std::string, double> defaults, bool decoupled);
   void check_options(const ParamGroup& group, size_t group_index) const override;
+  std::vector<std::string> buffer_names() const override { return {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}; }
 
  private:
   bool decoupled_;
@@ -151,6 +153,7 @@ class RMSprop : public Optimizer {
 
  protected:
   void check_options(const ParamGroup& group, size_t group_index) const override;
+  std::vector<std::string> buffer_names() const override { return {"square_avg", "grad_avg", "momentum_buffer"}; }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -179,6 +182,7 @@ class Adagrad : public Optimizer {
 
  protected:
   void check_options(const ParamGroup& group, size_t group_index) const override;
+  std::vector<std::string> buffer_names() const override { return {"step", "sum"}; }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -207,6 +211,7 @@ class Adamax : public Optimizer {
 
  protected:
   void check_options(const ParamGroup& group, size_t group_index) const override;
+  std::vector<std::string> buffer_names() const override { return {"step", "exp_avg", "exp_inf"}; }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -237,6 +242,7 @@ class NAdam : public Optimizer {
 
  protected:
   void check_options(const ParamGroup& group, size_t group_index) const override;
+  std::vector<std::string> buffer_names() const override { return {"step", "mu_product", "exp_avg", "exp_avg_sq"}; }
   std::pair<DType, Shape> buffer_spec(const std::string& name, const Tensor& parameter) const override;
 };
 
@@ -267,6 +273,7 @@ class RAdam : public Optimizer {
 
  protected:
   void check_options(const ParamGroup& group, size_t group_index) const override;
+  std::vector<std::string> buffer_names() const override { return {"step", "exp_avg", "exp_avg_sq"}; }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -306,6 +313,7 @@ class LBFGS : public Optimizer {
 
  protected:
   void check_options(const ParamGroup& group, size_t group_index) const override;
+  std::vector<std::string> buffer_names() const override { return {}; }
   std::map<std::string, Tensor> extra_state() const override;
   void check_extra_state(const std::map<std::string, Tensor>& extra) const override;
   void load_extra_state(const std::map<std::string, Tensor>& extra) override;

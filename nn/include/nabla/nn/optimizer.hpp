@@ -101,6 +101,9 @@ class Optimizer {
   // The dtype and shape a buffer must have; "step" is int64 []; the rest are like the parameter.
   // An optimiser with scalar buffers of its own (NAdam's mu_product) says so here.
   virtual std::pair<DType, Shape> buffer_spec(const std::string& name, const Tensor& parameter) const;
+  // The names of the per-parameter buffers this optimiser may keep ("step", "exp_avg", ...):
+  // load_state refuses any other, so that a foreign or altered state is not carried into later saves.
+  virtual std::vector<std::string> buffer_names() const = 0;
 
   // State that belongs to no parameter (LBFGS's history): entries whose names the optimiser
   // chooses (they must not start with a digit or "group."). load_extra_state checks everything
