@@ -8,8 +8,17 @@ function(run)
   endif()
 endfunction()
 run(${CMAKE_COMMAND} --install ${NABLA_BINARY_DIR} --prefix ${WORK_DIR}/prefix)
+# The consumer is built with nabla's compiler and sanitizer flags (an ASan build's libraries need
+# the ASan runtime in the program that links them).
+set(_consumer_options)
+if(CONSUMER_CXX)
+  list(APPEND _consumer_options -DCMAKE_CXX_COMPILER=${CONSUMER_CXX})
+endif()
+if(CONSUMER_FLAGS)
+  list(APPEND _consumer_options "-DCMAKE_CXX_FLAGS=${CONSUMER_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${CONSUMER_FLAGS}")
+endif()
 run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build
-    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release)
+    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release ${_consumer_options})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build -j2)
 run(${WORK_DIR}/build/consumer)
 message(STATUS "consumer project built and ran against ${WORK_DIR}/prefix")
