@@ -6,8 +6,10 @@
 #include <array>
 #include <bit>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -70,22 +72,27 @@ class ByteSource {
   const std::string& name() const { return name_; }
   uint64_t size() const { return size_; }  // the file's size when known (for plausibility bounds)
 
-  // Up to n raw bytes; fewer only at the end.
-  size_t read(uint8_t* out, size_t n) {
+  // The next piece of raw input (valid until the next call); empty only at the end. Memory is
+  // handed out in place, a file through a buffer.
+  std::span<const uint8_t> next_chunk() {
     if (!file_) {
-      const size_t got = std::min<uint64_t>(n, size_ - position_);
-      if (got) std::memcpy(out, data_ + position_, got);
+      const size_t got = std::min<uint64_t>(size_ - position_, size_t{1} << 30);
+      const std::span<const uint8_t> chunk(data_ + position_, got);
       position_ += got;
-      return got;
+      return chunk;
     }
-    const size_t got = std::fread(out, 1, n, file_);
-    if (got < n && std::ferror(file_)) fail("read_idx: reading {} failed: {}", name_, detail::errno_message());
-    return got;
+    if (buffer_.empty()) buffer_.resize(size_t{1} << 18);
+    const size_t got = std::fread(buffer_.data(), 1, buffer_.size(), file_);
+    if (got < buffer_.size() && std::ferror(file_)) {
+      fail("read_idx: reading {} failed: {}", name_, detail::errno_message());
+    }
+    return {buffer_.data(), got};
   }
 
  private:
   std::string name_;
   std::FILE* file_ = nullptr;
+  std::vector<uint8_t> buffer_;
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   uint64_t position_ = 0;
@@ -97,7 +104,7 @@ class ByteSource {
 // or anything after the last gzip member (all input must be consumed).
 class ByteReader {
  public:
-  explicit ByteReader(ByteSource& source) : source_(source), buffer_(1 << 18) {
+  explicit ByteReader(ByteSource& source) : source_(source) {
     fill();
     compressed_ = available_ >= 2 && next_[0] == 0x1f && next_[1] == 0x8b;
     if (compressed_ && inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK) {
@@ -123,8 +130,9 @@ class ByteReader {
   bool fill() {
     if (available_ > 0) return true;
     if (source_eof_) return false;
-    available_ = source_.read(buffer_.data(), buffer_.size());
-    next_ = buffer_.data();
+    const std::span<const uint8_t> chunk = source_.next_chunk();
+    next_ = chunk.data();
+    available_ = chunk.size();
     if (available_ == 0) source_eof_ = true;
     return available_ > 0;
   }
@@ -188,7 +196,6 @@ class ByteReader {
   }
 
   ByteSource& source_;
-  std::vector<uint8_t> buffer_;
   const uint8_t* next_ = nullptr;
   size_t available_ = 0;
   bool source_eof_ = false;
@@ -358,12 +365,15 @@ Tensor read_idx_from(ByteSource& source) {
   // Anything after the elements means the header and the data disagree.
   // (Counting stops at a limit, so a file with endless extra data still fails quickly.)
   constexpr uint64_t kTrailingCountLimit = uint64_t{1} << 30;
-  uint64_t trailing = 0;
-  std::vector<uint8_t> scratch(1 << 16);
-  while (trailing < kTrailingCountLimit) {
-    const size_t got = reader.read(scratch.data(), scratch.size());
-    if (got == 0) break;
-    trailing += got;
+  uint8_t probe[64];
+  uint64_t trailing = reader.read(probe, sizeof probe);
+  if (trailing == sizeof probe) {  // more than a few stray bytes: count them in bigger pieces
+    std::vector<uint8_t> scratch(1 << 16);
+    while (trailing < kTrailingCountLimit) {
+      const size_t got = reader.read(scratch.data(), scratch.size());
+      if (got == 0) break;
+      trailing += got;
+    }
   }
   if (trailing > 0) {
     fail("read_idx: {} has {}{} bytes of trailing data after the {} bytes its header describes "
