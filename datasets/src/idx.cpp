@@ -6,14 +6,17 @@
 #include <array>
 #include <bit>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "file_io.hpp"
 #include "nabla/autograd/factories.hpp"
 #include "nabla/autograd/functions.hpp"
+#include "nabla/datasets/idx_bytes.hpp"
 #include "nabla/tensor/error.hpp"
 
 namespace nabla::datasets {
@@ -43,80 +46,171 @@ const IdxType* find_idx_type(uint8_t code) {
   return nullptr;
 }
 
-// The most payload a file of its size can hold: its size, or for gzip the size times deflate's
-// largest compression ratio (1032:1).
-uint64_t plausible_payload(const std::filesystem::path& file, bool compressed) {
-  std::error_code error;
-  const uint64_t size = std::filesystem::file_size(file, error);
-  if (error) return 0;
-  return compressed ? size * 1032 : size;
-}
-
-// Reads a file through zlib's gz* interface, which decompresses gzip data and passes anything
-// else through unchanged. Every read either returns bytes, returns short at the true end of the
-// data, or throws naming the file and zlib's message (a corrupt or cut-off gzip stream).
-class ByteReader {
+// Where the bytes come from: a file (read in pieces) or a range in memory.
+class ByteSource {
  public:
-  explicit ByteReader(const std::filesystem::path& file) : file_(file) {
+  explicit ByteSource(const std::filesystem::path& file) : name_(file.string()) {
     std::error_code error;
     if (!std::filesystem::exists(file, error)) {
-      fail("read_idx: {} does not exist; check the path (or the data directory you passed)",
-           file.string());
+      fail("read_idx: {} does not exist; check the path (or the data directory you passed)", name_);
     }
-    if (std::filesystem::is_directory(file, error)) {
-      fail("read_idx: {} is a directory, not an IDX file", file.string());
-    }
+    if (std::filesystem::is_directory(file, error)) fail("read_idx: {} is a directory, not an IDX file", name_);
     errno = 0;
-    handle_ = gzopen(file.c_str(), "rb");
-    if (!handle_) {
-      fail("read_idx: cannot open {}: {}", file.string(),
-           errno ? detail::errno_message() : std::string("zlib could not allocate its state"));
-    }
-    gzbuffer(handle_, 1 << 18);
+    file_ = std::fopen(file.c_str(), "rb");
+    if (!file_) fail("read_idx: cannot open {}: {}", name_, detail::errno_message());
+    size_ = std::filesystem::file_size(file, error);
+    if (error) size_ = 0;
   }
-  ~ByteReader() { gzclose(handle_); }
+  ByteSource(const uint8_t* data, size_t size, std::string name)
+      : name_(std::move(name)), data_(data), size_(size) {}
+  ~ByteSource() {
+    if (file_) std::fclose(file_);
+  }
+  ByteSource(const ByteSource&) = delete;
+  ByteSource& operator=(const ByteSource&) = delete;
+
+  const std::string& name() const { return name_; }
+  uint64_t size() const { return size_; }  // the file's size when known (for plausibility bounds)
+
+  // The next piece of raw input (valid until the next call); empty only at the end. Memory is
+  // handed out in place, a file through a buffer.
+  std::span<const uint8_t> next_chunk() {
+    if (!file_) {
+      const size_t got = std::min<uint64_t>(size_ - position_, size_t{1} << 30);
+      const std::span<const uint8_t> chunk(data_ + position_, got);
+      position_ += got;
+      return chunk;
+    }
+    if (buffer_.empty()) buffer_.resize(size_t{1} << 18);
+    const size_t got = std::fread(buffer_.data(), 1, buffer_.size(), file_);
+    if (got < buffer_.size() && std::ferror(file_)) {
+      fail("read_idx: reading {} failed: {}", name_, detail::errno_message());
+    }
+    return {buffer_.data(), got};
+  }
+
+ private:
+  std::string name_;
+  std::FILE* file_ = nullptr;
+  std::vector<uint8_t> buffer_;
+  const uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;
+  uint64_t position_ = 0;
+};
+
+// Reads IDX bytes: passed through when raw, inflated when the input starts with the gzip magic
+// (a sequence of gzip members, as gzip itself allows). Every read either returns bytes, returns
+// short at the true end of the data, or throws naming the input: a corrupt or cut-off gzip stream,
+// or anything after the last gzip member (all input must be consumed).
+class ByteReader {
+ public:
+  explicit ByteReader(ByteSource& source) : source_(source) {
+    fill();
+    compressed_ = available_ >= 2 && next_[0] == 0x1f && next_[1] == 0x8b;
+    if (compressed_ && inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK) {
+      fail("read_idx: zlib could not allocate its state for {}", source_.name());
+    }
+  }
+  ~ByteReader() {
+    if (compressed_) inflateEnd(&stream_);
+  }
   ByteReader(const ByteReader&) = delete;
   ByteReader& operator=(const ByteReader&) = delete;
+
+  bool compressed() const { return compressed_; }
 
   // Reads up to n bytes into out; fewer only at the end of the data.
   size_t read(void* out, size_t n) {
     auto* bytes = static_cast<uint8_t*>(out);
+    return compressed_ ? inflate_into(bytes, n) : copy_into(bytes, n);
+  }
+
+ private:
+  // Refills the input buffer when it is empty; false at the end of the input.
+  bool fill() {
+    if (available_ > 0) return true;
+    if (source_eof_) return false;
+    const std::span<const uint8_t> chunk = source_.next_chunk();
+    next_ = chunk.data();
+    available_ = chunk.size();
+    if (available_ == 0) source_eof_ = true;
+    return available_ > 0;
+  }
+  void take(size_t n) {
+    next_ += n;
+    available_ -= n;
+    consumed_ += n;
+  }
+
+  size_t copy_into(uint8_t* out, size_t n) {
     size_t total = 0;
-    while (total < n) {
-      const unsigned piece = static_cast<unsigned>(std::min<size_t>(n - total, 1u << 30));
-      const int got = gzread(handle_, bytes + total, piece);
-      check_stream();
-      if (got <= 0) break;
-      total += static_cast<size_t>(got);
+    while (total < n && fill()) {
+      const size_t piece = std::min(n - total, available_);
+      std::memcpy(out + total, next_, piece);
+      take(piece);
+      total += piece;
     }
     return total;
   }
 
-  // True once a read has shown the file to be gzip-compressed.
-  bool compressed() const { return gzdirect(handle_) == 0; }
-
- private:
-  void check_stream() {
-    int status = Z_OK;
-    const char* message = gzerror(handle_, &status);
-    if (status == Z_OK) return;
-    if (status == Z_ERRNO) {
-      fail("read_idx: reading {} failed: {}", file_.string(), detail::errno_message());
+  size_t inflate_into(uint8_t* out, size_t n) {
+    size_t total = 0;
+    while (total < n) {
+      const bool more = fill();
+      if (member_ended_) {
+        if (!more) break;  // the true end: every input byte belonged to a gzip member
+        // Another member must start here (gzip allows concatenation); anything else is junk.
+        if (!(next_[0] == 0x1f && (available_ < 2 || next_[1] == 0x8b))) {
+          fail("read_idx: {} has data after the end of its gzip stream (at compressed byte {} of {}): the file is "
+               "corrupt or two files were joined; download or copy it again",
+               source_.name(), consumed_, source_.size());
+        }
+        inflateReset(&stream_);
+        member_ended_ = false;
+      }
+      stream_.next_in = const_cast<Bytef*>(next_);
+      stream_.avail_in = static_cast<uInt>(available_);
+      stream_.next_out = out + total;
+      stream_.avail_out = static_cast<uInt>(std::min<size_t>(n - total, 1u << 30));
+      const uInt out_before = stream_.avail_out;
+      const int status = inflate(&stream_, Z_NO_FLUSH);
+      take(available_ - stream_.avail_in);
+      const size_t produced = out_before - stream_.avail_out;
+      total += produced;
+      decompressed_ += produced;
+      if (status == Z_STREAM_END) {
+        member_ended_ = true;
+      } else if (status == Z_BUF_ERROR || (status == Z_OK && produced == 0 && available_ == 0)) {
+        if (!more || (available_ == 0 && source_eof_)) {
+          fail("read_idx: {} is cut off: its gzip stream ends early, after {} decompressed bytes (zlib: unexpected "
+               "end of file); download or copy the file again",
+               source_.name(), decompressed_);
+        }
+      } else if (status != Z_OK) {
+        fail("read_idx: {} is a corrupt gzip stream (zlib: {}, after {} decompressed bytes); download or copy the "
+             "file again",
+             source_.name(), stream_.msg ? stream_.msg : "status " + std::to_string(status), decompressed_);
+      }
     }
-    const uint64_t position = static_cast<uint64_t>(gztell(handle_));
-    if (status == Z_BUF_ERROR) {  // zlib's "unexpected end of file"
-      fail("read_idx: {} is cut off: its gzip stream ends early, after {} decompressed bytes "
-           "(zlib: {}); download or copy the file again",
-           file_.string(), position, message);
-    }
-    fail("read_idx: {} is a corrupt gzip stream (zlib: {}, after {} decompressed bytes); download "
-         "or copy the file again",
-         file_.string(), message, position);
+    return total;
   }
 
-  std::filesystem::path file_;
-  gzFile handle_ = nullptr;
+  ByteSource& source_;
+  const uint8_t* next_ = nullptr;
+  size_t available_ = 0;
+  bool source_eof_ = false;
+  bool compressed_ = false;
+  bool member_ended_ = false;
+  z_stream stream_{};
+  uint64_t consumed_ = 0;  // input bytes used so far
+  uint64_t decompressed_ = 0;
 };
+
+// The most payload an input of its size can hold: its size, or for gzip the size times deflate's
+// largest compression ratio (1032:1).
+uint64_t plausible_payload(const ByteSource& source, bool compressed) {
+  return compressed ? source.size() * 1032 : source.size();
+}
 
 uint32_t read_big_endian_u32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -177,9 +271,11 @@ std::string describe_codes() {
 
 }  // namespace
 
-Tensor read_idx(const std::filesystem::path& file) {
-  const std::string name = file.string();
-  ByteReader reader(file);
+namespace {
+
+Tensor read_idx_from(ByteSource& source) {
+  const std::string& name = source.name();
+  ByteReader reader(source);
 
   // ---- the header: magic (0, 0, type code, number of dimensions), then the dimensions
   uint8_t magic[4];
@@ -217,17 +313,22 @@ Tensor read_idx(const std::filesystem::path& file) {
   }
   Shape shape;
   // A bound no real file reaches, so the byte count below cannot overflow (and 8 dimensions of
-  // up to 2^32 each cannot make it wrap around to something plausible).
+  // up to 2^32 each cannot make it wrap around to something plausible). Zero extents count as 1
+  // (as check_shape counts them): [0, 2^32-1, 2^32-1] is as corrupt as [1, 2^32-1, 2^32-1], and
+  // its strides would overflow.
   constexpr uint64_t kMaxPayload = uint64_t{1} << 48;
   uint64_t count = 1;
+  uint64_t bound = 1;
   bool too_large = false;
   for (int axis = 0; axis < ndim; ++axis) {
     const uint64_t extent = read_big_endian_u32(dims_bytes + 4 * axis);
     shape.push_back(static_cast<int64_t>(extent));
-    if (extent != 0 && count > kMaxPayload / extent) too_large = true;
+    const uint64_t counted = std::max<uint64_t>(extent, 1);
+    if (bound > kMaxPayload / counted) too_large = true;
+    bound *= counted;  // unsigned: wraps harmlessly once too_large is set
     count *= extent;
   }
-  if (too_large || count * type->file_itemsize > kMaxPayload) {
+  if (too_large || bound * type->file_itemsize > kMaxPayload) {
     fail("read_idx: {} has header dimensions {} ({}), too large for any real file; the header is "
          "corrupt",
          name, shape, type->name);
@@ -241,7 +342,7 @@ Tensor read_idx(const std::filesystem::path& file) {
   // promises), so a lying header costs at most what the file really holds.
   const bool bytes_as_is = type->dtype == DType::uint8 && type->file_itemsize == 1;
   Tensor direct;
-  if (bytes_as_is && payload_bytes <= plausible_payload(file, reader.compressed())) {
+  if (bytes_as_is && payload_bytes <= plausible_payload(source, reader.compressed())) {
     direct = nabla::empty(shape, DType::uint8);
   }
   std::vector<uint8_t> payload;
@@ -264,12 +365,15 @@ Tensor read_idx(const std::filesystem::path& file) {
   // Anything after the elements means the header and the data disagree.
   // (Counting stops at a limit, so a file with endless extra data still fails quickly.)
   constexpr uint64_t kTrailingCountLimit = uint64_t{1} << 30;
-  uint64_t trailing = 0;
-  std::vector<uint8_t> scratch(1 << 16);
-  while (trailing < kTrailingCountLimit) {
-    const size_t got = reader.read(scratch.data(), scratch.size());
-    if (got == 0) break;
-    trailing += got;
+  uint8_t probe[64];
+  uint64_t trailing = reader.read(probe, sizeof probe);
+  if (trailing == sizeof probe) {  // more than a few stray bytes: count them in bigger pieces
+    std::vector<uint8_t> scratch(1 << 16);
+    while (trailing < kTrailingCountLimit) {
+      const size_t got = reader.read(scratch.data(), scratch.size());
+      if (got == 0) break;
+      trailing += got;
+    }
   }
   if (trailing > 0) {
     fail("read_idx: {} has {}{} bytes of trailing data after the {} bytes its header describes "
@@ -282,6 +386,19 @@ Tensor read_idx(const std::filesystem::path& file) {
   Tensor out = nabla::empty(shape, type->dtype);
   convert_elements(*type, payload.data(), static_cast<int64_t>(count), out);
   return out;
+}
+
+}  // namespace
+
+Tensor read_idx(const std::filesystem::path& file) {
+  ByteSource source(file);
+  return read_idx_from(source);
+}
+
+// ---- IDX bytes in memory (issue 17: what the fuzz target reads) ------------------------------
+Tensor parse_idx(const uint8_t* data, size_t size, const std::string& name) {
+  ByteSource source(data, size, name);
+  return read_idx_from(source);
 }
 
 void write_idx(const std::filesystem::path& file, const Tensor& values) {

@@ -15,6 +15,7 @@
 
 #include "archive_format.hpp"
 #include "atomic_file.hpp"
+#include "nabla/nn/archive_bytes.hpp"
 
 namespace nabla::nn {
 
@@ -95,6 +96,17 @@ void write_archive(const std::string& path, const Archive& archive, WriteOptions
 
 Archive read_archive(const std::string& path) {
   const std::vector<unsigned char> file = read_file(path);
+  return parse_archive(file.data(), file.size(), path);
+}
+
+Archive parse_archive(const unsigned char* data, size_t size, const std::string& path) {
+  // (a span rather than a vector, so the fuzz target reads its input in place)
+  struct Bytes {
+    const unsigned char* bytes;
+    size_t count;
+    const unsigned char* data() const { return bytes; }
+    size_t size() const { return count; }
+  } const file{data, size};
   const size_t file_size = file.size();
   const std::string where = fmt::format("'{}'", path);
 
@@ -122,6 +134,20 @@ Archive read_archive(const std::string& path) {
   const uint64_t stored_size = header.get<uint64_t>("stored size");
   const uint32_t crc = header.get<uint32_t>("crc32");
   const uint64_t available = file_size - kHeaderSize;
+  // The two sizes must agree before either is believed, so a corrupted size field is reported as a
+  // corrupt header, not as a file truncated at byte N of some astronomical length.
+  if (!(flags & kFlagCompressed) && payload_size != stored_size) {
+    fail("read_archive: {} has a corrupt header: it gives payload size {} but stored size {} for an uncompressed "
+         "file (they must be equal); the file is damaged",
+         where, payload_size, stored_size);
+  }
+  if ((flags & kFlagCompressed) &&
+      (payload_size / kMaxCompressionRatio > stored_size ||
+       static_cast<unsigned __int128>(stored_size) > static_cast<unsigned __int128>(payload_size) * 9 / 8 + 1024)) {
+    fail("read_archive: {} has a corrupt header: {} stored bytes cannot inflate to the {} it gives (deflate neither "
+         "shrinks by more than 1032:1 nor grows by more than a few bytes); the file is damaged",
+         where, stored_size, payload_size);
+  }
   if (stored_size > available) {
     fail("read_archive: {} is truncated at byte {} of {} (the write was interrupted or the copy is incomplete)", where,
          file_size, stored_size > std::numeric_limits<uint64_t>::max() - kHeaderSize

@@ -3,7 +3,10 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <bit>
+
+#include "nabla/tensor/shape_check.hpp"
 
 namespace nabla::nn::detail {
 
@@ -33,6 +36,17 @@ Tensor read_tensor(Reader& reader, const std::string& where, const std::string& 
       numel = max_elements + 1;
     } else {
       numel *= static_cast<uint64_t>(extent);
+    }
+  }
+  // Zero extents do not excuse the others: [0, 2^62, 2^62] holds no data but its strides overflow
+  // (issue 17). Counted as check_shape counts, with max(extent, 1).
+  uint64_t bound = 1;
+  for (int64_t extent : shape) {
+    if (__builtin_mul_overflow(bound, static_cast<uint64_t>(std::max<int64_t>(extent, 1)), &bound) ||
+        bound > static_cast<uint64_t>(kMaxShapeElements)) {
+      fail("read_archive: {}: entry '{}' has shape {}, too large for any tensor (its extents, a zero counting as 1, "
+           "multiply to more than 2^60); the file is corrupt",
+           where, name, shape);
     }
   }
   const uint64_t bytes = numel * itemsize(dtype);

@@ -1,6 +1,9 @@
 #include "nabla/tensor/dims.hpp"
 
+#include <algorithm>
+
 #include "nabla/tensor/error.hpp"
+#include "nabla/tensor/shape_check.hpp"
 
 namespace nabla {
 
@@ -57,13 +60,38 @@ bool operator==(const Dims& a, const Dims& b) {
   return true;
 }
 
+// ---- shape checks (issue 17) ----------------------------------------------------------------
+void check_shape(const Shape& shape) {
+  int64_t product = 1;
+  for (int64_t extent : shape) {
+    if (extent < 0) {
+      fail("shape {} has negative extent {}; every extent must be 0 or more", shape, extent);
+    }
+    if (__builtin_mul_overflow(product, std::max<int64_t>(extent, 1), &product) || product > kMaxShapeElements) {
+      fail("shape {} is too large: its extents multiply (a zero extent counting as 1) to more than 2^60, the most "
+           "elements a tensor can have; the sizes are corrupt or mistyped",
+           shape);
+    }
+  }
+}
+
 int64_t shape_numel(const Shape& shape) {
+  // Checked cheaply on every call (numel() of a tensor is hot); on a suspect shape the full check
+  // throws its message.
+  int64_t bound = 1;
   int64_t n = 1;
-  for (int64_t extent : shape) n *= extent;
+  for (int64_t extent : shape) {
+    if (extent < 0 || __builtin_mul_overflow(bound, std::max<int64_t>(extent, 1), &bound) ||
+        bound > kMaxShapeElements) {
+      check_shape(shape);
+    }
+    n *= extent;  // |n| <= bound: cannot overflow
+  }
   return n;
 }
 
 Strides contiguous_strides(const Shape& shape) {
+  check_shape(shape);  // so the running product below cannot overflow
   Strides strides = Dims::filled(shape.size(), 1);
   int64_t running = 1;
   for (int64_t i = shape.size() - 1; i >= 0; --i) {
@@ -72,6 +100,7 @@ Strides contiguous_strides(const Shape& shape) {
   }
   return strides;
 }
+// ---- end shape checks ------------------------------------------------------------------------
 
 int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
   const int64_t wrapped = axis < 0 ? axis + ndim : axis;

@@ -16,6 +16,7 @@
 #include "loops.hpp"
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/factories.hpp"
+#include "nabla/tensor/shape_check.hpp"
 #include "nabla/tensor/threads.hpp"
 
 namespace nabla::kernels {
@@ -181,6 +182,13 @@ Tensor repeat(const Tensor& x, const Dims& repeats) {
   }
   Tensor source = x;
   while (source.dim() < repeats.size()) source = source.unsqueeze(0);
+  Shape result_shape;
+  for (int64_t axis = 0; axis < source.dim(); ++axis) {
+    int64_t extent = 0;
+    if (__builtin_mul_overflow(source.size(axis), repeats[axis], &extent)) extent = kMaxShapeElements + 1;
+    result_shape.push_back(extent);
+  }
+  check_shape(result_shape);  // before the index maps are allocated
   std::vector<detail::AxisMap> maps;
   for (int64_t axis = 0; axis < source.dim(); ++axis) {
     const int64_t extent = source.size(axis);

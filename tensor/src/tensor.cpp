@@ -8,19 +8,19 @@
 #include "loops.hpp"
 #include "nabla/tensor/elementwise.hpp"
 #include "nabla/tensor/factories.hpp"
+#include "nabla/tensor/shape_check.hpp"
 
 namespace nabla::kernels {
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Strides strides, int64_t offset)
-    : storage_(std::move(storage)), shape_(shape), strides_(strides), offset_(offset), dtype_(dtype) {}
+    : storage_(std::move(storage)), shape_(shape), strides_(strides), offset_(offset), dtype_(dtype) {
+  check_shape(shape_);  // the one place every shape passes (issue 17): no tensor's counts can wrap
+}
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
-  for (int64_t extent : shape) {
-    if (extent < 0) fail("empty: negative extent in shape {}", shape);
-  }
+  const Strides strides = contiguous_strides(shape);  // checks the shape first
   const int64_t n = shape_numel(shape);
-  return Tensor(Storage::allocate(static_cast<size_t>(n) * itemsize(dtype)), dtype, shape,
-                contiguous_strides(shape), 0);
+  return Tensor(Storage::allocate(static_cast<size_t>(n) * itemsize(dtype)), dtype, shape, strides, 0);
 }
 
 int64_t Tensor::size(int64_t axis) const { return shape_[normalize_axis(axis, dim(), "size")]; }
@@ -140,6 +140,7 @@ namespace {
 Shape infer_shape(const Shape& requested, int64_t numel, const Shape& from, const char* op) {
   Shape shape = requested;
   int64_t known = 1;
+  int64_t bound = 1;  // product of max(extent, 1): checked, so `known` cannot overflow either
   int64_t infer_at = -1;
   for (int64_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
@@ -148,6 +149,10 @@ Shape infer_shape(const Shape& requested, int64_t numel, const Shape& from, cons
     } else if (shape[i] < 0) {
       fail("{}: invalid extent {} in shape {}", op, shape[i], requested);
     } else {
+      if (__builtin_mul_overflow(bound, std::max<int64_t>(shape[i], 1), &bound) || bound > kMaxShapeElements) {
+        fail("{}: shape {} is too large: its extents multiply to more than 2^60, the most elements a tensor can "
+             "have", op, requested);
+      }
       known *= shape[i];
     }
   }

@@ -14,8 +14,17 @@ foreach(_file share/doc/nabla/LICENSE share/doc/nabla/CHANGELOG.md include/nabla
   endif()
 endforeach()
 # find_package(nabla 0.2 REQUIRED), as the consumer asks, works...
+# The consumer is built with nabla's compiler and sanitizer flags (an ASan build's libraries need
+# the ASan runtime in the program that links them).
+set(_consumer_options)
+if(CONSUMER_CXX)
+  list(APPEND _consumer_options -DCMAKE_CXX_COMPILER=${CONSUMER_CXX})
+endif()
+if(CONSUMER_FLAGS)
+  list(APPEND _consumer_options "-DCMAKE_CXX_FLAGS=${CONSUMER_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${CONSUMER_FLAGS}")
+endif()
 run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build
-    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release)
+    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release ${_consumer_options})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build -j2)
 run(${WORK_DIR}/build/consumer)
 # ...and a version the package is not compatible with is refused.

@@ -204,13 +204,13 @@ TEST_CASE("torch.save files: mutated pickles and archives are refused cleanly, n
   CHECK(parsed > 0);
 }
 
-TEST_CASE("torch.save files PyTorch wrote (fuzz/seeds/torch): views, float16, a nested checkpoint", "[weights]") {
-  // Made by PyTorch 1.13 (see fuzz/README.md): base = arange(12).reshape(3, 4); views.pt holds
+TEST_CASE("torch.save files PyTorch wrote (tests/fuzz/seeds/torch): views, float16, a nested checkpoint", "[weights]") {
+  // Made by PyTorch 1.13 (see tests/fuzz/README.md): base = arange(12).reshape(3, 4); views.pt holds
   // OrderedDict(0.weight=base, 0.t=base.t(), 0.col=base[:, 1], 1.bias=[3, 4], h=ones(2).half());
   // checkpoint.pt holds {"model": that, "epoch": 3, "name": "x"}; linear.pt a Linear(3, 2).state_dict().
   const char* source = std::getenv("NABLA_SOURCE_DIR");
   REQUIRE(source != nullptr);
-  const std::filesystem::path seeds = std::filesystem::path(source) / "fuzz" / "seeds" / "torch";
+  const std::filesystem::path seeds = std::filesystem::path(source) / "tests" / "fuzz" / "seeds" / "torch";
   const nn::Weights views = nn::read_torch((seeds / "views.pt").string());
   CHECK(views.names == std::vector<std::string>{"0.weight", "0.t", "0.col", "1.bias", "h"});
   CHECK(views.at("0.weight").raw().to_vector<float>() == std::vector<float>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});

@@ -213,7 +213,10 @@ TEST_CASE("sort and argsort match a naive stable sort on random shapes, axes, la
   reference::Rng rng(1300);
   for (int trial = 0; trial < 160; ++trial) {
     const DType dtype = kDtypes[static_cast<size_t>(trial % kDtypes.size())];
-    const auto [shape, axis] = random_case(rng);
+    // Plain variables, not a structured binding: clang 14 cannot capture bindings in lambdas.
+    const Case picked = random_case(rng);
+    const Shape shape = picked.shape;
+    const int64_t axis = picked.axis;
     const bool down = rng.chance(0.5);
     const Layout layout = random_layout(rng);
     const Tensor x = random_values(shape, dtype, layout, rng);
@@ -244,7 +247,10 @@ TEST_CASE("topk matches the first k of a naive stable sort", "[sort][topk][refer
   reference::Rng rng(1400);
   for (int trial = 0; trial < 160; ++trial) {
     const DType dtype = kDtypes[static_cast<size_t>(trial % kDtypes.size())];
-    const auto [shape, axis] = random_case(rng);
+    // Plain variables, not a structured binding: clang 14 cannot capture bindings in lambdas.
+    const Case picked = random_case(rng);
+    const Shape shape = picked.shape;
+    const int64_t axis = picked.axis;
     const int64_t n = shape[axis];
     // Small k (the heap), large k (the sort), all and none.
     const int64_t k = std::vector<int64_t>{1, n / 10, n / 2, n, 0}[static_cast<size_t>(rng.integer(0, 4))];
@@ -286,7 +292,10 @@ TEST_CASE("kthvalue, median and mode match a naive loop, ties and NaN included",
   const reference::Tolerance exact{0, 0};
   for (int trial = 0; trial < 160; ++trial) {
     const DType dtype = kDtypes[static_cast<size_t>(trial % kDtypes.size())];
-    const auto [shape, axis] = random_case(rng);
+    // Plain variables, not a structured binding: clang 14 cannot capture bindings in lambdas.
+    const Case picked = random_case(rng);
+    const Shape shape = picked.shape;
+    const int64_t axis = picked.axis;
     const int64_t n = shape[axis];
     const int64_t k = rng.integer(1, n);
     const bool keepdim = rng.chance(0.5);

@@ -1,5 +1,5 @@
 // libFuzzer target: the safetensors reader must refuse any input with nabla::Error, never crash,
-// leak or allocate more than the input permits. Build and run: see fuzz/README.md.
+// leak or allocate more than the input permits. Build and run: see tests/fuzz/README.md.
 #include <cstddef>
 #include <cstdint>
 

@@ -1,6 +1,6 @@
 // libFuzzer target: the torch.save (.pt) reader — libzip plus nabla's pickle reader — must refuse
 // any input with nabla::Error, never crash, leak, run anything or allocate more than the input
-// permits. Build and run: see fuzz/README.md.
+// permits. Build and run: see tests/fuzz/README.md.
 #include <cstddef>
 #include <cstdint>
 
