@@ -447,8 +447,8 @@ TEST_CASE("queue_callback runs once the pass has accumulated every gradient", "[
     events.push_back("a");
     autograd::queue_callback([&] {
       events.push_back("callback");
-      CHECK(values(a.grad()) == std::vector<double>{3, 3});
-      CHECK(values(b.grad()) == std::vector<double>{3});
+      CHECK(a.grad().to_vector<double>() == std::vector<double>{3, 3});
+      CHECK(b.grad().to_vector<double>() == std::vector<double>{3});
       autograd::queue_callback([&] { events.push_back("queued by a callback"); });
     });
   });
