@@ -6,6 +6,7 @@
 #include <fstream>
 #include <optional>
 
+#include "distributed_run.hpp"
 #include "metrics.hpp"
 #include "progress.hpp"
 
@@ -38,6 +39,7 @@ void add_common_flags(CLI::App& app, CommonOptions& o) {
 
 void prepare(const CommonOptions& options) {
   if (options.threads > 0) set_num_threads(options.threads);
+  if (options.threads == 0 && threads_per_rank() > 0) set_num_threads(threads_per_rank());  // under mpirun
   manual_seed(options.seed);
 }
 
@@ -199,6 +201,8 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
 
 RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
   nn::Module& model = *run.model;
+  // Under mpirun: this rank's share of the data, gradients averaged over the ranks (distributed_run.hpp).
+  const DistributedRun distributed = DistributedRun::join(run.model);
   const ds::MNIST& full_train = *run.train;
   const ds::MNIST& test = *run.test;
   const ds::Subset train = ds::first_examples(full_train, o.limit > 0 ? o.limit : full_train.size());
@@ -207,22 +211,28 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
 
   auto optimizer = make_optimizer(o, model.parameters());
   auto scheduler = make_scheduler(o, *optimizer);
-  ds::DataLoader loader(train, {.batch_size = o.batch_size, .shuffle = true, .seed = o.seed});
+  ds::DataLoader loader(train, {.batch_size = o.batch_size, .shuffle = distributed.sampler(o.seed) == nullptr,
+                                .seed = o.seed + static_cast<uint64_t>(distributed.rank()),
+                                .sampler = distributed.sampler(o.seed)});
 
   History history;
   int first_epoch = 0;
   if (!o.resume.empty()) {
     first_epoch = load_checkpoint(o.resume, model, *optimizer, history);
     if (scheduler) scheduler->set_epoch(first_epoch);
-    fmt::print(stderr, "resumed from {} at epoch {}\n", o.resume, first_epoch + 1);
+    if (distributed.is_main()) fmt::print(stderr, "resumed from {} at epoch {}\n", o.resume, first_epoch + 1);
   }
-  fmt::print(stderr, "{}: {} on {} ({} training images, {} test), {} parameters, {} threads\n", run.example,
+  if (distributed.is_main() && distributed.ranks() > 1) {
+    fmt::print(stderr, "data-parallel on {} ranks: batch {} per rank, {} per step\n", distributed.ranks(), o.batch_size,
+               o.batch_size * distributed.ranks());
+  }
+  if (distributed.is_main()) fmt::print(stderr, "{}: {} on {} ({} training images, {} test), {} parameters, {} threads\n", run.example,
              run.model_description, full_train.name(), train.size(), test.size(), model.parameter_count(), get_num_threads());
 
   Evaluation evaluation;
   for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
     loader.set_epoch(epoch);
-    ProgressBar progress(fmt::format("epoch {}/{}", epoch + 1, o.epochs), loader.size(), o.batch_size);
+    ProgressBar progress(fmt::format("epoch {}/{}", epoch + 1, o.epochs), loader.size(), o.batch_size * distributed.ranks());
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0, step = 0;
     for (ds::Batch& batch : loader) {
@@ -234,10 +244,14 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
       loss_sum += loss.item() * static_cast<double>(batch.size());
       correct += logits.argmax(1).eq(batch.targets).sum().item<int64_t>();
       seen += batch.size();
-      progress.update(++step, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen));
+      if (distributed.is_main()) progress.update(++step, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen));
     }
     const double seconds = progress.stop();
     history.train_seconds += seconds;
+    if (!distributed.is_main()) {  // rank 0 alone evaluates, reports and checkpoints
+      if (scheduler) scheduler->step();
+      continue;
+    }
     evaluation = evaluate(model, test, run.flatten_inputs);
     progress.finish(fmt::format(" | test loss {:.4f} acc {:.2f}%", evaluation.loss, 100.0 * evaluation.accuracy));
     history.train_loss.push_back(loss_sum / static_cast<double>(std::max<int64_t>(seen, 1)));
@@ -249,6 +263,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
     if (scheduler) scheduler->step();
     if (!o.save.empty()) save_checkpoint(o.save, model, *optimizer, epoch + 1, history);
   }
+  if (!distributed.is_main()) return {0.0, history.train_seconds, out_dir.string()};
   if (!evaluation.predicted.defined()) evaluation = evaluate(model, test, run.flatten_inputs);  // resumed at the end
 
   // ---- report: table, pictures, metrics
@@ -307,7 +322,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
     if (run.report_seconds_to_99) {
       line += fmt::format(",\"seconds_to_99\":{}", history.seconds_to_99 >= 0 ? json_number(history.seconds_to_99) : "null");
     }
-    line += fmt::format(",\"peak_rss_mb\":{}}}", json_number(rss));
+    line += fmt::format(",\"ranks\":{},\"peak_rss_mb\":{}}}", distributed.ranks(), json_number(rss));
     fmt::print("{}\n", line);
   }
   return {evaluation.accuracy, history.train_seconds, out_dir.string()};
