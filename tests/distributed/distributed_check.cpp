@@ -271,6 +271,38 @@ void check_buffers() {
   for (const Tensor& buffer : model->buffers()) EXPECT(bitwise_equal_across_ranks(buffer));
 }
 
+// SyncBatchNorm on N ranks with batch B each normalises as BatchNorm on one process with batch
+// N·B: the same outputs for each rank's rows, the same input gradients, weight gradients that sum
+// over the ranks to the one process's, and the same running statistics.
+void check_sync_batch_norm() {
+  const int rank = dist::rank(), n = dist::world_size();
+  const int64_t batch = 3;
+  Generator data_generator(11);
+  const Tensor all = randn({n * batch, 4, 5}, float64, data_generator) * 2.0 + 1.0;
+  const Tensor upstream = randn({n * batch, 4, 5}, float64, data_generator);  // d loss / d output
+  nn::Shared<dist::SyncBatchNorm> synced = dist::SyncBatchNorm(4);
+  nn::Shared<nn::BatchNorm1d> reference = nn::BatchNorm1d(4);
+  synced->to(float64);
+  reference->to(float64);
+  const Tensor x = all.narrow(0, rank * batch, batch).clone().requires_grad_();
+  const Tensor x_all = all.clone().requires_grad_();
+  const Tensor y = synced(x);
+  const Tensor y_all = reference(x_all);
+  sum(y * upstream.narrow(0, rank * batch, batch)).backward();
+  sum(y_all * upstream).backward();
+  EXPECT(max_relative_difference({y}, {y_all.narrow(0, rank * batch, batch)}) < 1e-12);
+  EXPECT(max_relative_difference({x.grad()}, {x_all.grad().narrow(0, rank * batch, batch)}) < 1e-12);
+  Tensor weight_grad = synced->weight.grad().clone(), bias_grad = synced->bias.grad().clone();
+  dist::all_reduce(weight_grad);
+  dist::all_reduce(bias_grad);
+  EXPECT(max_relative_difference({weight_grad, bias_grad}, {reference->weight.grad(), reference->bias.grad()}) < 1e-12);
+  EXPECT(max_relative_difference({synced->running_mean, synced->running_var},
+                                 {reference->running_mean, reference->running_var}) < 1e-12);
+  synced->eval();
+  reference->eval();
+  EXPECT(max_relative_difference({synced(x)}, {reference(x)}) < 1e-12);  // running statistics, no communication
+}
+
 // A model that differs across ranks is refused on every rank, naming the parameter and ranks.
 void check_mismatch() {
   const int rank = dist::rank();
@@ -337,6 +369,7 @@ int main(int argc, char** argv) {
       check_ddp_equivalence(float64, 1e-12);
       check_ddp_equivalence(float32, 1e-5);
       check_buffers();
+      check_sync_batch_norm();
     } else if (scenario == "no_sync") {
       check_no_sync();
     } else if (scenario == "mismatch") {

@@ -4,3 +4,4 @@
 // (<nabla/datasets.hpp>), since it needs no MPI.
 #include "nabla/distributed/data_parallel.hpp"
 #include "nabla/distributed/process_group.hpp"
+#include "nabla/distributed/sync_batch_norm.hpp"
