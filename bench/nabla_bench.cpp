@@ -25,6 +25,12 @@
 // converts it from uint8 while the step runs). Evaluation runs the 10k test images at batch 1000
 // under NoGradGuard + eval(): one warm-up pass, then --eval-reps timed passes, median reported.
 //
+// Under mpirun (issue 16; nabla built with MPI): `mpirun -np N nabla-bench --model cnn ...` trains
+// data-parallel — each rank its 1/N of every epoch (DistributedSampler) at batch 64, gradients
+// averaged by DistributedDataParallel — and rank 0 prints the JSON line, whose images per second are
+// the whole job's (the epoch's images over the slowest rank's time), with "ranks" and, given
+// --single-rank-images-per-second from a one-rank run, "scaling_efficiency".
+//
 // The program uses nabla the way a user would: nn::Sequential of nn layers, nn::functional::
 // cross_entropy, nn::SGD/Adam, datasets::MNIST + DataLoader. Nothing bypasses autograd or nn.
 #include <sys/resource.h>
@@ -45,6 +51,9 @@
 #include <fmt/format.h>
 
 #include "nabla/nabla.hpp"
+#ifdef NABLA_BENCH_DISTRIBUTED
+#include "nabla/distributed.hpp"
+#endif
 
 namespace {
 
@@ -61,7 +70,38 @@ struct Options {
   int eval_reps = 3;
   int64_t prefetch = datasets::DataLoaderOptions{}.prefetch;
   bool skip_eval = false;  // for profiling the training loop alone
+  double single_rank_images_per_second = 0;  // under mpirun: the one-rank figure, for scaling efficiency
 };
+
+// The job this process belongs to: one process, or rank `rank` of `ranks` under mpirun.
+struct Job {
+  int rank = 0;
+  int ranks = 1;
+  bool distributed = false;
+};
+
+Job join_job() {
+  Job job;
+#ifdef NABLA_BENCH_DISTRIBUTED
+  if (distributed::launched()) {
+    distributed::init();
+    job = {distributed::rank(), distributed::world_size(), true};
+  }
+#endif
+  return job;
+}
+
+// The slowest rank's value (all ranks call it together); the value itself in one process.
+double slowest(const Job& job, double seconds) {
+#ifdef NABLA_BENCH_DISTRIBUTED
+  if (job.distributed) {
+    Tensor value = full({1}, seconds, float64);
+    distributed::all_reduce(value, distributed::ReduceOp::max);
+    return value.item<double>();
+  }
+#endif
+  return seconds;
+}
 
 // Training work per image (forward + dW + dX), from shared/anchors/RESULTS.md section 4. Used only
 // to express the measured time as an effective GFLOP/s.
@@ -206,6 +246,7 @@ int64_t count_correct(nn::Module& model, datasets::DataLoader& test_loader, cons
 }
 
 int run(const Options& options) {
+  const Job job = join_job();
   set_num_threads(options.threads);
   manual_seed(options.seed);
   const std::string& model_name = options.model;
@@ -232,15 +273,27 @@ int run(const Options& options) {
                                                   : static_cast<const datasets::Dataset&>(train_full);
   const datasets::Dataset& test_set = test_tokens ? static_cast<const datasets::Dataset&>(*test_tokens)
                                                   : static_cast<const datasets::Dataset&>(test);
-  datasets::DataLoader loader(
-      train, {.batch_size = batch_size, .shuffle = true, .seed = options.seed, .prefetch = options.prefetch});
+  std::shared_ptr<const datasets::Sampler> share;  // under mpirun: this rank's 1/N of each epoch
+  if (job.distributed) {
+    share = std::make_shared<datasets::DistributedSampler>(
+        datasets::DistributedSamplerOptions{.num_replicas = job.ranks, .rank = job.rank, .seed = options.seed});
+  }
+  datasets::DataLoader loader(train, {.batch_size = batch_size, .shuffle = !share, .seed = options.seed,
+                                      .sampler = share, .prefetch = options.prefetch});
   datasets::DataLoader test_loader(test_set, {.batch_size = 1000});
-  fmt::print(stderr, "nabla-bench: {} on {} ({} training images, {} test), {} thread(s), OpenBLAS {} core\n",
-             model_name, data_dir.string(), train.size(), test.size(), options.threads, blas_core_name());
+  if (job.rank == 0) {
+    fmt::print(stderr, "nabla-bench: {} on {} ({} training images, {} test), {} thread(s){}, OpenBLAS {} core\n",
+               model_name, data_dir.string(), train.size(), test.size(), options.threads,
+               job.distributed ? fmt::format(" x {} ranks", job.ranks) : "", blas_core_name());
+  }
 
   // ---- model and optimiser
   const std::shared_ptr<nn::Module> model_holder = make_model(model_name);
   nn::Module& model = *model_holder;
+#ifdef NABLA_BENCH_DISTRIBUTED
+  std::optional<distributed::DistributedDataParallel> data_parallel;
+  if (job.distributed) data_parallel.emplace(model_holder);
+#endif
   std::unique_ptr<nn::Optimizer> optimizer;
   if (model_name == "mlp30") {
     optimizer = std::make_unique<nn::SGD>(model.parameters(), 0.1);
@@ -252,11 +305,13 @@ int run(const Options& options) {
   std::vector<EpochResult> epochs;
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
     epochs.push_back(train_epoch(model, *optimizer, loader, model_name));
+    epochs.back().seconds = slowest(job, epochs.back().seconds);  // the job's epoch ends with its slowest rank
     const EpochResult& e = epochs.back();
-    fmt::print(stderr, "epoch {}: {:.3f} s ({:.3f} s waiting for data), mean train loss {:.4f}\n", epoch + 1,
+    if (job.rank == 0) fmt::print(stderr, "epoch {}: {:.3f} s ({:.3f} s waiting for data), mean train loss {:.4f}\n", epoch + 1,
                e.seconds, e.data_wait_seconds, e.mean_loss);
   }
   const double train_peak_rss = peak_rss_mb();
+  if (job.rank != 0) return 0;  // rank 0 alone evaluates and reports
 
   // ---- evaluation
   model.eval();
@@ -287,6 +342,13 @@ int run(const Options& options) {
   fmt::format_to(out, ",\"train_seconds_per_epoch\":{:.4f},\"train_seconds_per_60k\":{:.4f}", seconds_per_epoch,
                  seconds_per_epoch * 60000.0 / n_train);
   fmt::format_to(out, ",\"train_images_per_second\":{:.4f}", n_train / seconds_per_epoch);
+  if (job.distributed) {
+    fmt::format_to(out, ",\"ranks\":{}", job.ranks);
+    if (options.single_rank_images_per_second > 0) {
+      fmt::format_to(out, ",\"scaling_efficiency\":{:.4f}",
+                     n_train / seconds_per_epoch / (job.ranks * options.single_rank_images_per_second));
+    }
+  }
   fmt::format_to(out, ",\"final_epoch_train_loss\":{:.4f}", epochs.back().mean_loss);
   if (options.skip_eval) {
     fmt::format_to(out, ",\"test_accuracy\":null,\"eval_images_per_second\":null");
@@ -322,6 +384,8 @@ int main(int argc, char** argv) {
   app.add_option("--prefetch", options.prefetch, "Batches the DataLoader prepares ahead (0: no thread)")
       ->check(nabla::cli::at_least(0))->capture_default_str();
   app.add_flag("--skip-eval", options.skip_eval, "Train only (for profiling): no evaluation, accuracy null");
+  app.add_option("--single-rank-images-per-second", options.single_rank_images_per_second,
+                 "Under mpirun: a one-rank run's train_images_per_second, to report the scaling efficiency");
   return nabla::cli::run(app, argc, argv, [&] {
     return run(options);
   });

@@ -2,10 +2,12 @@
 // the ops that consumed its output have delivered their gradients (Kahn's algorithm), handing the
 // results to the ops before it or to the leaves. Each concern is its own small function below:
 // ordering (collect_graph), accumulation (accumulate, deliver_to_leaf), hooks (run_hooks),
-// broadcasting (fit_to_input), error context (apply_node), and freeing (release_saved).
+// broadcasting (fit_to_input), error context (apply_node), freeing (release_saved), and the
+// end-of-pass work (post-accumulate hooks once per leaf, queued callbacks).
 #include "nabla/autograd/engine.hpp"
 
 #include <atomic>
+#include <functional>
 #include <unordered_map>
 
 #include "nabla/autograd/functions.hpp"
@@ -63,9 +65,18 @@ uint64_t next_stamp() {
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
+// Leaves with post-accumulate hooks, with how many of this pass's edges still lead to each and
+// whether one delivered a gradient: their hooks run once per pass, when the last edge is done, on
+// the total (as PyTorch's). Only hooked leaves are counted, so a plain pass hashes nothing.
+struct PendingLeaf {
+  int64_t edges = 0;
+  bool received = false;
+};
+using PendingLeaves = std::unordered_map<const TensorImpl*, PendingLeaf>;
+
 // Visits the nodes reachable from the roots, stamping each one, resetting its scratch state and
-// counting the edges that point at it from the others.
-void collect_graph(const std::vector<Node*>& roots, uint64_t stamp) {
+// counting the edges that point at it from the others (and at hooked leaves).
+void collect_graph(const std::vector<Node*>& roots, uint64_t stamp, PendingLeaves& hooked_leaves) {
   std::vector<Node*> stack;
   auto visit = [&](Node* node) {
     if (node->visit == stamp) return;
@@ -79,6 +90,7 @@ void collect_graph(const std::vector<Node*>& roots, uint64_t stamp) {
     Node* node = stack.back();
     stack.pop_back();
     for (const Edge& edge : node->edges) {
+      if (edge.leaf && !edge.leaf->post_accumulate_hooks.empty()) ++hooked_leaves[edge.leaf.get()].edges;
       Node* next = edge.node.get();
       if (!next) continue;
       visit(next);
@@ -124,11 +136,46 @@ void deliver_to_leaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g, const Pa
   } else {
     stored = pass.create_graph ? add(stored, g) : Tensor(kernels::add(stored.raw(), g.raw()));
   }
-  if (!leaf->post_accumulate_hooks.empty()) {
-    Tensor leaf_tensor = Tensor::from_impl(leaf);
-    for (const auto& [handle, hook] : leaf->post_accumulate_hooks) hook(leaf_tensor);
-  }
 }
+
+void run_post_accumulate_hooks(const std::shared_ptr<TensorImpl>& leaf) {
+  Tensor leaf_tensor = Tensor::from_impl(leaf);
+  // A copy: a hook may remove itself.
+  const auto hooks = leaf->post_accumulate_hooks;
+  for (const auto& [handle, hook] : hooks) hook(leaf_tensor);
+}
+
+// One edge into a leaf is done (with a gradient or without one); after the last, its hooks run.
+void leaf_edge_done(const std::shared_ptr<TensorImpl>& leaf, bool delivered, PendingLeaves& hooked_leaves,
+                    const Pass& pass) {
+  if (pass.targets || hooked_leaves.empty()) return;
+  auto it = hooked_leaves.find(leaf.get());
+  if (it == hooked_leaves.end()) return;
+  it->second.received = it->second.received || delivered;
+  if (--it->second.edges > 0) return;
+  const bool received = it->second.received;
+  hooked_leaves.erase(it);
+  if (received) run_post_accumulate_hooks(leaf);
+}
+
+// Callbacks queued (queue_callback) during the pass running on this thread; run when it ends.
+thread_local std::vector<std::function<void()>>* queued_callbacks = nullptr;
+
+// Installs a fresh callback list for one pass and restores the enclosing pass's (a hook may run
+// a backward of its own) when it ends, normally or by an exception.
+struct CallbackScope {
+  std::vector<std::function<void()>> callbacks;
+  std::vector<std::function<void()>>* previous = queued_callbacks;
+  CallbackScope() { queued_callbacks = &callbacks; }
+  ~CallbackScope() { queued_callbacks = previous; }
+  void run_all() {
+    for (size_t i = 0; i < callbacks.size(); ++i) {  // by index: a callback may queue another
+      std::function<void()> callback = std::move(callbacks[i]);
+      callback();
+    }
+    callbacks.clear();
+  }
+};
 
 // Runs one node's backward formula, naming the node in any error raised inside it.
 Gradients apply_node(Node& node, const std::shared_ptr<Node>& owner, const Tensor& grad_output, bool create_graph) {
@@ -206,10 +253,20 @@ void run(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_out
       leaf_seeds.emplace_back(outputs[i].impl(), std::move(seed));
     }
   }
+  CallbackScope callbacks;
   const uint64_t stamp = next_stamp();
-  collect_graph(roots, stamp);
+  PendingLeaves hooked_leaves;
+  collect_graph(roots, stamp, hooked_leaves);
   for (auto& [node, seed] : node_seeds) accumulate(node->pending_grad, seed);
-  for (auto& [leaf, seed] : leaf_seeds) deliver_to_leaf(leaf, seed, pass);
+  // An output that is itself a leaf counts as one more edge into it (it may also be reached
+  // through the graph, from another output).
+  for (auto& [leaf, seed] : leaf_seeds) {
+    if (!leaf->post_accumulate_hooks.empty()) ++hooked_leaves[leaf.get()].edges;
+  }
+  for (auto& [leaf, seed] : leaf_seeds) {
+    deliver_to_leaf(leaf, seed, pass);
+    leaf_edge_done(leaf, true, hooked_leaves, pass);
+  }
 
   // Process nodes once all their consumers have delivered.
   std::vector<std::shared_ptr<Node>> ready;
@@ -244,14 +301,26 @@ void run(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_out
       if (edge.node) {
         accumulate(edge.node->pending_grad, g);
         if (--edge.node->dependencies == 0) ready.push_back(edge.node);
-      } else if (g.defined()) {
-        deliver_to_leaf(edge.leaf, std::move(g), pass);
+      } else {
+        const bool delivered = g.defined();
+        if (delivered) deliver_to_leaf(edge.leaf, std::move(g), pass);
+        leaf_edge_done(edge.leaf, delivered, hooked_leaves, pass);
       }
     }
   }
+  callbacks.run_all();
 }
 
 }  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  if (!queued_callbacks) {
+    fail("queue_callback: no backward pass is running on this thread; queue callbacks from a hook during "
+         "backward (they run when that pass has accumulated every gradient)");
+  }
+  if (!callback) fail("queue_callback: the callback is empty");
+  queued_callbacks->push_back(std::move(callback));
+}
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, BackwardOptions options) {
   run(outputs, grad_outputs, {.retain_graph = options.retain_graph || options.create_graph, .create_graph = options.create_graph});

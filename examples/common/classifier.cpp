@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "checkpoint.hpp"
+#include "distributed_run.hpp"
 #include "metrics.hpp"
 #include "nabla/datasets/picture_scale.hpp"
 #include "progress.hpp"
@@ -41,6 +42,7 @@ void add_common_flags(CLI::App& app, CommonOptions& o) {
 
 void prepare(const CommonOptions& options) {
   if (options.threads > 0) set_num_threads(options.threads);
+  if (options.threads == 0 && threads_per_rank() > 0) set_num_threads(threads_per_rank());  // under mpirun
   manual_seed(options.seed);
 }
 
@@ -200,6 +202,8 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
 
 RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
   nn::Module& model = *run.model;
+  // Under mpirun: this rank's share of the data, gradients averaged over the ranks (distributed_run.hpp).
+  const DistributedRun distributed = DistributedRun::join(run.model);
   const ds::MNIST& full_train = *run.train;
   const ds::MNIST& test = *run.test;
   const ds::Subset train = ds::first_examples(full_train, o.limit > 0 ? o.limit : full_train.size());
@@ -208,7 +212,9 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
 
   auto optimizer = make_optimizer(o, model.parameters());
   auto scheduler = make_scheduler(o, *optimizer);
-  ds::DataLoader loader(train, {.batch_size = o.batch_size, .shuffle = true, .seed = o.seed});
+  ds::DataLoader loader(train, {.batch_size = o.batch_size, .shuffle = distributed.sampler(o.seed) == nullptr,
+                                .seed = o.seed + static_cast<uint64_t>(distributed.rank()),
+                                .sampler = distributed.sampler(o.seed)});
 
   History history;
   int first_epoch = 0;
@@ -216,16 +222,20 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
     // load_checkpoint checks every entry before it changes anything (examples/common/checkpoint.hpp).
     first_epoch = static_cast<int>(load_checkpoint(o.resume, model, *optimizer, history));
     if (scheduler) scheduler->set_epoch(first_epoch);
-    fmt::print(stderr, "resumed from {} at epoch {}\n", o.resume, first_epoch + 1);
+    if (distributed.is_main()) fmt::print(stderr, "resumed from {} at epoch {}\n", o.resume, first_epoch + 1);
   }
-  fmt::print(stderr, "{}: {} on {} ({} training images, {} test), {} parameters, {} threads\n", run.example,
+  if (distributed.is_main() && distributed.ranks() > 1) {
+    fmt::print(stderr, "data-parallel on {} ranks: batch {} per rank, {} per step\n", distributed.ranks(), o.batch_size,
+               o.batch_size * distributed.ranks());
+  }
+  if (distributed.is_main()) fmt::print(stderr, "{}: {} on {} ({} training images, {} test), {} parameters, {} threads\n", run.example,
              run.model_description, full_train.name(), train.size(), test.size(), model.parameter_count(), get_num_threads());
 
   Evaluation evaluation;
   FineCurve curve;  // this run's epochs (a resumed run's earlier epochs are in history, one point each)
   for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
     loader.set_epoch(epoch);
-    ProgressBar progress(fmt::format("epoch {}/{}", epoch + 1, o.epochs), loader.size(), o.batch_size);
+    ProgressBar progress(fmt::format("epoch {}/{}", epoch + 1, o.epochs), loader.size(), o.batch_size * distributed.ranks());
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0, step = 0;
     for (ds::Batch& batch : loader) {
@@ -239,11 +249,15 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
       correct += batch_correct;
       seen += batch.size();
       curve.add(loss.item(), batch_correct, batch.size());
-      curve.point_if_due(epoch, step + 1, loader.size());
-      progress.update(++step, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen));
+      curve.point_if_due(epoch, ++step, loader.size());
+      if (distributed.is_main()) progress.update(step, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen));
     }
     const double seconds = progress.stop();
     history.train_seconds += seconds;
+    if (!distributed.is_main()) {  // rank 0 alone evaluates, reports and checkpoints
+      if (scheduler) scheduler->step();
+      continue;
+    }
     evaluation = evaluate(model, test, run.flatten_inputs);
     progress.finish(fmt::format(" | test loss {:.4f} acc {:.2f}%", evaluation.loss, 100.0 * evaluation.accuracy));
     history.train_loss.push_back(loss_sum / static_cast<double>(std::max<int64_t>(seen, 1)));
@@ -255,6 +269,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
     if (scheduler) scheduler->step();
     if (!o.save.empty()) save_checkpoint(o.save, model, *optimizer, epoch + 1, history);
   }
+  if (!distributed.is_main()) return {0.0, history.train_seconds, out_dir.string()};
   if (!evaluation.predicted.defined()) evaluation = evaluate(model, test, run.flatten_inputs);  // resumed at the end
 
   // ---- report: table, pictures, metrics
@@ -337,7 +352,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
     if (run.report_seconds_to_99) {
       line += fmt::format(",\"seconds_to_99\":{}", history.seconds_to_99 >= 0 ? json_number(history.seconds_to_99) : "null");
     }
-    line += fmt::format(",\"peak_rss_mb\":{}}}", json_number(rss));
+    line += fmt::format(",\"ranks\":{},\"peak_rss_mb\":{}}}", distributed.ranks(), json_number(rss));
     fmt::print("{}\n", line);
   }
   return {evaluation.accuracy, history.train_seconds, out_dir.string()};

@@ -437,3 +437,25 @@ TEST_CASE("gradients of a 2-3-1 sigmoid MLP with MSE match a hand derivation", "
   check_values(weight2.grad(), d_w2);
   check_values(bias2.grad(), d_b2);
 }
+
+// ---- queue_callback (issue 16: DistributedDataParallel waits for its all-reduces this way) ----
+TEST_CASE("queue_callback runs once the pass has accumulated every gradient", "[autograd][engine]") {
+  const Tensor a = tensor({1.0, 2.0}, {2}, float64).requires_grad_();
+  const Tensor b = tensor({3.0}, {1}, float64).requires_grad_();
+  std::vector<std::string> events;
+  a.register_post_accumulate_grad_hook([&](Tensor&) {
+    events.push_back("a");
+    autograd::queue_callback([&] {
+      events.push_back("callback");
+      CHECK(a.grad().to_vector<double>() == std::vector<double>{3, 3});
+      CHECK(b.grad().to_vector<double>() == std::vector<double>{3});
+      autograd::queue_callback([&] { events.push_back("queued by a callback"); });
+    });
+  });
+  b.register_post_accumulate_grad_hook([&](Tensor&) { events.push_back("b"); });
+  sum(a * b).backward();
+  REQUIRE(events.size() == 4);
+  CHECK(events[2] == "callback");
+  CHECK(events[3] == "queued by a callback");
+  CHECK_THROWS_WITH(autograd::queue_callback([] {}), Contains("no backward pass is running"));
+}

@@ -178,9 +178,17 @@ TEST_CASE("tensor api: hooks see gradients and may replace them", "[autograd][te
   SECTION("post-accumulate hooks run after the leaf's grad() holds the sum") {
     std::vector<std::vector<double>> calls;
     x.register_post_accumulate_grad_hook([&](Tensor& leaf) { calls.push_back(values(leaf.grad())); });
-    sum(x * 2.0 + x).backward();  // two paths into x: the hook sees the total once per accumulation
-    REQUIRE_FALSE(calls.empty());
+    sum(x * 2.0 + x).backward();  // two paths into x: the hook runs once per pass, on the total
+    REQUIRE(calls.size() == 1);
     CHECK(calls.back() == std::vector<double>{3, 3});
+    sum(x * x * x).backward();  // three edges into x from two ops; grad() already held {3, 3}
+    REQUIRE(calls.size() == 2);
+    CHECK(calls.back() == std::vector<double>{6, 15});  // 3 + 3x² at x = {1, 2}
+    Tensor unused = ones({2}, float64).requires_grad_();
+    int unused_calls = 0;
+    unused.register_post_accumulate_grad_hook([&](Tensor&) { ++unused_calls; });
+    sum(x * 2.0).backward();
+    CHECK(unused_calls == 0);  // not reached by this pass
     CHECK_THROWS_WITH((x * 2.0).register_post_accumulate_grad_hook([](Tensor&) {}), Contains("leaf"));
   }
   CHECK_THROWS_WITH(ones({2}).register_hook([](const Tensor& g) { return g; }), Contains("does not require grad"));

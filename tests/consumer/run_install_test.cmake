@@ -27,6 +27,9 @@ run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release ${_consumer_options})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build -j2)
 run(${WORK_DIR}/build/consumer)
+if(EXISTS ${WORK_DIR}/build/consumer_distributed)
+  run(${WORK_DIR}/build/consumer_distributed)
+endif()
 # ...and a version the package is not compatible with is refused.
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build-wrong-version
                 -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DNABLA_WANTED_VERSION=9.0

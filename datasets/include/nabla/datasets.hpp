@@ -7,6 +7,7 @@
 #include "nabla/datasets/data_path.hpp"
 #include "nabla/datasets/dataloader.hpp"
 #include "nabla/datasets/dataset.hpp"
+#include "nabla/datasets/distributed_sampler.hpp"
 #include "nabla/datasets/idx.hpp"
 #include "nabla/datasets/map_dataset.hpp"
 #include "nabla/datasets/mnist.hpp"
