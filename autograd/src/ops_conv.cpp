@@ -30,11 +30,11 @@ Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, con
 }
 
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Window2d& window,
-                           bool count_include_pad) {
+                           bool count_include_pad, std::optional<int64_t> divisor_override) {
   return record("avg_pool2d_backward", {grad_output},
-                kernels::avg_pool2d_backward(grad_output.raw(), input_shape, window, count_include_pad),
-                [window, count_include_pad](const Tensor& grad) {
-                  return Gradients{avg_pool2d(grad, window, count_include_pad)};
+                kernels::avg_pool2d_backward(grad_output.raw(), input_shape, window, count_include_pad, divisor_override),
+                [window, count_include_pad, divisor_override](const Tensor& grad) {
+                  return Gradients{avg_pool2d(grad, window, count_include_pad, divisor_override)};
                 });
 }
 
@@ -49,11 +49,22 @@ ValuesIndices max_pool2d(const Tensor& x, const Window2d& window) {
   return {values, indices};
 }
 
-Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pad) {
-  return record("avg_pool2d", {x}, kernels::avg_pool2d(x.raw(), window, count_include_pad),
-                [shape = x.shape(), window, count_include_pad](const Tensor& grad) {
-                  return Gradients{detail::avg_pool2d_backward(grad, shape, window, count_include_pad)};
+Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pad,
+                  std::optional<int64_t> divisor_override) {
+  return record("avg_pool2d", {x}, kernels::avg_pool2d(x.raw(), window, count_include_pad, divisor_override),
+                [shape = x.shape(), window, count_include_pad, divisor_override](const Tensor& grad) {
+                  return Gradients{detail::avg_pool2d_backward(grad, shape, window, count_include_pad, divisor_override)};
                 });
+}
+
+// Like max_pool2d: a gather from the winners, whose adjoint scatters to them.
+ValuesIndices adaptive_max_pool2d(const Tensor& x, Size2d output_size) {
+  kernels::PoolResult result = kernels::adaptive_max_pool2d(x.raw(), output_size);
+  Tensor indices(result.indices);
+  Tensor values = record("adaptive_max_pool2d", {x}, result.values, [shape = x.shape(), indices](const Tensor& grad) {
+    return Gradients{detail::max_pool2d_backward(grad, indices, shape)};
+  });
+  return {values, indices};
 }
 
 }  // namespace nabla

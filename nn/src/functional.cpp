@@ -11,25 +11,46 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return nabla::linear(x, weight, bias);  // one fused node; it checks the shapes
 }
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2d stride, Size2d padding,
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2d stride, Padding padding,
                 Size2d dilation, int64_t groups) {
   // One node: im2col + GEMM image by image, with the two adjoint kernels as its gradient.
-  return nabla::conv2d(x, weight, bias, Conv2dParams{stride, padding, dilation, groups});
+  if (!padding.is_same()) return nabla::conv2d(x, weight, bias, Conv2dParams{stride, padding.sizes(), dilation, groups});
+  if (!(stride == Size2d(1))) {
+    fail("conv2d: padding=same is not supported for strided convolutions (stride {}x{}); give the padding explicitly",
+         stride.h, stride.w);
+  }
+  if (!weight.defined() || weight.dim() != 4) {
+    fail("conv2d: weight must be [out_channels, in_channels/groups, kh, kw], got shape {}",
+         weight.defined() ? weight.shape() : Shape{});
+  }
+  const ConvPadding p = resolve_padding(padding, {weight.shape()[2], weight.shape()[3]}, dilation);
+  const Conv2dParams params{stride, {p.top, p.left}, dilation, groups};
+  if (p.symmetric()) return nabla::conv2d(x, weight, bias, params);
+  // PyTorch's way for an even kernel: the extra bottom row / right column as explicit zeros, the
+  // symmetric rest inside the convolution.
+  return nabla::conv2d(pad(x, {0, p.right - p.left, 0, p.bottom - p.top}), weight, bias, params);
 }
 
 namespace {
 Size2d default_stride(Size2d stride, Size2d kernel) { return (stride.h == 0 && stride.w == 0) ? kernel : stride; }
 }  // namespace
 
-Tensor max_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, Size2d dilation) {
-  const Window2d window{kernel, default_stride(stride, kernel), padding, dilation};
+Tensor max_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, Size2d dilation, bool ceil_mode) {
+  const Window2d window{kernel, default_stride(stride, kernel), padding, dilation, ceil_mode};
   // Only the values are returned: without a gradient to route, the winners need not be kept.
   if (!is_grad_enabled() || !x.requires_grad()) return Tensor(kernels::max_pool2d(x.raw(), window, false).values);
   return nabla::max_pool2d(x, window).values;
 }
 
-Tensor avg_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, bool count_include_pad) {
-  return nabla::avg_pool2d(x, Window2d{kernel, default_stride(stride, kernel), padding, 1}, count_include_pad);
+ValuesIndices max_pool2d_with_indices(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, Size2d dilation,
+                                      bool ceil_mode) {
+  return nabla::max_pool2d(x, Window2d{kernel, default_stride(stride, kernel), padding, dilation, ceil_mode});
+}
+
+Tensor avg_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, bool ceil_mode, bool count_include_pad,
+                  std::optional<int64_t> divisor_override) {
+  return nabla::avg_pool2d(x, Window2d{kernel, default_stride(stride, kernel), padding, 1, ceil_mode}, count_include_pad,
+                           divisor_override);
 }
 
 namespace {

@@ -9,6 +9,16 @@ namespace nabla::nn {
 namespace {
 std::string size2d(Size2d s) { return s.h == s.w ? fmt::format("{}", s.h) : fmt::format("({}, {})", s.h, s.w); }
 
+// ", padding=..." unless there is none.
+std::string padding_repr(const Padding& padding) {
+  switch (padding.kind()) {
+    case Padding::Kind::same: return ", padding=same";
+    case Padding::Kind::valid: return ", padding=valid";
+    case Padding::Kind::sizes: return padding.sizes() == Size2d(0) ? "" : ", padding=" + size2d(padding.sizes());
+  }
+  return "";
+}
+
 // PyTorch's default for Linear and Conv2d: weight kaiming_uniform(a = sqrt(5)), which is uniform in
 // +-1/sqrt(fan_in), and bias uniform in +-1/sqrt(fan_in).
 void default_init(Tensor& weight, Tensor& bias) {
@@ -46,22 +56,35 @@ Conv2d::Conv2d(const Conv2dOptions& options) : options_(options) {
     fail("Conv2d: in_channels {} and out_channels {} must both be divisible by groups {}", o.in_channels,
          o.out_channels, o.groups);
   }
+  if (o.padding.is_same() && !(o.stride == Size2d(1))) {
+    fail("Conv2d: padding=same is not supported for strided convolutions (stride {}); give the padding explicitly",
+         size2d(o.stride));
+  }
   weight = register_parameter("weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size.h, o.kernel_size.w}));
   if (o.bias) bias = register_parameter("bias", empty({o.out_channels}));
   default_init(weight, bias);
+  if (o.padding_mode != PaddingMode::zeros) pad_counts_ = resolve_padding(o.padding, o.kernel_size, o.dilation).pad_counts();
 }
 
 Tensor Conv2d::forward(const Tensor& input) {
-  return functional::conv2d(input, weight, bias, options_.stride, options_.padding, options_.dilation, options_.groups);
+  const auto& o = options_;
+  if (o.padding_mode == PaddingMode::zeros) {
+    return functional::conv2d(input, weight, bias, o.stride, o.padding, o.dilation, o.groups);
+  }
+  // PyTorch's order: pad by the mode, then convolve without padding.
+  if (input.dim() != 4) fail("Conv2d: input must be [N, C, H, W], got shape {}", input.shape());
+  return functional::conv2d(pad(input, pad_counts_, pad_mode(o.padding_mode)), weight, bias, o.stride, 0,
+                            o.dilation, o.groups);
 }
 
 std::string Conv2d::extra_repr() const {
   std::string out = fmt::format("{}, {}, kernel_size={}", options_.in_channels, options_.out_channels, size2d(options_.kernel_size));
   if (!(options_.stride == Size2d(1))) out += ", stride=" + size2d(options_.stride);
-  if (!(options_.padding == Size2d(0))) out += ", padding=" + size2d(options_.padding);
+  out += padding_repr(options_.padding);
   if (!(options_.dilation == Size2d(1))) out += ", dilation=" + size2d(options_.dilation);
   if (options_.groups != 1) out += fmt::format(", groups={}", options_.groups);
   if (!options_.bias) out += ", bias=false";
+  if (options_.padding_mode != PaddingMode::zeros) out += fmt::format(", padding_mode={}", padding_mode_name(options_.padding_mode));
   return out;
 }
 
@@ -71,19 +94,28 @@ void check_pool(const Pool2dOptions& o, const char* name) {
 }
 std::string pool_repr(const Pool2dOptions& o) {
   const Size2d stride = (o.stride.h == 0 && o.stride.w == 0) ? o.kernel_size : o.stride;
-  return fmt::format("kernel_size={}, stride={}, padding={}", size2d(o.kernel_size), size2d(stride), size2d(o.padding));
+  std::string out =
+      fmt::format("kernel_size={}, stride={}, padding={}", size2d(o.kernel_size), size2d(stride), size2d(o.padding));
+  if (o.ceil_mode) out += ", ceil_mode=true";
+  return out;
 }
 }  // namespace
 
 MaxPool2d::MaxPool2d(const Pool2dOptions& options) : options_(options) { check_pool(options, "MaxPool2d"); }
 Tensor MaxPool2d::forward(const Tensor& input) {
-  return functional::max_pool2d(input, options_.kernel_size, options_.stride, options_.padding, options_.dilation);
+  return functional::max_pool2d(input, options_.kernel_size, options_.stride, options_.padding, options_.dilation,
+                                options_.ceil_mode);
+}
+ValuesIndices MaxPool2d::forward_with_indices(const Tensor& input) {
+  return functional::max_pool2d_with_indices(input, options_.kernel_size, options_.stride, options_.padding,
+                                             options_.dilation, options_.ceil_mode);
 }
 std::string MaxPool2d::extra_repr() const { return pool_repr(options_); }
 
 AvgPool2d::AvgPool2d(const Pool2dOptions& options) : options_(options) { check_pool(options, "AvgPool2d"); }
 Tensor AvgPool2d::forward(const Tensor& input) {
-  return functional::avg_pool2d(input, options_.kernel_size, options_.stride, options_.padding, options_.count_include_pad);
+  return functional::avg_pool2d(input, options_.kernel_size, options_.stride, options_.padding, options_.ceil_mode,
+                                options_.count_include_pad, options_.divisor_override);
 }
 std::string AvgPool2d::extra_repr() const { return pool_repr(options_); }
 

@@ -141,7 +141,21 @@ void check_image_shape(const Shape& shape, const char* op) {
 struct PoolTaps {
   std::vector<Range> rows;     // per output row
   std::vector<Range> columns;  // per output column
+  // Per output row / column, the taps inside the padded input (PyTorch's count_include_pad
+  // divisor: the whole window except where ceil_mode lets it run past the padding).
+  std::vector<int64_t> padded_rows, padded_columns;
 };
+
+// The taps of each output position's window that lie inside the input plus its padding.
+std::vector<int64_t> taps_inside_padding(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
+                                         int64_t dilation) {
+  std::vector<int64_t> counts(static_cast<size_t>(out));
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t start = o * stride - padding;  // >= -padding
+    counts[static_cast<size_t>(o)] = std::min(kernel, ceil_div(in + padding - start, dilation));
+  }
+  return counts;
+}
 PoolTaps pool_taps(const Geometry& g, const Window2d& window, const char* op) {
   const int64_t window_h = window.dilation.h * (window.kernel.h - 1) + 1;
   const int64_t window_w = window.dilation.w * (window.kernel.w - 1) + 1;
@@ -152,6 +166,8 @@ PoolTaps pool_taps(const Geometry& g, const Window2d& window, const char* op) {
   PoolTaps taps;
   taps.rows = taps_inside(g.in_h, g.out_h, g.kernel_h, g.stride_h, g.padding_h, g.dilation_h);
   taps.columns = taps_inside(g.in_w, g.out_w, g.kernel_w, g.stride_w, g.padding_w, g.dilation_w);
+  taps.padded_rows = taps_inside_padding(g.in_h, g.out_h, g.kernel_h, g.stride_h, g.padding_h, g.dilation_h);
+  taps.padded_columns = taps_inside_padding(g.in_w, g.out_w, g.kernel_w, g.stride_w, g.padding_w, g.dilation_w);
   for (int64_t o = 0; o < g.out_h; ++o) {
     if (taps.rows[static_cast<size_t>(o)].size() <= 0) {
       fail("{}: the window of output row {} covers only padding (input height {}); use less padding "
@@ -273,9 +289,10 @@ NABLA_SIMD_CLONES void max_pool_2x2_planes(const T* image, T* values, int64_t* i
   }
 }
 
+// (ceil_mode may add a last, partial window, which the fast path does not handle.)
 bool is_plain_2x2(const Geometry& g) {
   return g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.padding_h == 0 &&
-         g.padding_w == 0 && g.dilation_h == 1 && g.dilation_w == 1;
+         g.padding_w == 0 && g.dilation_h == 1 && g.dilation_w == 1 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
 }
 
 template <class T>
@@ -336,12 +353,21 @@ void max_pool_kernel(const T* image, T* values, int64_t* indices, const Geometry
   });
 }
 
-int64_t pool_divisor(const Geometry& g, Range rows, Range cols, bool count_include_pad) {
-  return count_include_pad ? g.taps() : rows.size() * cols.size();
+struct AvgDivisor {
+  bool count_include_pad = true;
+  std::optional<int64_t> override_;
+};
+
+int64_t pool_divisor(const PoolTaps& taps, int64_t oh, int64_t ow, const AvgDivisor& divisor) {
+  if (divisor.override_) return *divisor.override_;
+  if (divisor.count_include_pad) {
+    return taps.padded_rows[static_cast<size_t>(oh)] * taps.padded_columns[static_cast<size_t>(ow)];
+  }
+  return taps.rows[static_cast<size_t>(oh)].size() * taps.columns[static_cast<size_t>(ow)].size();
 }
 
 template <class T>
-void avg_pool_kernel(const T* image, T* out, const Geometry& g, const PoolTaps& taps, bool count_include_pad) {
+void avg_pool_kernel(const T* image, T* out, const Geometry& g, const PoolTaps& taps, const AvgDivisor& divisor) {
   parallel_for(0, g.planes, plane_grain(g.taps() * g.out_plane()), [&](int64_t lo, int64_t hi) {
     for (int64_t plane = lo; plane < hi; ++plane) {
       const T* in = image + plane * g.in_plane();
@@ -357,7 +383,7 @@ void avg_pool_kernel(const T* image, T* out, const Geometry& g, const PoolTaps& 
             const T* in_row = in + (top + i * g.dilation_h) * g.in_w + left;
             for (int64_t j = cols.first; j < cols.last; ++j) sum += in_row[j * g.dilation_w];
           }
-          plane_out[oh * g.out_w + ow] = sum / static_cast<T>(pool_divisor(g, rows, cols, count_include_pad));
+          plane_out[oh * g.out_w + ow] = sum / static_cast<T>(pool_divisor(taps, oh, ow, divisor));
         }
       }
     }
@@ -366,7 +392,7 @@ void avg_pool_kernel(const T* image, T* out, const Geometry& g, const PoolTaps& 
 
 template <class T>
 void avg_pool_backward_kernel(const T* grad_output, T* grad_input, const Geometry& g, const PoolTaps& taps,
-                              bool count_include_pad) {
+                              const AvgDivisor& divisor) {
   parallel_for(0, g.planes, plane_grain(g.taps() * g.out_plane()), [&](int64_t lo, int64_t hi) {
     for (int64_t plane = lo; plane < hi; ++plane) {
       const T* go = grad_output + plane * g.out_plane();
@@ -378,8 +404,7 @@ void avg_pool_backward_kernel(const T* grad_output, T* grad_input, const Geometr
         for (int64_t ow = 0; ow < g.out_w; ++ow) {
           const Range cols = taps.columns[static_cast<size_t>(ow)];
           const int64_t left = ow * g.stride_w - g.padding_w;
-          const T divisor = static_cast<T>(pool_divisor(g, rows, cols, count_include_pad));
-          const T share = go[oh * g.out_w + ow] / divisor;
+          const T share = go[oh * g.out_w + ow] / static_cast<T>(pool_divisor(taps, oh, ow, divisor));
           for (int64_t i = rows.first; i < rows.last; ++i) {
             T* gi_row = gi + (top + i * g.dilation_h) * g.in_w + left;
             for (int64_t j = cols.first; j < cols.last; ++j) gi_row[j * g.dilation_w] += share;
@@ -407,12 +432,20 @@ Size2d window_output_size(Size2d in, const Window2d& window, const char* op) {
   if (in.h < 0 || in.w < 0) fail("{}: input size must be non-negative, got {}x{}", op, in.h, in.w);
   const int64_t window_h = d.h * (k.h - 1) + 1, window_w = d.w * (k.w - 1) + 1;
   const int64_t padded_h = in.h + 2 * p.h, padded_w = in.w + 2 * p.w;
-  if (padded_h < window_h || padded_w < window_w) {
+  // ceil_mode rounds up: a last, partial window counts too.
+  const int64_t round_h = window.ceil_mode ? s.h - 1 : 0, round_w = window.ceil_mode ? s.w - 1 : 0;
+  if (padded_h + round_h < window_h || padded_w + round_w < window_w) {
     fail("{}: the {}x{} window (kernel {}x{}, dilation {}x{}) does not fit the {}x{} input with "
          "padding {}x{}; use a smaller kernel or more padding", op, window_h, window_w, k.h, k.w, d.h,
          d.w, in.h, in.w, p.h, p.w);
   }
-  return Size2d((padded_h - window_h) / s.h + 1, (padded_w - window_w) / s.w + 1);
+  Size2d out((padded_h - window_h + round_h) / s.h + 1, (padded_w - window_w + round_w) / s.w + 1);
+  if (window.ceil_mode) {
+    // PyTorch's rule: the last window must start inside the input or its left/top padding.
+    if ((out.h - 1) * s.h >= in.h + p.h) --out.h;
+    if ((out.w - 1) * s.w >= in.w + p.w) --out.w;
+  }
+  return out;
 }
 }  // namespace nabla
 
@@ -532,8 +565,16 @@ Tensor max_pool2d_backward(const Tensor& grad_output_in, const Tensor& indices_i
   return grad_input;
 }
 
-Tensor avg_pool2d(const Tensor& x_in, const Window2d& window, bool count_include_pad) {
+namespace {
+void check_divisor_override(std::optional<int64_t> divisor_override, const char* op) {
+  if (divisor_override && *divisor_override == 0) fail("{}: divisor_override must not be zero", op);
+}
+}  // namespace
+
+Tensor avg_pool2d(const Tensor& x_in, const Window2d& window, bool count_include_pad,
+                  std::optional<int64_t> divisor_override) {
   check_image(x_in, "avg_pool2d", "x");
+  check_divisor_override(divisor_override, "avg_pool2d");
   const Shape& shape = x_in.shape();
   const Geometry g = window_geometry(shape, window, "avg_pool2d");
   const PoolTaps taps = pool_taps(g, window, "avg_pool2d");
@@ -542,14 +583,15 @@ Tensor avg_pool2d(const Tensor& x_in, const Window2d& window, bool count_include
   const Tensor x = x_in.contiguous();
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    avg_pool_kernel<T>(x.data<T>(), result.data<T>(), g, taps, count_include_pad);
+    avg_pool_kernel<T>(x.data<T>(), result.data<T>(), g, taps, AvgDivisor{count_include_pad, divisor_override});
   });
   return result;
 }
 
 Tensor avg_pool2d_backward(const Tensor& grad_output_in, const Shape& input_shape, const Window2d& window,
-                           bool count_include_pad) {
+                           bool count_include_pad, std::optional<int64_t> divisor_override) {
   check_image(grad_output_in, "avg_pool2d_backward", "grad_output");
+  check_divisor_override(divisor_override, "avg_pool2d_backward");
   check_image_shape(input_shape, "avg_pool2d_backward");
   const Geometry g = window_geometry(input_shape, window, "avg_pool2d_backward");
   const PoolTaps taps = pool_taps(g, window, "avg_pool2d_backward");
@@ -563,7 +605,8 @@ Tensor avg_pool2d_backward(const Tensor& grad_output_in, const Shape& input_shap
   const Tensor grad_output = grad_output_in.contiguous();
   dispatch_floating(grad_output.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    avg_pool_backward_kernel<T>(grad_output.data<T>(), grad_input.data<T>(), g, taps, count_include_pad);
+    avg_pool_backward_kernel<T>(grad_output.data<T>(), grad_input.data<T>(), g, taps,
+                                AvgDivisor{count_include_pad, divisor_override});
   });
   return grad_input;
 }

@@ -296,11 +296,11 @@ TEST_CASE("layers: Conv2d matches the direct convolution loop", "[layers][conv]"
     const Tensor x = randn(c.input, float32, generator);
     const Tensor y = layer(x);
     const Shape expected_shape{c.input[0], o.out_channels,
-                               window_output(c.input[2], o.kernel_size.h, o.stride.h, o.padding.h, o.dilation.h),
-                               window_output(c.input[3], o.kernel_size.w, o.stride.w, o.padding.w, o.dilation.w)};
+                               window_output(c.input[2], o.kernel_size.h, o.stride.h, o.padding.sizes().h, o.dilation.h),
+                               window_output(c.input[3], o.kernel_size.w, o.stride.w, o.padding.sizes().w, o.dilation.w)};
     CHECK(y.shape() == expected_shape);
     check_values(y, reference_conv2d(x, layer.weight, o.bias ? layer.bias : Tensor(), o.stride,
-                                            o.padding, o.dilation, o.groups));
+                                            o.padding.sizes(), o.dilation, o.groups));
   }
 }
 

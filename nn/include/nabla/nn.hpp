@@ -12,3 +12,8 @@
 #include "nabla/nn/scheduler.hpp"
 #include "nabla/nn/serialize.hpp"
 #include "nabla/nn/transformer.hpp"
+// issue 13: convolution, pooling and resampling layers
+#include "nabla/nn/conv.hpp"
+#include "nabla/nn/padding.hpp"
+#include "nabla/nn/pooling.hpp"
+#include "nabla/nn/resampling.hpp"

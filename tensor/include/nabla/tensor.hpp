@@ -10,6 +10,7 @@
 #include "nabla/tensor/format.hpp"
 #include "nabla/tensor/fused_layers.hpp"
 #include "nabla/tensor/index.hpp"
+#include "nabla/tensor/interpolate.hpp"
 #include "nabla/tensor/linalg.hpp"
 #include "nabla/tensor/loss.hpp"
 #include "nabla/tensor/pad.hpp"

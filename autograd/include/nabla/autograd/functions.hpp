@@ -3,6 +3,7 @@
 // Differentiable ops record their backward formula beside their forward (autograd/src/ops_*.cpp);
 // ops without a gradient (comparisons, argmax, ...) return tensors that require no grad.
 #include <initializer_list>
+#include <optional>
 #include <vector>
 
 #include "nabla/autograd/tensor.hpp"
@@ -183,13 +184,29 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& params = {});
 // Max pooling: values [N, C, OH, OW] and int64 indices of each winner within its H*W input plane.
 ValuesIndices max_pool2d(const Tensor& x, const Window2d& window);
-Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pad = true);
+// divisor_override, when set, replaces the window's element count as the divisor.
+Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pad = true,
+                  std::optional<int64_t> divisor_override = std::nullopt);
 // Per-row cross-entropy of logits [N, C] against int64 classes [N], with label smoothing eps:
 // loss = logsumexp(x) - (1 - eps) * x[target] - eps * mean(x), per row ([N]) or reduced to their
 // mean or sum. Gradient: softmax(x) - q, where q is the smoothed one-hot target; a target outside
 // [0, C) is an error naming the row.
 Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, double label_smoothing = 0.0,
                           Reduction reduction = Reduction::none);
+
+// ---- issue 13: convolution, pooling and resampling
+// PyTorch's conv_transpose2d: x [N, C_in, H, W], weight [C_in, C_out/groups, kh, kw], bias [C_out]
+// -> [N, C_out, (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1, ...]. It is
+// conv2d's input adjoint, so its gradients are conv2d (for x) and conv2d's weight adjoint.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& params = {},
+                        Size2d output_padding = 0);
+// Max over PyTorch's adaptive regions (output row i covers input rows [floor(i*H/OH),
+// ceil((i+1)*H/OH))): values [N, C, OH, OW] and int64 indices within each H*W plane. The gradient
+// goes to the first maximum of each region (a NaN wins).
+ValuesIndices adaptive_max_pool2d(const Tensor& x, Size2d output_size);
+// Resamples x [N, C, H, W] to output_size by nearest, nearest-exact or (bi)linear interpolation
+// with PyTorch's index formulas (nabla/tensor/interpolate.hpp); linear in x.
+Tensor upsample2d(const Tensor& x, Size2d output_size, const Upsample2dParams& params);
 
 // ---- operators
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

@@ -2,6 +2,7 @@
 // The built-in layers. Each is a Module whose forward is one call into nn::functional; options use
 // designated initialisers:  nn::Conv2d({.in_channels = 1, .out_channels = 32, .kernel_size = 3})
 #include <optional>
+#include <vector>
 
 #include "nabla/nn/functional.hpp"
 #include "nabla/nn/module.hpp"
@@ -21,18 +22,21 @@ class Linear : public Module {
   int64_t in_features_, out_features_;
 };
 
+// PyTorch's Conv2d options, in its order (designated initialisers must keep it).
 struct Conv2dOptions {
   int64_t in_channels = 0;
   int64_t out_channels = 0;
   Size2d kernel_size = 0;
   Size2d stride = 1;
-  Size2d padding = 0;
+  Padding padding = 0;  // sizes, nn::same (stride 1 only) or nn::valid (nabla/nn/padding.hpp)
   Size2d dilation = 1;
   int64_t groups = 1;
   bool bias = true;
+  PaddingMode padding_mode = PaddingMode::zeros;  // what the padding holds: zeros, reflect, replicate, circular
 };
 
-// 2-d convolution over NCHW input, built on im2col + matmul. weight [out, in/groups, kh, kw].
+// 2-d convolution over NCHW input, built on im2col + GEMM (Winograd for 3x3).
+// weight [out, in/groups, kh, kw], bias [out]; both uniform in +-1/sqrt(in/groups * kh * kw).
 class Conv2d : public Module {
  public:
   explicit Conv2d(const Conv2dOptions& options);
@@ -46,14 +50,19 @@ class Conv2d : public Module {
 
  private:
   Conv2dOptions options_;
+  // The padding as F.pad counts (left, right, top, bottom), for padding modes other than zeros.
+  std::vector<int64_t> pad_counts_;
 };
 
+// PyTorch's MaxPool2d and AvgPool2d options (each uses its own; the order keeps both PyTorch's).
 struct Pool2dOptions {
   Size2d kernel_size = 0;
   Size2d stride = 0;  // 0: same as kernel_size
   Size2d padding = 0;
   Size2d dilation = 1;          // max pooling only
+  bool ceil_mode = false;       // round the output size up (the last window starts inside the input or left padding)
   bool count_include_pad = true;  // average pooling only
+  std::optional<int64_t> divisor_override = std::nullopt;  // average pooling only: the divisor of every window
 };
 
 class MaxPool2d : public Module {
@@ -61,6 +70,8 @@ class MaxPool2d : public Module {
   explicit MaxPool2d(const Pool2dOptions& options);
   explicit MaxPool2d(Size2d kernel_size) : MaxPool2d(Pool2dOptions{.kernel_size = kernel_size}) {}
   Tensor forward(const Tensor& input) override;
+  // The values and each winner's index within its H*W plane (PyTorch's return_indices=True).
+  ValuesIndices forward_with_indices(const Tensor& input);
   std::string type_name() const override { return "MaxPool2d"; }
   std::string extra_repr() const override;
 

@@ -42,4 +42,17 @@ Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const 
 std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x, const Tensor& grad_output, const Tensor& weight,
                                           const Conv2dParams& params);
 
+// ---- issue 13: transposed convolution
+// The output height/width of a transposed convolution over an input of height/width `in`:
+// (in - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1. Throws naming
+// `op` when output_padding is not smaller than the stride or the dilation, or the size is < 1.
+Size2d conv_transpose2d_output_size(Size2d in, Size2d kernel, const Conv2dParams& params, Size2d output_padding,
+                                    const char* op);
+// PyTorch's conv_transpose2d: x [N, C_in, H, W], weight [C_in, C_out/groups, kh, kw], bias [C_out]
+// (optional) -> [N, C_out, OH, OW]. It is conv2d's input adjoint, conv2d_backward_input with x in
+// the place of grad_output, so it runs on the same GEMM (or Winograd) kernels. output_padding adds
+// rows and columns at the bottom and right that only the bias reaches.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params,
+                        Size2d output_padding = 0);
+
 }  // namespace nabla::kernels

@@ -1,6 +1,7 @@
 #pragma once
 // The kernels 2-d convolution and pooling are built from. Inputs are NCHW.
 #include <cstdint>
+#include <optional>
 
 #include "nabla/tensor/tensor.hpp"
 
@@ -22,6 +23,9 @@ struct Window2d {
   Size2d stride = 1;
   Size2d padding = 0;
   Size2d dilation = 1;
+  // Pooling: round the output size up (PyTorch's ceil_mode), keeping only windows that start
+  // inside the input or its left/top padding; the part of a window past the input reads nothing.
+  bool ceil_mode = false;
 };
 
 // Output height/width of a window over an input of height/width `in`; throws naming `op` when
@@ -49,10 +53,20 @@ PoolResult max_pool2d(const Tensor& x, const Window2d& window, bool with_indices
 // The adjoint of max pooling: each grad_output element added at its window's winner (indices, as
 // max_pool2d returns them) in a zero image of input_shape [N, C, H, W].
 Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape);
-// Average pooling; count_include_pad divides by the full window size, else by the in-bounds part.
-Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pad = true);
+// Average pooling; count_include_pad divides by the window's size within the padded input, else
+// by its in-bounds part (PyTorch's rule; they differ only at padding and ceil_mode edges);
+// divisor_override, when set, is the divisor of every window.
+Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pad = true,
+                  std::optional<int64_t> divisor_override = std::nullopt);
 // The adjoint of avg_pool2d: spreads each output gradient over its window.
-Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape,
-                           const Window2d& window, bool count_include_pad = true);
+Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Window2d& window,
+                           bool count_include_pad = true, std::optional<int64_t> divisor_override = std::nullopt);
+
+// ---- issue 13: adaptive max pooling
+// Max over PyTorch's adaptive regions: output row i covers input rows [floor(i*H/OH),
+// ceil((i+1)*H/OH)), and likewise for columns. Values [N, C, OH, OW] and int64 indices within
+// each H*W plane (max_pool2d_backward routes a gradient to them); the first maximum of a region
+// wins, and a NaN wins and propagates.
+PoolResult adaptive_max_pool2d(const Tensor& x, Size2d output_size);
 
 }  // namespace nabla::kernels

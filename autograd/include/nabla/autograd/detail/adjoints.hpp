@@ -2,6 +2,7 @@
 // The adjoints that ops' backward formulas are written with: each is itself a recorded,
 // differentiable op (its own gradient is written beside it), so second derivatives work through
 // them, and each has its gradcheck row. Users rarely call them; op authors may.
+#include <optional>
 #include <vector>
 
 #include "nabla/autograd/tensor.hpp"
@@ -20,7 +21,7 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, const Window2d& w
 // max_pool2d's adjoint: grad_output added at the winners (`indices`) in a zero input-shaped image.
 Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape);
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Window2d& window,
-                           bool count_include_pad = true);
+                           bool count_include_pad = true, std::optional<int64_t> divisor_override = std::nullopt);
 // conv2d's two adjoints: the gradient with respect to the input (a transposed convolution) and
 // with respect to the weight. The three are linear in each argument and each one's gradient is
 // written with the other two.
@@ -38,5 +39,10 @@ Tensor cross_entropy_rows_backward(const Tensor& logits, const Tensor& target, c
 // pad's adjoint for reflect, replicate and circular padding (constant padding's is a crop): each
 // element of grad added to the input element it was copied from.
 Tensor pad_backward(const Tensor& grad, const Shape& input_shape, const std::vector<int64_t>& pad, PadMode mode);
+
+// ---- issue 13: convolution, pooling and resampling
+// upsample2d's adjoint: each element of grad_output [N, C, OH, OW] spread back over the input
+// positions it was interpolated from, into zeros of input_shape.
+Tensor upsample2d_backward(const Tensor& grad_output, const Shape& input_shape, const Upsample2dParams& params);
 
 }  // namespace nabla::detail
