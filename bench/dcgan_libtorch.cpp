@@ -33,6 +33,7 @@
 
 #include <dlfcn.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -181,6 +182,13 @@ std::string set_blas_threads(int threads, int* threads_in_use) {
   return core ? std::string(core()) : std::string("unknown");
 }
 
+// CPU seconds of the whole process (all threads), to compare runs on a busy machine.
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -210,7 +218,7 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(args.seed);
   std::vector<int64_t> order(static_cast<size_t>(n_train));
   std::vector<double> epoch_seconds;
-  double d_loss_mean = 0, g_loss_mean = 0;
+  double d_loss_mean = 0, g_loss_mean = 0, cpu_seconds = 0;
   const char* progress_env = std::getenv("ANCHOR_PROGRESS");  // print the time every K steps
   const int64_t progress_every = progress_env ? std::atol(progress_env) : 0;
 
@@ -223,6 +231,7 @@ int main(int argc, char** argv) {
     double d_sum = 0, g_sum = 0;
     int64_t steps = 0;
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = process_cpu_seconds();
     for (int64_t first = 0; first < n_train; first += kBatch) {
       const int64_t b = std::min(kBatch, n_train - first);
       const torch::Tensor real = shuffled.narrow(0, first, b);
@@ -253,6 +262,7 @@ int main(int argc, char** argv) {
       }
     }
     epoch_seconds.push_back(seconds_since(start));
+    cpu_seconds += process_cpu_seconds() - cpu_start;
     d_loss_mean = d_sum / steps;
     g_loss_mean = g_sum / steps;
     std::fprintf(stderr, "epoch %d: %.3f s, mean D loss %.4f, mean G loss %.4f\n", epoch + 1, epoch_seconds.back(),
@@ -281,7 +291,8 @@ int main(int argc, char** argv) {
        << ",\"test_accuracy\":null,\"eval_images_per_second\":" << 10000.0 / median(sample_seconds)
        << ",\"peak_rss_mb\":" << peak_rss_mb() << ",\"blas_core\":\"" << blas_core << "\",\"blas_threads\":" << blas_threads
        << ",\"mkldnn\":" << (at::globalContext().userEnabledMkldnn() ? "true" : "false")
-       << ",\"final_epoch_d_loss\":" << d_loss_mean << ",\"final_epoch_g_loss\":" << g_loss_mean << "}";
+       << ",\"final_epoch_d_loss\":" << d_loss_mean << ",\"final_epoch_g_loss\":" << g_loss_mean
+       << ",\"train_cpu_seconds_per_60k\":" << cpu_seconds / args.epochs * 60000.0 / n_train << "}";
   std::cout << json.str() << std::endl;
   return 0;
 }
