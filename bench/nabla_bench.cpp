@@ -211,8 +211,8 @@ int64_t count_correct(nn::Module& model, datasets::DataLoader& test_loader, cons
   int64_t correct = 0;
   for (const datasets::Batch& batch : test_loader) {
     const Tensor predictions = model.forward(model_input(batch.inputs, model_name)).argmax(1);
-    // eq gives a uint8 mask: widen before summing so 1000 ones cannot overflow.
-    correct += sum(eq(predictions, batch.targets).to(int64)).item<int64_t>();
+    // eq gives a bool mask; sum counts it in int64.
+    correct += sum(eq(predictions, batch.targets)).item<int64_t>();
   }
   return correct;
 }

@@ -14,6 +14,7 @@ from pathlib import Path
 
 # Training FLOP per image (forward + dW + dX), shared/anchors/RESULTS.md section 4; dcgan's from
 # nabla_bench.cpp (train_flop_per_image: ~9 discriminator and 3 generator passes per image).
+# The sequence workloads have no agreed count there, so their GFLOP/s column stays empty.
 FLOP_PER_IMAGE = {"mlp30": 95.9e3, "mlp": 2.41e6, "cnn": 71.6e6, "dcgan": 274.6e6}
 MODELS = ["mlp30", "mlp", "cnn", "lstm", "vit", "dcgan"]
 
@@ -55,6 +56,12 @@ class Cell:
         values = [r.get(key) for r in self.runs]
         return None if any(v is None for v in values) else statistics.median(values)
 
+    def show(self, key, spec):
+        """The median formatted with spec, or a dash for a figure this workload does not report."""
+        if any(key not in r for r in self.runs):
+            return "–"
+        return format(self.median(key), spec)
+
     def values(self, key):
         return [r[key] for r in self.runs]
 
@@ -63,11 +70,9 @@ class Cell:
         return self.median("train_seconds_per_60k")
 
     def gflops(self, model):
-        return FLOP_PER_IMAGE[model] * 60000 / self.seconds / 1e9 if model in FLOP_PER_IMAGE else None
-
-
-def fmt_value(value, spec):
-    return "–" if value is None else format(value, spec)
+        if model not in FLOP_PER_IMAGE:
+            return "–"
+        return f"{FLOP_PER_IMAGE[model] * 60000 / self.seconds / 1e9:.1f}"
 
 
 def group(runs):
@@ -126,8 +131,9 @@ def main():
         w(f"| OpenBLAS core in use, {config} | {', '.join(sorted(cores_in_use[config]))} |")
     w(f"| libtorch | {meta.get('libtorch') or 'not run'} |")
     w(f"| load average before / after | {meta['loadavg_start']} / {meta.get('loadavg_end', '?')} |")
-    w(f"| session | REPS={meta['reps']}, threads {meta['threads']}, cnn trained on {meta['cnn_limit']} images "
-      f"(scaled to 60k), dcgan on {meta.get('dcgan_limit', '?')}, {meta['eval_reps']} timed eval passes |")
+    w(f"| session | REPS={meta['reps']}, threads {meta['threads']}, cnn trained on {meta['cnn_limit']} images, "
+      f"lstm/vit on {meta.get('seq_limit', 60000)}, dcgan on {meta.get('dcgan_limit', '?')} (scaled to 60k), "
+      f"{meta['eval_reps']} timed eval passes |")
     w("")
     w("Configurations:")
     w("")
@@ -188,16 +194,16 @@ def main():
                 continue
             threads, cell = b
             train_rss = f"{cell.median('train_peak_rss_mb'):.0f}" if "train_peak_rss_mb" in cell.runs[0] else "–"
-            w(f"| {model} | `{c}` | {threads} | {fmt_value(cell.gflops(model), '.1f')} | "
-              f"{fmt_value(cell.median('eval_images_per_second'), '.0f')} | "
-              f"{cell.median('peak_rss_mb'):.0f} | {train_rss} | {fmt_value(cell.median('test_accuracy'), '.4f')} | "
-              f"{cell.median('final_epoch_train_loss'):.4f} |")
+            w(f"| {model} | `{c}` | {threads} | {cell.gflops(model)} | {cell.show('eval_images_per_second', '.0f')} | "
+              f"{cell.show('peak_rss_mb', '.0f')} | {train_rss} | {cell.show('test_accuracy', '.4f')} | "
+              f"{cell.show('final_epoch_train_loss', '.4f')} |")
     w("")
     w("GFLOP/s = training FLOP per image (mlp30 95.9k, mlp 2.41M, cnn 71.6M, dcgan ~275M; forward + dW + dX, from "
       "shared/anchors/RESULTS.md) x 60k / seconds per 60k. Peak RSS is getrusage's high-water mark at exit "
       "(it includes evaluation at batch 1000); nabla's train peak is read right after training. The cnn "
-      f"accuracy is after training on {meta['cnn_limit']} images only. The dcgan's \"eval\" is sampling: generated "
-      "images per second at batch 1000; it has no test accuracy, and its train loss is the discriminator's.")
+      f"accuracy is after training on {meta['cnn_limit']} images only, lstm's and vit's on "
+      f"{meta.get('seq_limit', 60000)}. The dcgan's \"eval\" is sampling: generated images per second at batch 1000; "
+      "it has no test accuracy, and its train loss is the discriminator's.")
     w("")
 
     # ---- every cell
@@ -213,10 +219,9 @@ def main():
                 r0 = cell.runs[0]
                 wait = f"{cell.median('data_wait_seconds_per_epoch'):.3f}" if "data_wait_seconds_per_epoch" in r0 else "–"
                 w(f"| {model} | `{c}` | {key[2]} | {r0.get('blas_core', '?')} / {r0.get('blas_threads', '?')} | "
-                  f"{len(cell.runs)} | {fmt_range(cell.values('train_seconds_per_60k'), 3)} | "
-                  f"{fmt_value(cell.gflops(model), '.1f')} | {fmt_value(cell.median('eval_images_per_second'), '.0f')} | "
-                  f"{cell.median('peak_rss_mb'):.0f} | {fmt_value(cell.median('test_accuracy'), '.4f')} | {wait} | "
-                  f"{' '.join(str(v) for v in cell.values('loadavg_before'))} |")
+                  f"{len(cell.runs)} | {fmt_range(cell.values('train_seconds_per_60k'), 3)} | {cell.gflops(model)} | "
+                  f"{cell.show('eval_images_per_second', '.0f')} | {cell.show('peak_rss_mb', '.0f')} | "
+                  f"{cell.show('test_accuracy', '.4f')} | {wait} | {' '.join(str(v) for v in cell.values('loadavg_before'))} |")
     w("")
     w("Data wait: seconds per epoch nabla's training loop spent getting the DataLoader's next batch "
       "(converting the batch's uint8 images to float, in the training thread); included in the time. "

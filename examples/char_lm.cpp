@@ -70,14 +70,14 @@ struct Options {
 // Characters -> embedding -> 2-layer LSTM -> scores over the alphabet.
 struct LstmModel : nn::Module {
   LstmModel(int64_t vocabulary, const Options& o)
-      : embedding(register_parameter("embedding", randn({vocabulary, o.embedding}))),
+      : embedding(register_module("embedding", nn::Embedding(vocabulary, o.embedding))),
         lstm(register_module("lstm", nn::LSTM({.input_size = o.embedding, .hidden_size = o.hidden, .num_layers = 2,
                                                .batch_first = true, .dropout = 0.1}))),
         head(register_module("head", nn::Linear(o.hidden, vocabulary))) {}
 
   // ids int64 [B, T] -> scores [B, T, V]; the state carries on between calls when generating.
   Tensor forward(const Tensor& ids, std::optional<std::tuple<Tensor, Tensor>>& state) {
-    const Tensor x = embedding.index_select(0, ids.reshape({-1})).view({ids.size(0), ids.size(1), -1});
+    const Tensor x = embedding(ids);  // [B, T, embedding]
     auto [output, next] = lstm->forward(x, state);
     state = next;
     return head(output);
@@ -86,7 +86,7 @@ struct LstmModel : nn::Module {
     std::optional<std::tuple<Tensor, Tensor>> state;
     return forward(ids, state);
   }
-  Tensor embedding;
+  nn::Shared<nn::Embedding> embedding;
   nn::Shared<nn::LSTM> lstm;
   nn::Shared<nn::Linear> head;
 };
@@ -94,7 +94,7 @@ struct LstmModel : nn::Module {
 // Characters -> embedding + learned positions -> 2 pre-norm causal transformer layers -> scores.
 struct TransformerModel : nn::Module {
   TransformerModel(int64_t vocabulary, const Options& o)
-      : embedding(register_parameter("embedding", randn({vocabulary, 128}))),
+      : embedding(register_module("embedding", nn::Embedding(vocabulary, 128))),
         positions(register_module("positions", nn::LearnedPositionalEncoding(o.sequence, 128, true))),
         norm(register_module("norm", nn::LayerNorm(Shape{128}))),
         head(register_module("head", nn::Linear(128, vocabulary))) {
@@ -103,11 +103,11 @@ struct TransformerModel : nn::Module {
     layers = register_module("layers", nn::TransformerEncoder(layer, 2));
   }
   Tensor forward(const Tensor& ids) override {
-    const Tensor x = embedding.index_select(0, ids.reshape({-1})).view({ids.size(0), ids.size(1), -1});
+    const Tensor x = embedding(ids);  // [B, T, 128]
     // Causal: position t sees positions 0..t only.
     return head(norm(layers->forward(positions(x), Tensor(), Tensor(), /*is_causal=*/true)));
   }
-  Tensor embedding;
+  nn::Shared<nn::Embedding> embedding;
   nn::Shared<nn::LearnedPositionalEncoding> positions;
   nn::Shared<nn::TransformerEncoder> layers;
   nn::Shared<nn::LayerNorm> norm;

@@ -3,7 +3,8 @@
 
 NABLA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NABLA_BUILD_DIR="${NABLA_BUILD_DIR:-$NABLA_ROOT/build}"
-NABLA_PACKAGES=(cmake g++ make pkg-config libopenblas-dev libfmt-dev zlib1g-dev catch2 libcli11-dev)
+NABLA_PACKAGES=(cmake g++ make pkg-config libopenblas-dev libfmt-dev zlib1g-dev catch2 libcli11-dev wamerican
+                nlohmann-json3-dev libzip-dev)
 
 # Installs the Debian packages that are not installed yet (apt-get as root, else through sudo).
 nabla_install_packages() {

@@ -36,4 +36,17 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& generat
 }
 Tensor randperm(int64_t n, Generator& generator) { return kernels::randperm(n, generator); }
 
+// ---- issue 13: sampling
+Tensor rand_like(const Tensor& like, Generator& generator) { return kernels::rand_like(like.raw(), generator); }
+Tensor randn_like(const Tensor& like, Generator& generator) { return kernels::randn_like(like.raw(), generator); }
+Tensor randint_like(const Tensor& like, int64_t low, int64_t high, Generator& generator) {
+  return kernels::randint_like(like.raw(), low, high, generator);
+}
+Tensor randint_like(const Tensor& like, int64_t high, Generator& generator) {
+  return kernels::randint_like(like.raw(), high, generator);
+}
+Tensor multinomial(const Tensor& probabilities, int64_t num_samples, bool replacement, Generator& generator) {
+  return kernels::multinomial(probabilities.raw(), num_samples, replacement, generator);
+}
+
 }  // namespace nabla

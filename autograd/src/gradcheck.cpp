@@ -11,6 +11,33 @@ namespace nabla::autograd {
 
 namespace {
 
+// A copy of t with t's strides (a transposed or sliced input stays transposed or sliced, so the op's
+// non-contiguous path is the one checked). Inputs that alias themselves (an expanded dimension of stride
+// 0) are packed instead: perturbing one element would move all its aliases.
+kernels::Tensor copy_keeping_layout(const kernels::Tensor& t, DType dtype) {
+  if (t.is_contiguous() || t.numel() == 0) return t.to(dtype).clone();
+  int64_t span = 1;
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    if (t.shape()[d] > 1 && t.strides()[d] <= 0) return t.to(dtype).clone();
+    if (t.shape()[d] > 1) span += (t.shape()[d] - 1) * t.strides()[d];
+  }
+  const kernels::Tensor buffer = kernels::zeros({span}, dtype);
+  kernels::Tensor copy(buffer.storage(), dtype, t.shape(), t.strides(), 0);
+  copy.copy_(t);  // converts the dtype
+  return copy;
+}
+
+// Where the k-th element (in row-major order of the shape) lives, counted from x.data().
+int64_t element_offset(const kernels::Tensor& x, int64_t k) {
+  int64_t offset = 0;
+  for (size_t d = x.shape().size(); d-- > 0;) {
+    const int64_t size = x.shape()[d];
+    offset += (k % size) * x.strides()[d];
+    k /= size;
+  }
+  return offset;
+}
+
 // The inputs as float64 arrays of our own (the numeric pass perturbs them in place).
 std::vector<kernels::Tensor> prepare_inputs(const std::vector<Tensor>& inputs, const GradcheckOptions& options,
                                             const char* op) {
@@ -25,9 +52,9 @@ std::vector<kernels::Tensor> prepare_inputs(const std::vector<Tensor>& inputs, c
              "1e-7 relative), so the check would be meaningless. Pass float64 inputs, or set "
              "cast_to_float64 = true to check the function on float64 copies.", op, i, options.eps);
       }
-      prepared.push_back(t.to(DType::float64).contiguous());
+      prepared.push_back(copy_keeping_layout(t, DType::float64));
     } else {
-      prepared.push_back(t.clone());  // our own copy: the numeric pass perturbs it
+      prepared.push_back(copy_keeping_layout(t, t.dtype()));  // our own copy: the numeric pass perturbs it
     }
   }
   return prepared;
@@ -85,12 +112,13 @@ GradcheckResult gradcheck(const DifferentiableFunction& fn, const std::vector<Te
     kernels::Tensor& x = inputs[i];
     double* px = x.data<double>();
     for (int64_t k = 0; k < x.numel(); ++k) {
-      const double original = px[k];
-      px[k] = original + options.eps;
+      double& element = px[element_offset(x, k)];
+      const double original = element;
+      element = original + options.eps;
       const std::vector<double> plus = evaluate(fn, inputs).to_vector<double>();
-      px[k] = original - options.eps;
+      element = original - options.eps;
       const std::vector<double> minus = evaluate(fn, inputs).to_vector<double>();
-      px[k] = original;
+      element = original;
       for (int64_t j = 0; j < n_out; ++j) {
         const double numeric = (plus[static_cast<size_t>(j)] - minus[static_cast<size_t>(j)]) / (2.0 * options.eps);
         const double exact = analytic[i][static_cast<size_t>(k * n_out + j)];

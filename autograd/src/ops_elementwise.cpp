@@ -179,7 +179,7 @@ Tensor where(const Tensor& mask, const Tensor& a, double b) { return where(mask,
 Tensor where(const Tensor& mask, double a, const Tensor& b) { return where(mask, scalar_like(b, a), b); }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
-  if (!mask.defined()) fail("masked_fill: the mask is undefined");
+  kernels::check_mask(mask.defined() ? mask.raw() : kernels::Tensor(), "masked_fill");
   if (broadcast_shapes(mask.shape(), x.shape(), "masked_fill") != x.shape()) {
     fail("masked_fill: a mask of shape {} does not broadcast to the tensor's shape {}", mask.shape(), x.shape());
   }
@@ -200,16 +200,10 @@ Tensor lt(const Tensor& a, double b) { return Tensor(kernels::lt(a.raw(), b)); }
 Tensor le(const Tensor& a, double b) { return Tensor(kernels::le(a.raw(), b)); }
 Tensor gt(const Tensor& a, double b) { return Tensor(kernels::gt(a.raw(), b)); }
 Tensor ge(const Tensor& a, double b) { return Tensor(kernels::ge(a.raw(), b)); }
-Tensor logical_not(const Tensor& x) { return Tensor(kernels::eq(x.raw(), 0.0)); }
-Tensor logical_and(const Tensor& a, const Tensor& b) {
-  return Tensor(kernels::mul(kernels::ne(a.raw(), 0.0), kernels::ne(b.raw(), 0.0)));
-}
-Tensor logical_or(const Tensor& a, const Tensor& b) {
-  return Tensor(kernels::maximum(kernels::ne(a.raw(), 0.0), kernels::ne(b.raw(), 0.0)));
-}
-Tensor logical_xor(const Tensor& a, const Tensor& b) {
-  return Tensor(kernels::ne(kernels::ne(a.raw(), 0.0), kernels::ne(b.raw(), 0.0)));
-}
+Tensor logical_not(const Tensor& x) { return Tensor(kernels::logical_not(x.raw())); }
+Tensor logical_and(const Tensor& a, const Tensor& b) { return Tensor(kernels::logical_and(a.raw(), b.raw())); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return Tensor(kernels::logical_or(a.raw(), b.raw())); }
+Tensor logical_xor(const Tensor& a, const Tensor& b) { return Tensor(kernels::logical_xor(a.raw(), b.raw())); }
 bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) { return kernels::allclose(a.raw(), b.raw(), rtol, atol); }
 bool equal(const Tensor& a, const Tensor& b) { return kernels::equal(a.raw(), b.raw()); }
 

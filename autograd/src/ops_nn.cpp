@@ -30,46 +30,57 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                 });
 }
 
-Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, double label_smoothing, Reduction reduction) {
+Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, double label_smoothing, Reduction reduction,
+                          const Tensor& weight, int64_t ignore_index) {
   if (!target.defined()) fail("cross_entropy: the target is undefined");
+  const kernels::Tensor no_weight;
   return record("cross_entropy", {logits},
-                kernels::cross_entropy_rows(logits.raw(), target.raw(), label_smoothing, reduction),
-                [saved_logits = save(logits), target = target.detach(), label_smoothing, reduction](const Tensor& grad) {
+                kernels::cross_entropy_rows(logits.raw(), target.raw(), label_smoothing, reduction,
+                                            weight.defined() ? weight.raw() : no_weight, ignore_index),
+                [saved_logits = save(logits), target = target.detach(), label_smoothing, reduction,
+                 weight = weight.defined() ? weight.detach() : Tensor(), ignore_index](const Tensor& grad) {
                   return Gradients{detail::cross_entropy_rows_backward(saved_logits.get(), target, grad, label_smoothing,
-                                                                       reduction)};
+                                                                       reduction, weight, ignore_index)};
                 });
 }
 
 namespace detail {
 
-// out = (s - q) * g[:, None] with s = softmax(x) and g the per-row weights (grad itself, or the
-// reduced loss's grad times each row's share): linear in g, and in x through s, whose Jacobian is
-// diag(s) - s s^T. So for an upstream gradient u:  dL/dg = sum_j u (s - q) (per row, then summed
-// and scaled back to grad for a reduced loss), dL/dx = g[:, None] * (u s - s * sum_j(u s)).
+// out = (s * a - q) * g[:, None] with s = softmax(x), a and q the per-row coefficients of the
+// targets (nabla/tensor/loss.hpp) and g the per-row weights (grad itself, or the reduced loss's
+// grad times each row's share): linear in g, and in x through s, whose Jacobian is
+// diag(s) - s s^T. So for an upstream gradient u:  dL/dg = sum_j u (s a - q) (per row, then
+// summed and scaled back to grad for a reduced loss), dL/dx = (g a)[:, None] * (u s - s * sum_j(u s)).
 Tensor cross_entropy_rows_backward(const Tensor& logits, const Tensor& target, const Tensor& grad,
-                                   double label_smoothing, Reduction reduction) {
-  kernels::Tensor out =
-      kernels::cross_entropy_rows_backward(logits.raw(), target.raw(), grad.raw(), label_smoothing, reduction);
+                                   double label_smoothing, Reduction reduction, const Tensor& weight,
+                                   int64_t ignore_index) {
+  const kernels::Tensor no_weight;
+  kernels::Tensor out = kernels::cross_entropy_rows_backward(logits.raw(), target.raw(), grad.raw(), label_smoothing,
+                                                             reduction, weight.defined() ? weight.raw() : no_weight,
+                                                             ignore_index);
   return record("cross_entropy_rows_backward", {logits, grad}, std::move(out),
                 [saved_logits = save(logits), saved_grad = save(grad), target = target.detach(), label_smoothing,
-                 reduction](const Tensor& u) {
+                 reduction, weight = weight.defined() ? weight.detach() : Tensor(), ignore_index](const Tensor& u) {
                   const Tensor& x = saved_logits.get();
                   const Tensor& g = saved_grad.get();
                   const int64_t rows = x.shape()[0], classes = x.shape()[1];
-                  kernels::Tensor q = kernels::full(x.shape(), label_smoothing / static_cast<double>(classes), x.dtype());
-                  q = kernels::scatter_add(q, 1, target.raw().reshape({-1, 1}),
-                                           kernels::full({rows, 1}, 1.0 - label_smoothing, x.dtype()));
+                  const kernels::CrossEntropyRowsCoefficients coefficients = kernels::cross_entropy_rows_coefficients(
+                      target.raw(), classes, x.dtype(), label_smoothing, weight.defined() ? weight.raw() : kernels::Tensor(),
+                      ignore_index);
+                  const Tensor scale(coefficients.scale);
                   const Tensor s = softmax(x, 1);
                   const Tensor us = u * s;
-                  const Tensor grad_rows = sum(u * (s - Tensor(q)), {1});
+                  const Tensor grad_rows = sum(u * (s * unsqueeze(scale, 1) - Tensor(coefficients.q)), {1});
                   Tensor g_rows = g, grad_g = grad_rows;
                   if (reduction != Reduction::none) {
-                    const double share =
-                        reduction == Reduction::mean ? 1.0 / static_cast<double>(std::max<int64_t>(rows, 1)) : 1.0;
+                    // (Every row ignored: the mean is 0 / 0 and no row has a gradient; 0, not inf * 0.)
+                    const double share = reduction != Reduction::mean ? 1.0
+                                         : coefficients.total_weight > 0.0 ? 1.0 / coefficients.total_weight
+                                                                          : 0.0;
                     g_rows = expand(reshape(g, {1}) * share, {rows});
                     grad_g = reshape(sum(grad_rows) * share, g.shape());
                   }
-                  return Gradients{(us - s * sum(us, {1}, true)) * unsqueeze(g_rows, 1), grad_g};
+                  return Gradients{(us - s * sum(us, {1}, true)) * unsqueeze(g_rows * scale, 1), grad_g};
                 });
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "nabla/autograd/engine.hpp"
+#include "nabla/autograd/factories.hpp"
 #include "nabla/autograd/functions.hpp"
 #include "nabla/autograd/node.hpp"
 
@@ -225,6 +226,15 @@ Tensor Tensor::neg() const { return nabla::neg(*this); }
 Tensor Tensor::clamp(double low, double high) const { return nabla::clamp(*this, low, high); }
 Tensor Tensor::clamp_min(double low) const { return nabla::clamp_min(*this, low); }
 Tensor Tensor::clamp_max(double high) const { return nabla::clamp_max(*this, high); }
+// ---- issue 13: math
+Tensor Tensor::atan2(const Tensor& other) const { return nabla::atan2(*this, other); }
+Tensor Tensor::fmod(const Tensor& other) const { return nabla::fmod(*this, other); }
+Tensor Tensor::fmod(double other) const { return nabla::fmod(*this, other); }
+Tensor Tensor::remainder(const Tensor& other) const { return nabla::remainder(*this, other); }
+Tensor Tensor::remainder(double other) const { return nabla::remainder(*this, other); }
+Tensor Tensor::nan_to_num(double nan, std::optional<double> posinf, std::optional<double> neginf) const {
+  return nabla::nan_to_num(*this, nan, posinf, neginf);
+}
 #define NABLA_POINTWISE_METHOD(name) \
   Tensor Tensor::name() const { return nabla::name(*this); }
 #define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_METHOD(name)
@@ -253,6 +263,10 @@ Tensor Tensor::logical_not() const { return nabla::logical_not(*this); }
 Tensor Tensor::logical_and(const Tensor& other) const { return nabla::logical_and(*this, other); }
 Tensor Tensor::logical_or(const Tensor& other) const { return nabla::logical_or(*this, other); }
 Tensor Tensor::logical_xor(const Tensor& other) const { return nabla::logical_xor(*this, other); }
+// ---- issue 13: math
+Tensor Tensor::isnan() const { return nabla::isnan(*this); }
+Tensor Tensor::isinf() const { return nabla::isinf(*this); }
+Tensor Tensor::isfinite() const { return nabla::isfinite(*this); }
 bool Tensor::equal(const Tensor& other) const { return nabla::equal(*this, other); }
 bool Tensor::allclose(const Tensor& other, double rtol, double atol) const { return nabla::allclose(*this, other, rtol, atol); }
 
@@ -272,6 +286,38 @@ Tensor Tensor::argmax() const { return nabla::argmax(*this); }
 Tensor Tensor::argmax(int64_t axis, bool keepdim) const { return nabla::argmax(*this, axis, keepdim); }
 Tensor Tensor::argmin() const { return nabla::argmin(*this); }
 Tensor Tensor::argmin(int64_t axis, bool keepdim) const { return nabla::argmin(*this, axis, keepdim); }
+// ---- issue 13: reductions, scans, sorting
+Tensor Tensor::prod() const { return nabla::prod(*this); }
+Tensor Tensor::prod(int64_t axis, bool keepdim) const { return nabla::prod(*this, axis, keepdim); }
+Tensor Tensor::std(const Dims& axes, bool keepdim, int64_t correction) const {
+  return nabla::std(*this, axes, keepdim, correction);
+}
+Tensor Tensor::norm(double p, const Dims& axes, bool keepdim) const { return nabla::norm(*this, p, axes, keepdim); }
+Tensor Tensor::norm(std::string_view p, const Dims& axes, bool keepdim) const {
+  return nabla::norm(*this, p, axes, keepdim);
+}
+Tensor Tensor::all(const Dims& axes, bool keepdim) const { return nabla::all(*this, axes, keepdim); }
+Tensor Tensor::any(const Dims& axes, bool keepdim) const { return nabla::any(*this, axes, keepdim); }
+Tensor Tensor::cumsum(int64_t axis) const { return nabla::cumsum(*this, axis); }
+Tensor Tensor::cumprod(int64_t axis) const { return nabla::cumprod(*this, axis); }
+ValuesIndices Tensor::sort(int64_t axis, bool descending, bool stable) const {
+  return nabla::sort(*this, axis, descending, stable);
+}
+Tensor Tensor::argsort(int64_t axis, bool descending, bool stable) const {
+  return nabla::argsort(*this, axis, descending, stable);
+}
+ValuesIndices Tensor::topk(int64_t k, int64_t axis, bool largest, bool sorted) const {
+  return nabla::topk(*this, k, axis, largest, sorted);
+}
+ValuesIndices Tensor::kthvalue(int64_t k, int64_t axis, bool keepdim) const {
+  return nabla::kthvalue(*this, k, axis, keepdim);
+}
+Tensor Tensor::median() const { return nabla::median(*this); }
+ValuesIndices Tensor::median(int64_t axis, bool keepdim) const { return nabla::median(*this, axis, keepdim); }
+ValuesIndices Tensor::mode(int64_t axis, bool keepdim) const { return nabla::mode(*this, axis, keepdim); }
+Tensor Tensor::multinomial(int64_t num_samples, bool replacement, Generator& generator) const {
+  return nabla::multinomial(*this, num_samples, replacement, generator);
+}
 
 // ---- in place
 //
@@ -362,10 +408,36 @@ const Tensor& Tensor::clamp_(double low, double high) const {
       [&](const Tensor& x) { return nabla::clamp(x, low, high); });
 }
 const Tensor& Tensor::masked_fill_(const Tensor& mask, double value) const {
+  kernels::check_mask(mask.defined() ? mask.raw() : kernels::Tensor(), "masked_fill_");
   return in_place(
       *this, Tensor(), "masked_fill_",
       [&](const kernels::Tensor& v) { v.copy_(kernels::where(mask.raw(), kernels::full({}, value, v.dtype()), v)); },
       [&](const Tensor& x) { return nabla::masked_fill(x, mask, value); });
+}
+
+// ---- issue 13: random fills. Recorded or not, the new values are constants drawn from the
+// generator: under recording the tensor's history is replaced by none (as fill_'s is), and a leaf
+// that requires grad refuses, as for every in-place op.
+const Tensor& Tensor::uniform_(double from, double to, Generator& generator) const {
+  return in_place(
+      *this, Tensor(), "uniform_", [&](const kernels::Tensor& v) { kernels::uniform_(v, from, to, generator); },
+      [&](const Tensor& x) { return Tensor(kernels::uniform_(x.raw(), from, to, generator)); });
+}
+const Tensor& Tensor::normal_(double mean, double stddev, Generator& generator) const {
+  return in_place(
+      *this, Tensor(), "normal_", [&](const kernels::Tensor& v) { kernels::normal_(v, mean, stddev, generator); },
+      [&](const Tensor& x) { return Tensor(kernels::normal_(x.raw(), mean, stddev, generator)); });
+}
+const Tensor& Tensor::bernoulli_(double p, Generator& generator) const {
+  return in_place(
+      *this, Tensor(), "bernoulli_", [&](const kernels::Tensor& v) { kernels::bernoulli_(v, p, generator); },
+      [&](const Tensor& x) { return Tensor(kernels::bernoulli_(x.raw(), p, generator)); });
+}
+const Tensor& Tensor::bernoulli_(const Tensor& p, Generator& generator) const {
+  if (!p.defined()) fail("bernoulli_: the probability tensor is undefined");
+  return in_place(
+      *this, Tensor(), "bernoulli_", [&](const kernels::Tensor& v) { kernels::bernoulli_(v, p.raw(), generator); },
+      [&](const Tensor& x) { return Tensor(kernels::bernoulli_(x.raw(), p.raw(), generator)); });
 }
 
 // issue 13: index_put_ and index_fill_

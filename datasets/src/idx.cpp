@@ -301,9 +301,12 @@ void write_idx(const std::filesystem::path& file, const Tensor& values) {
   size_t file_itemsize = 0;
   switch (values.dtype()) {
     case DType::uint8: code = 0x08; file_itemsize = 1; break;
+    case DType::int32:
     case DType::int64: code = 0x0C; file_itemsize = 4; break;
     case DType::float32: code = 0x0D; file_itemsize = 4; break;
     case DType::float64: code = 0x0E; file_itemsize = 8; break;
+    case DType::bool_:
+      fail("write_idx: {}: IDX has no bool type; convert the mask with .to(nabla::uint8) first", name);
   }
   const Tensor packed = values.contiguous();
   const int64_t count = packed.numel();
@@ -337,11 +340,17 @@ void write_idx(const std::filesystem::path& file, const Tensor& values) {
       for (int64_t i = 0; i < count; ++i) put_big_endian(std::bit_cast<uint32_t>(p[i]), 4);
       break;
     }
+    case DType::int32: {
+      const int32_t* p = packed.data_ptr<int32_t>();
+      for (int64_t i = 0; i < count; ++i) put_big_endian(static_cast<uint32_t>(p[i]), 4);
+      break;
+    }
     case DType::float64: {
       const double* p = packed.data_ptr<double>();
       for (int64_t i = 0; i < count; ++i) put_big_endian(std::bit_cast<uint64_t>(p[i]), 8);
       break;
     }
+    case DType::bool_: break;  // refused above
   }
   if (file.extension() == ".gz") {
     detail::write_file_atomically(file, detail::deflate_bytes(bytes, detail::Wrapper::gzip, "write_idx"),

@@ -9,11 +9,11 @@ namespace nabla::nn::detail {
 
 Tensor read_tensor(Reader& reader, const std::string& where, const std::string& name) {
   const uint8_t code = reader.get<uint8_t>("a dtype code");
-  if (code > 3) {
-    fail("read_archive: {}: entry '{}' has bad dtype code {} (known: 0 float32, 1 float64, 2 int64, 3 uint8)", where,
-         name, code);
+  if (code >= kDtypeCodes) {
+    fail("read_archive: {}: entry '{}' has bad dtype code {} (known: 0 float32, 1 float64, 2 int64, 3 uint8, "
+         "4 int32, 5 bool)", where, name, code);
   }
-  const DType dtype = static_cast<DType>(code);
+  const DType dtype = dtype_of_code(code);
   const uint8_t rank = reader.get<uint8_t>("a rank");
   if (rank > Dims::kMaxDims) {
     fail("read_archive: {}: entry '{}' has rank {}, more than the {} axes a tensor can have", where, name, rank,
@@ -42,6 +42,15 @@ Tensor read_tensor(Reader& reader, const std::string& where, const std::string& 
   }
   kernels::Tensor tensor = kernels::Tensor::empty(shape, dtype);
   const unsigned char* source = reader.get_bytes(bytes, "tensor data");
+  if (dtype == DType::bool_) {
+    // A C++ bool holding any byte but 0 or 1 is undefined behaviour: refuse such a file.
+    for (uint64_t i = 0; i < bytes; ++i) {
+      if (source[i] > 1) {
+        fail("read_archive: {}: entry '{}' is bool but element {} holds the byte {} (bools are 0 or 1; the file is "
+             "corrupt)", where, name, i, source[i]);
+      }
+    }
+  }
   if constexpr (std::endian::native == std::endian::little) {
     if (bytes) std::memcpy(tensor.raw_data(), source, static_cast<size_t>(bytes));
   } else {

@@ -20,14 +20,23 @@ constexpr uint8_t kKindText = 1;
 // deflate cannot shrink data by more than about 1032:1, so a header claiming more is lying.
 constexpr uint64_t kMaxCompressionRatio = 1032;
 
+// The dtype codes of docs/FORMAT.md (4 and 5 were added later: files without them read as before).
 inline uint8_t dtype_code(DType dtype) {
   switch (dtype) {
     case DType::float32: return 0;
     case DType::float64: return 1;
     case DType::int64: return 2;
     case DType::uint8: return 3;
+    case DType::int32: return 4;
+    case DType::bool_: return 5;
   }
   fail("write_archive: unknown dtype");
+}
+constexpr uint8_t kDtypeCodes = 6;
+inline DType dtype_of_code(uint8_t code) {
+  constexpr DType dtypes[kDtypeCodes] = {DType::float32, DType::float64, DType::int64,
+                                         DType::uint8,   DType::int32,   DType::bool_};
+  return dtypes[code];  // code < kDtypeCodes, checked by the caller
 }
 
 inline std::string describe_source(const std::string& source) {

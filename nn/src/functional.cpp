@@ -137,108 +137,14 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
   return where(gt(x.raw(), 0.0), x, x * negative_slope);
 }
 
-Tensor gelu(const Tensor& x, bool tanh_approximation) {
-  if (tanh_approximation) {
-    const double k = std::sqrt(2.0 / std::numbers::pi);
-    return x * 0.5 * (1.0 + tanh((x + x * x * x * 0.044715) * k));
+Tensor gelu(const Tensor& x, std::string_view approximate) {
+  if (approximate == "tanh") {
+    // PyTorch's constants and order of operations: kBeta = sqrt(2) * (2 / sqrt(pi)) * 0.5.
+    const double beta = std::numbers::sqrt2 * (2.0 * std::numbers::inv_sqrtpi) * 0.5;
+    return x * 0.5 * (1.0 + tanh((x + x * x * x * 0.044715) * beta));
   }
-  return x * 0.5 * (1.0 + erf(x * (1.0 / std::numbers::sqrt2)));
-}
-
-namespace {
-Tensor reduce(const Tensor& loss, Reduction reduction) {
-  switch (reduction) {
-    case Reduction::mean: return mean(loss);
-    case Reduction::sum: return sum(loss);
-    case Reduction::none: return loss;
-  }
-  return loss;
-}
-
-// Checks class-index targets against [N, C, ...] scores; the range too unless the op's own kernel
-// checks it as it reads the targets (cross_entropy's does).
-void check_targets(const Tensor& scores, const Tensor& target, const char* op, bool check_range = true) {
-  if (scores.dim() < 2) fail("{}: scores must be [N, C] (or [N, C, ...]), got shape {}", op, scores.shape());
-  if (!target.defined() || target.dtype() != int64) {
-    fail("{}: target must be int64 class indices, got {}", op, target.defined() ? fmt::format("{}", target.dtype()) : "undefined");
-  }
-  Shape expected = scores.shape();
-  expected.erase(1);
-  if (target.shape() != expected) {
-    fail("{}: target of shape {} does not match scores of shape {} (expected target shape {})", op, target.shape(),
-         scores.shape(), expected);
-  }
-  if (target.numel() == 0 || !check_range) return;
-  const int64_t classes = scores.shape()[1];
-  const int64_t low = nabla::min(target).item<int64_t>();
-  const int64_t high = nabla::max(target).item<int64_t>();
-  if (low < 0 || high >= classes) {
-    fail("{}: target contains class {}, but the scores have {} classes (valid: 0 to {})", op, low < 0 ? low : high,
-         classes, classes - 1);
-  }
-}
-
-// Moves the class axis last and flattens: [N, C, d...] -> [N*d..., C], target -> [N*d...].
-std::pair<Tensor, Tensor> as_rows(const Tensor& scores, const Tensor& target) {
-  if (scores.dim() == 2) return {scores, target};
-  Dims order{0};
-  for (int64_t i = 2; i < scores.dim(); ++i) order.push_back(i);
-  order.push_back(1);
-  return {reshape(permute(scores, order), {-1, scores.shape()[1]}), target.reshape({-1})};
-}
-
-Tensor reshape_like_target(const Tensor& loss, const Tensor& target, Reduction reduction) {
-  return reduction == Reduction::none ? reshape(loss, target.shape()) : loss;
-}
-}  // namespace
-
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
-  check_targets(log_probs, target, "nll_loss");
-  auto [rows, flat_target] = as_rows(log_probs, target);
-  const Tensor picked = squeeze(gather(rows, 1, flat_target.unsqueeze(1)), 1);
-  return reshape_like_target(reduce(neg(picked), reduction), target, reduction);
-}
-
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOptions options) {
-  check_targets(logits, target, "cross_entropy", /*check_range=*/false);
-  if (!(options.label_smoothing >= 0.0 && options.label_smoothing < 1.0)) {
-    fail("cross_entropy: label_smoothing must be in [0, 1), got {}", options.label_smoothing);
-  }
-  auto [rows, flat_target] = as_rows(logits, target);
-  // Reduced inside the fused op: no separate mean (and mean backward) per training step.
-  const Tensor loss = cross_entropy_rows(rows, flat_target, options.label_smoothing, options.reduction);
-  return reshape_like_target(loss, target, options.reduction);
-}
-
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-  if (input.shape() != target.shape()) {
-    fail("mse_loss: input of shape {} and target of shape {} differ (reshape one to match)", input.shape(), target.shape());
-  }
-  const Tensor diff = input - target;
-  return reduce(diff * diff, reduction);
-}
-
-Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction) {
-  if (probs.shape() != target.shape()) {
-    fail("binary_cross_entropy: input of shape {} and target of shape {} differ", probs.shape(), target.shape());
-  }
-  if (probs.numel() > 0 && (nabla::min(probs.raw()).item<double>() < 0.0 || nabla::max(probs.raw()).item<double>() > 1.0)) {
-    fail("binary_cross_entropy: inputs must be probabilities in [0, 1] (apply sigmoid, or use "
-         "binary_cross_entropy_with_logits)");
-  }
-  // log is floored near -100 (as PyTorch does) so p = 0 or 1 gives a finite loss and gradient.
-  const double floor = std::exp(-100.0);
-  const Tensor log_p = log(maximum(probs, floor));
-  const Tensor log_not_p = log(maximum(1.0 - probs, floor));
-  return reduce(neg(target * log_p + (1.0 - target) * log_not_p), reduction);
-}
-
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
-  if (logits.shape() != target.shape()) {
-    fail("binary_cross_entropy_with_logits: input of shape {} and target of shape {} differ", logits.shape(),
-         target.shape());
-  }
-  return reduce(relu(logits) - logits * target + log(1.0 + exp(neg(abs(logits)))), reduction);
+  if (approximate != "none") fail("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate);
+  return x * 0.5 * (1.0 + erf(x * (std::numbers::sqrt2 / 2.0)));
 }
 
 }  // namespace nabla::nn::functional

@@ -167,4 +167,11 @@ std::string BatchNorm::extra_repr() const {
 
 std::string LeakyReLU::extra_repr() const { return fmt::format("negative_slope={}", slope_); }
 
+GELU::GELU(std::string approximate) : approximate_(std::move(approximate)) {
+  if (approximate_ != "none" && approximate_ != "tanh") {
+    fail("GELU: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate_);
+  }
+}
+std::string GELU::extra_repr() const { return approximate_ == "none" ? "" : "approximate='" + approximate_ + "'"; }
+
 }  // namespace nabla::nn

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "archive_format.hpp"
+#include "nabla/nn/weights.hpp"
 
 namespace nabla::nn {
 
@@ -86,10 +87,26 @@ void load_module_state(Module& module, const Archive& archive, const std::string
   for (auto& [name, target] : targets) target.copy_(std::get<Tensor>(archive.entries().at(entry_name(prefix, name))));
 }
 
+// Foreign weight files (safetensors, torch.save) by extension; .nbl (and anything else) as before.
+static bool is_foreign_weights(const std::string& path, bool writing) {
+  auto ends_with = [&](const char* suffix) {
+    const std::string s = suffix;
+    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+  };
+  return ends_with(".safetensors") || (!writing && (ends_with(".pt") || ends_with(".pth")));
+}
+
 void save(const Module& module, const std::string& path, WriteOptions options) {
+  if (is_foreign_weights(path, /*writing=*/true)) return write_weights(path, state_dict(module));
   write_archive(path, collect_module_state(module, /*snapshot=*/false), options);
 }
 
-void load(Module& module, const std::string& path) { load_module_state(module, read_archive(path)); }
+void load(Module& module, const std::string& path) {
+  if (is_foreign_weights(path, /*writing=*/false)) {
+    load(module, path, LoadOptions{});
+    return;
+  }
+  load_module_state(module, read_archive(path));
+}
 
 }  // namespace nabla::nn

@@ -184,7 +184,7 @@ std::tuple<Tensor, Tensor, Tensor> RNNBase::run(const Tensor& input, const Tenso
   const bool batched = input.dim() == 3;
   // Time-major [T, B, I] inside.
   const Tensor x = !batched ? input.unsqueeze(1) : (o.batch_first ? input.transpose(0, 1) : input);
-  const int64_t steps = x.size(0), batch = x.size(1);
+  const int64_t batch = x.size(1);
   const int64_t directions = o.bidirectional ? 2 : 1;
   const int64_t out = o.proj_size > 0 ? o.proj_size : o.hidden_size;
   const int64_t states = o.num_layers * directions;

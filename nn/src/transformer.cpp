@@ -40,7 +40,9 @@ namespace {
 Tensor as_additive(const Tensor& mask, DType dtype, const char* what) {
   if (!mask.defined()) return Tensor();
   if (is_floating(mask.dtype())) return mask.to(dtype);
-  if (mask.dtype() == int64) fail("MultiheadAttention: {} must be bool/uint8 (true = masked) or float, got int64", what);
+  if (mask.dtype() != bool_ && mask.dtype() != uint8) {
+    fail("MultiheadAttention: {} must be bool/uint8 (true = masked) or float, got {}", what, mask.dtype());
+  }
   return where(mask, full({}, -std::numeric_limits<double>::infinity(), dtype), zeros({}, dtype));
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "elementwise_ops.hpp"
 #include "nabla/tensor/elementwise.hpp"
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/factories.hpp"
@@ -114,13 +115,14 @@ Rest rest_of(const Tensor& x, int64_t first_axis) {
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
   check_defined(x, "masked_select", "the tensor");
   check_defined(mask, "masked_select", "the mask");
+  check_mask(mask, "masked_select");  // bool, or uint8 (non-zero is true), as PyTorch's
   const Shape shape = broadcast_shapes(x.shape(), mask.shape(), "masked_select");
-  // Truth as uint8 (any mask dtype: non-zero is true), both laid out over the broadcast shape.
-  const Tensor truth = ne(mask, 0.0).expand(shape).contiguous();
+  // Truth as bool, both laid out over the broadcast shape.
+  const Tensor truth = mask.to(DType::bool_).expand(shape).contiguous();
   const Tensor values = x.expand(shape).contiguous();
-  const uint8_t* keep = truth.data<uint8_t>();
+  const bool* keep = truth.data<bool>();
   const int64_t n = truth.numel();
-  const int64_t count = std::count_if(keep, keep + n, [](uint8_t t) { return t != 0; });
+  const int64_t count = std::count(keep, keep + n, true);
   Tensor out = Tensor::empty({count}, x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -186,7 +188,7 @@ const Tensor& put(const Tensor& x, const std::vector<Tensor>& indices, const Ten
       if (rest.contiguous) {
         T* target = base + offset;
         if (accumulate) {
-          for (int64_t i = 0; i < rest.numel; ++i) target[i] = static_cast<T>(target[i] + v[i]);
+          for (int64_t i = 0; i < rest.numel; ++i) target[i] = detail::wrapping_add(target[i], v[i]);
         } else {
           std::copy_n(v, rest.numel, target);
         }

@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "contiguous_ref.hpp"
+#include "convert.hpp"
+#include "elementwise_ops.hpp"
 #include "loops.hpp"
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/factories.hpp"
@@ -156,7 +158,7 @@ Tensor gather_axis_maps(const Tensor& x, const std::vector<AxisMap>& maps, doubl
     using T = decltype(tag);
     const T* source = static_cast<const T*>(x.raw_data());
     T* target = static_cast<T*>(out.raw_data());
-    const T fill_value = static_cast<T>(fill);
+    const T fill_value = detail::convert<T>(fill);  // NaN into an integer tensor is defined too
     const bool zero_fill = fill == 0.0 && !std::signbit(fill);  // all-zero bytes: memset
     auto fill_n = [&](T* o, int64_t n) {
       if (n <= 8) {  // padding is usually a few elements: a call would cost more than the stores
@@ -231,7 +233,7 @@ Tensor scatter_add_axis_maps(const Tensor& grad_in, const Shape& shape, const st
           if (run.fill) continue;
           const T* g = grad_row + run.out_begin;
           T* o = out_row + run.source_begin;
-          for (int64_t k = 0; k < run.length; ++k) o[k * run.step] = static_cast<T>(o[k * run.step] + g[k]);
+          for (int64_t k = 0; k < run.length; ++k) o[k * run.step] = detail::wrapping_add(o[k * run.step], g[k]);
         }
       });
     });

@@ -4,11 +4,12 @@
 #include <bit>
 #include <cmath>
 
+#include "elementwise_ops.hpp"
 #include "loops.hpp"
+#include "activation_math.hpp"  // the vector paths of the issue-13 activations
 #include "fast_math.hpp"
 #include "vector_math.hpp"
 #include "nabla/tensor/simd.hpp"
-#include "nabla/tensor/factories.hpp"
 
 namespace nabla {
 
@@ -30,98 +31,46 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 namespace nabla::kernels {
 
+using detail::arithmetic_dtype;
+using detail::binary;
+using detail::check_defined;
+using detail::float_unary;
+using detail::floating_dtype;
+using detail::scalar_like;
+using detail::unary;
+
 namespace {
-
-void check_defined(const Tensor& x, const char* op) {
-  if (!x.defined()) fail("{}: an operand is undefined (default-constructed tensor)", op);
-}
-
-// The dtype a scalar operand takes next to a tensor of dtype `t`.
-DType scalar_dtype(DType t, double value) {
-  if (is_floating(t)) return t;
-  if (std::nearbyint(value) == value && t == DType::int64) return t;
-  if (std::nearbyint(value) == value && value >= 0 && value <= 255 && t == DType::uint8) return t;
-  return std::nearbyint(value) == value ? DType::int64 : DType::float32;
-}
-
-Tensor scalar_like(const Tensor& x, double value) { return scalar_tensor(value, scalar_dtype(x.dtype(), value)); }
-
-// Runs a binary kernel: out[i] = op(a[i], b[i]) computed in dtype `compute`, stored as `out_dtype`.
-template <class Op>
-Tensor binary(const Tensor& a_in, const Tensor& b_in, const char* name, DType compute, DType out_dtype, Op op) {
-  const Shape shape = broadcast_shapes(a_in.shape(), b_in.shape(), name);
-  const Tensor a = a_in.to(compute);
-  const Tensor b = b_in.to(compute);
-  Tensor out = Tensor::empty(shape, out_dtype);
-  if (out.numel() == 0) return out;
-  dispatch(compute, [&](auto tag) {
-    using T = decltype(tag);
-    dispatch(out_dtype, [&](auto out_tag) {
-      using To = decltype(out_tag);
-      if constexpr (std::is_same_v<To, T> || std::is_same_v<To, uint8_t>) {
-        detail::binary_loop<To, T>(out, a, b, [&](T x, T y) { return static_cast<To>(op(x, y)); });
-      }
-    });
-  });
-  return out;
-}
-
-DType arithmetic_dtype(const Tensor& a, const Tensor& b, const char* name) {
-  check_defined(a, name);
-  check_defined(b, name);
-  return promote_types(a.dtype(), b.dtype());
-}
-
-// Float ops on integer input compute in float32 (as PyTorch does).
-DType floating_dtype(DType t) { return is_floating(t) ? t : DType::float32; }
-
-template <class Op>
-Tensor unary(const Tensor& x_in, const char* name, DType compute, Op op) {
-  check_defined(x_in, name);
-  const Tensor x = x_in.to(compute);
-  Tensor out = Tensor::empty(x.shape(), compute);
-  if (out.numel() == 0) return out;
-  dispatch(compute, [&](auto tag) {
-    using T = decltype(tag);
-    detail::unary_loop<T, T>(out, x, [&](T v) { return static_cast<T>(op(v)); });
-  });
-  return out;
-}
-
-// For math that only exists on floats: integer input computes in float32.
-template <class Op>
-Tensor float_unary(const Tensor& x_in, const char* name, Op op) {
-  check_defined(x_in, name);
-  const DType compute = floating_dtype(x_in.dtype());
-  const Tensor x = x_in.to(compute);
-  Tensor out = Tensor::empty(x.shape(), compute);
-  if (out.numel() == 0) return out;
-  dispatch_floating(compute, [&](auto tag) {
-    using T = decltype(tag);
-    detail::unary_loop<T, T>(out, x, [&](T v) { return static_cast<T>(op(v)); });
-  });
-  return out;
-}
 
 template <class Op>
 Tensor compare(const Tensor& a, const Tensor& b, const char* name, Op op) {
   const DType compute = arithmetic_dtype(a, b, name);
-  return binary(a, b, name, compute, DType::uint8, [op](auto x, auto y) { return static_cast<uint8_t>(op(x, y)); });
+  return binary(a, b, name, compute, DType::bool_, [op](auto x, auto y) { return static_cast<bool>(op(x, y)); });
 }
 
 }  // namespace
 
+// On bool, add is logical or and mul logical and (the bool of the integer result), as in PyTorch.
 Tensor add(const Tensor& a, const Tensor& b) {
   const DType t = arithmetic_dtype(a, b, "add");
-  return binary(a, b, "add", t, t, [](auto x, auto y) { return x + y; });
+  return binary(a, b, "add", t, t, [](auto x, auto y) { return detail::wrapping_add(x, y); });
 }
 Tensor sub(const Tensor& a, const Tensor& b) {
   const DType t = arithmetic_dtype(a, b, "sub");
-  return binary(a, b, "sub", t, t, [](auto x, auto y) { return x - y; });
+  // PyTorch's rule and its advice: a bool minus anything is more likely a mask inverted by mistake.
+  if (a.dtype() == DType::bool_ && b.dtype() == DType::bool_) {
+    fail("sub: subtracting two bool tensors (shapes {} and {}) is not supported; use logical_xor(a, b) instead",
+         a.shape(), b.shape());
+  }
+  if (a.dtype() == DType::bool_ || b.dtype() == DType::bool_) {
+    fail("sub: subtraction with a bool tensor (shapes {} and {}, dtypes {} and {}) is not supported; to invert a "
+         "mask use logical_not(mask), else convert with .to(nabla::int64) first", a.shape(), b.shape(), a.dtype(),
+         b.dtype());
+  }
+  return binary(a, b, "sub", t, t, [](auto x, auto y) { return detail::wrapping_sub(x, y); });
 }
 Tensor mul(const Tensor& a, const Tensor& b) {
   const DType t = arithmetic_dtype(a, b, "mul");
-  return binary(a, b, "mul", t, t, [](auto x, auto y) { return x * y; });
+  return binary(a, b, "mul", t, t, [](auto x, auto y) { return detail::wrapping_mul(x, y); });
 }
 Tensor div(const Tensor& a, const Tensor& b) {
   const DType t = floating_dtype(arithmetic_dtype(a, b, "div"));
@@ -165,7 +114,17 @@ Tensor pow(const Tensor& base, double exponent) {
 Tensor neg(const Tensor& x) {
   check_defined(x, "neg");
   if (x.dtype() == DType::uint8) fail("neg: cannot negate a uint8 tensor; convert with .to(nabla::int64) first");
-  return unary(x, "neg", x.dtype(), [](auto v) { return -v; });
+  if (x.dtype() == DType::bool_) {
+    fail("neg: negating a bool tensor (shape {}) is not supported; to invert a mask use logical_not(mask)", x.shape());
+  }
+  return unary(x, "neg", x.dtype(), [](auto v) {
+    using T = decltype(v);
+    if constexpr (std::is_integral_v<T>) {
+      return detail::wrapping_sub(T(0), v);  // -INT64_MIN wraps to itself, as in PyTorch
+    } else {
+      return -v;  // -(0.0) is -0.0
+    }
+  });
 }
 
 namespace {
@@ -203,24 +162,48 @@ constexpr void (*none)(const float* __restrict, float* __restrict, int64_t) = nu
 
 using detail::exp_floats;
 
-// floating: integer input computes in float32; any: the input's dtype.
-template <bool FloatingOnly, class Op>
+// The dtypes column of pointwise.def: floating — integer and bool input computes in float32;
+// numeric — the input's dtype, bool refused (as PyTorch refuses abs, relu, floor, ... on bool);
+// any — the input's dtype, bool included.
+enum class PointwiseDtypes { floating, numeric, any };
+
+template <PointwiseDtypes Dtypes, class Op>
 Tensor pointwise(const Tensor& x, const char* name,
                  void (*vector_kernel)(const float* __restrict, float* __restrict, int64_t), Op op) {
   check_defined(x, name);
   if (vector_kernel != nullptr) {
     if (Tensor fast = map_contiguous_floats(x, vector_kernel); fast.defined()) return fast;
   }
-  if constexpr (FloatingOnly) {
+  if constexpr (Dtypes == PointwiseDtypes::floating) {
     return float_unary(x, name, op);
   } else {
+    if (Dtypes == PointwiseDtypes::numeric && x.dtype() == DType::bool_) {
+      fail("{}: not defined for bool tensors (shape {}); convert with .to(nabla::int64) or .to(nabla::float32) first",
+           name, x.shape());
+    }
     return unary(x, name, x.dtype(), op);
   }
 }
+
+// Rounding an integer leaves it as it is (std::floor of an int64 would go through double and
+// round values above 2^53). round is half to even, as PyTorch's (std::rint in the default
+// rounding mode).
+template <class T> T floor_value(T x) { if constexpr (std::is_floating_point_v<T>) return std::floor(x); else return x; }
+template <class T> T ceil_value(T x) { if constexpr (std::is_floating_point_v<T>) return std::ceil(x); else return x; }
+template <class T> T round_half_even(T x) { if constexpr (std::is_floating_point_v<T>) return std::rint(x); else return x; }
+template <class T> T abs_value(T x) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::fabs(x);  // abs(-0.0) is +0.0
+  } else {
+    return x < T(0) ? detail::wrapping_sub(T(0), x) : x;  // abs(INT64_MIN) wraps to itself, as in PyTorch
+  }
+}
+template <class T> T trunc_value(T x) { if constexpr (std::is_floating_point_v<T>) return std::trunc(x); else return x; }
 }  // namespace
 
-#define NABLA_DTYPES_floating true
-#define NABLA_DTYPES_any false
+#define NABLA_DTYPES_floating PointwiseDtypes::floating
+#define NABLA_DTYPES_numeric PointwiseDtypes::numeric
+#define NABLA_DTYPES_any PointwiseDtypes::any
 
 #define NABLA_POINTWISE_KERNEL(name, dtypes, forward, vector_kernel)                                      \
   Tensor name(const Tensor& input) {                                                                      \
@@ -267,7 +250,7 @@ Tensor clamp(const Tensor& x, double low, double high) {
   if (low > high) fail("clamp: low {} is greater than high {}", low, high);
   return unary(x, "clamp", x.dtype(), [low, high](auto v) {
     using T = decltype(v);
-    return std::clamp(v, static_cast<T>(low), static_cast<T>(high));
+    return std::clamp(v, detail::bound_as<T>(low), detail::bound_as<T>(high));
   });
 }
 
@@ -284,11 +267,18 @@ Tensor le(const Tensor& a, double b) { return le(a, scalar_like(a, b)); }
 Tensor gt(const Tensor& a, double b) { return gt(a, scalar_like(a, b)); }
 Tensor ge(const Tensor& a, double b) { return ge(a, scalar_like(a, b)); }
 
-Tensor where(const Tensor& mask_in, const Tensor& a_in, const Tensor& b_in) {
-  check_defined(mask_in, "where");
+void check_mask(const Tensor& mask, const char* op) {
+  if (!mask.defined()) fail("{}: the mask is undefined (default-constructed tensor)", op);
+  if (mask.dtype() != DType::bool_ && mask.dtype() != DType::uint8) {
+    fail("{}: the mask must be a bool tensor, got {} of shape {} (make one with a comparison such as x.ne(0), "
+         "or convert with .to(nabla::bool_))", op, mask.dtype(), mask.shape());
+  }
+}
+
+Tensor where(const Tensor& mask, const Tensor& a_in, const Tensor& b_in) {
+  check_mask(mask, "where");
   const DType t = arithmetic_dtype(a_in, b_in, "where");
-  const Shape shape = broadcast_shapes(broadcast_shapes(mask_in.shape(), a_in.shape(), "where"), b_in.shape(), "where");
-  const Tensor& mask = mask_in;  // any dtype: non-zero means true
+  const Shape shape = broadcast_shapes(broadcast_shapes(mask.shape(), a_in.shape(), "where"), b_in.shape(), "where");
   const Tensor a = a_in.to(t);
   const Tensor b = b_in.to(t);
   Tensor out = Tensor::empty(shape, t);
@@ -297,7 +287,8 @@ Tensor where(const Tensor& mask_in, const Tensor& a_in, const Tensor& b_in) {
                                            detail::broadcast_strides(a, shape), detail::broadcast_strides(b, shape)});
   dispatch(t, [&](auto tag) {
     using T = decltype(tag);
-    dispatch(mask.dtype(), [&](auto mask_tag) {
+    // A bool mask, or a uint8 one (non-zero is true), which PyTorch still accepts.
+    auto select = [&](auto mask_tag) {
       using M = decltype(mask_tag);
       T* po = static_cast<T*>(out.raw_data());
       const M* pm = static_cast<const M*>(mask.raw_data());
@@ -308,32 +299,34 @@ Tensor where(const Tensor& mask_in, const Tensor& a_in, const Tensor& b_in) {
           po[off[0] + i * st[0]] = pm[off[1] + i * st[1]] != M(0) ? pa[off[2] + i * st[2]] : pb[off[3] + i * st[3]];
         }
       });
-    });
+    };
+    if (mask.dtype() == DType::bool_) {
+      select(bool{});
+    } else {
+      select(uint8_t{});
+    }
   });
   return out;
 }
 
 bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
-  const Tensor close = binary(a, b, "allclose", DType::float64, DType::uint8, [rtol, atol](double x, double y) {
+  const Tensor close = binary(a, b, "allclose", DType::float64, DType::bool_, [rtol, atol](double x, double y) {
     if (std::isnan(x) || std::isnan(y)) return false;
     if (x == y) return true;  // equal infinities
     if (std::isinf(x) || std::isinf(y)) return false;  // else inf <= rtol * inf would pass
     return std::abs(x - y) <= atol + rtol * std::abs(y);
   });
-  for (uint8_t v : close.to_vector<uint8_t>()) {
-    if (!v) return false;
-  }
-  return true;
+  const bool* p = close.data<bool>();
+  return std::all_of(p, p + close.numel(), [](bool v) { return v; });
 }
 
 bool equal(const Tensor& a, const Tensor& b) {
   check_defined(a, "equal");
   check_defined(b, "equal");
   if (a.shape() != b.shape()) return false;
-  for (uint8_t v : eq(a, b).to_vector<uint8_t>()) {
-    if (!v) return false;
-  }
-  return true;
+  const Tensor same = eq(a, b);
+  const bool* p = same.data<bool>();
+  return std::all_of(p, p + same.numel(), [](bool v) { return v; });
 }
 
 }  // namespace nabla::kernels

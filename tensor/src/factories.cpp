@@ -1,7 +1,10 @@
 #include "nabla/tensor/factories.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
+
+#include "convert.hpp"
 
 namespace nabla::kernels {
 
@@ -35,7 +38,7 @@ Tensor arange(double start, double end, double step, DType dtype) {
   dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = out.data<T>();
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+    for (int64_t i = 0; i < n; ++i) p[i] = detail::convert<T>(start + static_cast<double>(i) * step);
   });
   return out;
 }
@@ -51,8 +54,8 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
     const double delta = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
     for (int64_t i = 0; i < steps; ++i) {
       // Fill from both ends so the last value is exactly `end`.
-      p[i] = static_cast<T>(i < (steps + 1) / 2 ? start + delta * static_cast<double>(i)
-                                          : end - delta * static_cast<double>(steps - 1 - i));
+      p[i] = detail::convert<T>(i < (steps + 1) / 2 ? start + delta * static_cast<double>(i)
+                                                : end - delta * static_cast<double>(steps - 1 - i));
     }
   });
   return out;
@@ -77,13 +80,19 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape_in) {
     fail("from_vector: {} values do not fill shape {} ({} elements)", values.size(), shape, shape_numel(shape));
   }
   Tensor out = Tensor::empty(shape, dtype_v<T>);
-  if (!values.empty()) std::memcpy(out.raw_data(), values.data(), values.size() * sizeof(T));
+  if constexpr (std::is_same_v<T, bool>) {  // std::vector<bool> packs bits: copy one by one
+    std::copy(values.begin(), values.end(), out.data<bool>());
+  } else if (!values.empty()) {
+    std::memcpy(out.raw_data(), values.data(), values.size() * sizeof(T));
+  }
   return out;
 }
 template Tensor from_vector<float>(const std::vector<float>&, const Shape&);
 template Tensor from_vector<double>(const std::vector<double>&, const Shape&);
 template Tensor from_vector<int64_t>(const std::vector<int64_t>&, const Shape&);
+template Tensor from_vector<int32_t>(const std::vector<int32_t>&, const Shape&);
 template Tensor from_vector<uint8_t>(const std::vector<uint8_t>&, const Shape&);
+template Tensor from_vector<bool>(const std::vector<bool>&, const Shape&);
 
 Tensor tensor(std::initializer_list<double> values, const Shape& shape_in, DType dtype) {
   const Shape shape = shape_in.empty() ? Shape{static_cast<int64_t>(values.size())} : shape_in;
@@ -95,7 +104,7 @@ Tensor tensor(std::initializer_list<double> values, const Shape& shape_in, DType
     using T = decltype(tag);
     T* p = out.data<T>();
     int64_t i = 0;
-    for (double v : values) p[i++] = static_cast<T>(v);
+    for (double v : values) p[i++] = detail::convert<T>(v);
   });
   return out;
 }

@@ -13,6 +13,8 @@ void append_element(std::string& out, const Tensor& x, int64_t offset) {
     const T v = static_cast<const T*>(x.raw_data())[offset];
     if constexpr (std::is_floating_point_v<T>) {
       out += fmt::format("{:.6g}", v);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      out += v ? "True" : "False";  // as PyTorch prints them
     } else {
       out += fmt::format("{}", static_cast<int64_t>(v));
     }

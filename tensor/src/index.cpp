@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "elementwise_ops.hpp"
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/threads.hpp"
 
@@ -172,7 +173,7 @@ Tensor index_add(const Tensor& base, int64_t axis_in, const Tensor& index, const
         for (int64_t j = 0; j < count; ++j) {
           T* to = out_data + (o * extent + ids[static_cast<size_t>(j)]) * split.inner;
           const T* from = src_data + (o * count + j) * split.inner;
-          for (int64_t i = 0; i < split.inner; ++i) to[i] = static_cast<T>(to[i] + from[i]);
+          for (int64_t i = 0; i < split.inner; ++i) to[i] = detail::wrapping_add(to[i], from[i]);
         }
       }
     });
@@ -258,7 +259,7 @@ Tensor scatter_add(const Tensor& base, int64_t axis_in, const Tensor& index_in, 
       const int64_t* row_ids = ids + row * row_length;
       for (int64_t j = 0; j < row_length; ++j) {
         T& target = out_data[out_offset + j * out_last_stride + row_ids[j] * axis_stride];
-        target = static_cast<T>(target + source_data[source_offset + j * source_last_stride]);
+        target = detail::wrapping_add(target, source_data[source_offset + j * source_last_stride]);
       }
       ++row;
     });

@@ -192,6 +192,10 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
     fail("matmul: shapes {} and {} cannot be multiplied (a 0-d operand has no matrix dimension; "
          "use mul for scaling)", a_in.shape(), b_in.shape());
   }
+  if (a_in.dtype() == DType::bool_ && b_in.dtype() == DType::bool_) {
+    fail("matmul: not defined for two bool tensors (shapes {} and {}), as in PyTorch; convert with "
+         ".to(nabla::int64) or .to(nabla::float32) first", a_in.shape(), b_in.shape());
+  }
   // A 1-d a is a row [1, k]; a 1-d b is a column [k, 1]. The extra axes are dropped at the end.
   // (References, with the reshaped views held aside: copying a handle costs an atomic.)
   Tensor a_row, b_column;
@@ -240,7 +244,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
       matmul_blas<T>(a_typed, b_typed, out, batch_shape);
-    } else {
+    } else if constexpr (!std::is_same_v<T, bool>) {  // bool was refused above
       matmul_loop<T>(a_typed, b_typed, out, batch_shape);
     }
   });

@@ -81,11 +81,13 @@ ReduceLayout plan_reduction(const Tensor& x, const Dims& axes, bool keepdim, con
   return layout;
 }
 
-// The dtype sums are accumulated and returned in.
+// The dtype sums are accumulated and returned in: integers and bools count in int64, as in PyTorch.
 DType sum_dtype(DType t) { return is_floating(t) ? t : DType::int64; }
 template <class T> struct Accumulator { using type = T; };
 template <> struct Accumulator<float> { using type = double; };
+template <> struct Accumulator<int32_t> { using type = int64_t; };
 template <> struct Accumulator<uint8_t> { using type = int64_t; };
+template <> struct Accumulator<bool> { using type = int64_t; };
 
 // acc[i] += row[i], widening float32 to double: the inner loop of summing rows, vectorised.
 template <class T, class Acc>
@@ -212,7 +214,7 @@ Tensor sum(const Tensor& x, const Dims& axes, bool keepdim) {
     using T = decltype(tag);
     dispatch(out_dtype, [&](auto out_tag) {
       using Out = decltype(out_tag);
-      if constexpr (std::is_same_v<Out, T> || (std::is_same_v<Out, int64_t> && std::is_same_v<T, uint8_t>)) {
+      if constexpr (std::is_same_v<Out, T> || (std::is_same_v<Out, int64_t> && std::is_integral_v<T>)) {
         sum_kernel<T, Out>(layout, out.data<Out>());
       }
     });

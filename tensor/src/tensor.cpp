@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "convert.hpp"
+#include "elementwise_ops.hpp"
 #include "loops.hpp"
 #include "nabla/tensor/elementwise.hpp"
 #include "nabla/tensor/factories.hpp"
@@ -48,12 +50,13 @@ void Tensor::check_dtype(DType expected, const char* op) const {
 }
 
 namespace {
-// Converts straight to T (not through double, which would round int64 values above 2^53).
+// Converts straight to T (not through double, which would round int64 values above 2^53), as
+// .to() would (detail::convert: NaN read as an integer is defined too).
 template <class T>
 T read_element(const Tensor& x, int64_t element_offset) {
   return dispatch(x.dtype(), [&](auto tag) -> T {
     using S = decltype(tag);
-    return static_cast<T>(static_cast<const S*>(x.raw_data())[element_offset]);
+    return detail::convert<T>(static_cast<const S*>(x.raw_data())[element_offset]);
   });
 }
 }  // namespace
@@ -87,7 +90,7 @@ template <class T>
 std::vector<T> Tensor::to_vector() const {
   Tensor packed = contiguous().to(dtype_v<T>);
   const T* p = packed.data<T>();
-  return std::vector<T>(p, p + packed.numel());
+  return std::vector<T>(p, p + packed.numel());  // std::vector<bool> too: it copies element by element
 }
 
 #define NABLA_INSTANTIATE_ACCESSORS(T) \
@@ -96,14 +99,16 @@ std::vector<T> Tensor::to_vector() const {
 NABLA_INSTANTIATE_ACCESSORS(float)
 NABLA_INSTANTIATE_ACCESSORS(double)
 NABLA_INSTANTIATE_ACCESSORS(int64_t)
+NABLA_INSTANTIATE_ACCESSORS(int32_t)
 NABLA_INSTANTIATE_ACCESSORS(uint8_t)
-NABLA_INSTANTIATE_ACCESSORS(int)
 NABLA_INSTANTIATE_ACCESSORS(bool)
 #undef NABLA_INSTANTIATE_ACCESSORS
 template std::vector<float> Tensor::to_vector<float>() const;
 template std::vector<double> Tensor::to_vector<double>() const;
 template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
+template std::vector<int32_t> Tensor::to_vector<int32_t>() const;
 template std::vector<uint8_t> Tensor::to_vector<uint8_t>() const;
+template std::vector<bool> Tensor::to_vector<bool>() const;
 
 // ---- copies and conversions ---------------------------------------------------------------
 
@@ -376,7 +381,7 @@ const Tensor& Tensor::fill_(double value) const {
   if (numel() == 0) return *this;
   dispatch(dtype_, [&](auto tag) {
     using T = decltype(tag);
-    const T v = static_cast<T>(value);
+    const T v = detail::convert<T>(value);
     detail::unary_loop<T, T>(*this, *this, [v](T) { return v; });
   });
   return *this;
@@ -413,10 +418,11 @@ void inplace_binary(const Tensor& self, const Tensor& other_in, const char* op_n
   });
 }
 
-// An integer tensor cannot hold x + 0.5 or x * 0.5: refuse rather than truncate the scalar to 0.
+// An integer tensor cannot hold x + 0.5 or x * 0.5 (or x + inf): refuse rather than truncate the
+// scalar to 0.
 void check_integral_scalar(const Tensor& self, double value, const char* op_name) {
-  if (self.defined() && !is_floating(self.dtype()) && std::nearbyint(value) != value) {
-    fail("{}: cannot apply the fractional scalar {} in place to an {} tensor (the result would be "
+  if (self.defined() && !is_floating(self.dtype()) && !(std::isfinite(value) && std::nearbyint(value) == value)) {
+    fail("{}: cannot apply the non-integer scalar {} in place to an {} tensor (the result would be "
          "truncated); convert with .to(nabla::float32) first", op_name, value, self.dtype());
   }
 }
@@ -435,11 +441,11 @@ void inplace_unary(const Tensor& self, const char* op_name, Op op) {
 
 const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
   if (alpha == 1.0) {
-    inplace_binary(*this, other, "add_", [](auto a, auto b) { return a + b; });
+    inplace_binary(*this, other, "add_", [](auto a, auto b) { return detail::wrapping_add(a, b); });
   } else {
     inplace_binary(*this, other, "add_", [alpha](auto a, auto b) {
       using T = decltype(a);
-      return a + static_cast<T>(alpha) * b;
+      return detail::wrapping_add(a, detail::wrapping_mul(detail::convert<T>(alpha), b));
     });
   }
   return *this;
@@ -449,13 +455,13 @@ const Tensor& Tensor::add_(double value) const {
   check_integral_scalar(*this, value, "add_");
   inplace_unary(*this, "add_", [value](auto a) {
     using T = decltype(a);
-    return a + static_cast<T>(value);
+    return detail::wrapping_add(a, detail::convert<T>(value));
   });
   return *this;
 }
 
 const Tensor& Tensor::mul_(const Tensor& other) const {
-  inplace_binary(*this, other, "mul_", [](auto a, auto b) { return a * b; });
+  inplace_binary(*this, other, "mul_", [](auto a, auto b) { return detail::wrapping_mul(a, b); });
   return *this;
 }
 
@@ -463,7 +469,7 @@ const Tensor& Tensor::mul_(double value) const {
   check_integral_scalar(*this, value, "mul_");
   inplace_unary(*this, "mul_", [value](auto a) {
     using T = decltype(a);
-    return a * static_cast<T>(value);
+    return detail::wrapping_mul(a, detail::convert<T>(value));
   });
   return *this;
 }
@@ -478,7 +484,7 @@ const Tensor& Tensor::clamp_(double low, double high) const {
   if (low > high) fail("clamp_: low {} is greater than high {}", low, high);
   inplace_unary(*this, "clamp_", [low, high](auto a) {
     using T = decltype(a);
-    return std::clamp(a, static_cast<T>(low), static_cast<T>(high));
+    return std::clamp(a, detail::bound_as<T>(low), detail::bound_as<T>(high));
   });
   return *this;
 }
@@ -490,7 +496,7 @@ void copy_into(const Tensor& dst, const Tensor& src) {
     using To = decltype(out_tag);
     dispatch(src.dtype(), [&](auto in_tag) {
       using Ti = decltype(in_tag);
-      unary_loop<To, Ti>(dst, src, [](Ti v) { return static_cast<To>(v); });
+      unary_loop<To, Ti>(dst, src, [](Ti v) { return convert<To>(v); });
     });
   });
 }

@@ -94,10 +94,10 @@ void shape_rows(Table& rows, Table& second_order) {
 
   rows.group("issue 13: masked and advanced indexing");
   const Tensor mask34 = tensor({1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0}, {3, 4}, uint8);
-  const Tensor mask4 = tensor({0, 1, 1, 0}, {4}, float64);  // any dtype: non-zero is true
+  const Tensor mask4 = tensor({0, 1, 1, 0}, {4}, bool_);
   rows.row("masked_select", "uint8 mask of x's shape", [mask34](const Args& x) { return masked_select(x[0], mask34); },
            {{{3, 4}}});
-  rows.row("masked_select", "float mask [4] broadcast over x [3, 4]", [mask4](const Args& x) { return x[0].masked_select(mask4); },
+  rows.row("masked_select", "bool mask [4] broadcast over x [3, 4]", [mask4](const Args& x) { return x[0].masked_select(mask4); },
            {{{3, 4}}});
   rows.row("masked_select", "x [4] broadcast over the mask [3, 4] (gradients summed)",
            [mask34](const Args& x) { return masked_select(x[0], mask34); }, {{{4}}});

@@ -8,6 +8,7 @@
 #include <nabla/autograd.hpp>
 #include <nabla/autograd/detail/adjoints.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -40,6 +41,9 @@ inline Tensor away_from_zero(const Shape& shape, Generator& generator) {
 // In [-0.3, 0.3]: paired with away_from_zero, the two operands of maximum/minimum never tie.
 inline Tensor near_zero(const Shape& shape, Generator& generator) { return uniform(shape, -0.3, 0.3, float64, generator); }
 
+// In [-0.9, 0.9): inside the domains of asin and acos and away from tan's poles (issue 13: math).
+inline Tensor inside_unit(const Shape& shape, Generator& generator) { return uniform(shape, -0.9, 0.9, float64, generator); }
+
 // All elements at least 0.25 apart in a random order, so max/min/pooling never see a tie.
 inline Tensor distinct(const Shape& shape, Generator& generator) {
   const int64_t n = shape_numel(shape);
@@ -54,6 +58,16 @@ inline Tensor away_from_unit_bounds(const Shape& shape, Generator& generator) {
   const Tensor outside = away_from_zero(shape, generator);  // |x| in [0.5, 2]
   const Tensor pushed_out = add(outside, mul(sign(outside), 0.7));  // |x| in [1.2, 2.7]
   return where(gt(uniform(shape, 0.0, 1.0, float64, generator), 0.5), inside, pushed_out);
+}
+
+// issue 13, activations: in [-8, 8] and at least 0.2 from every integer, so away from the kinks of
+// relu6 (0, 6), hardsigmoid and hardswish (-3, 3), while reaching their flat sides.
+inline Tensor off_integers(const Shape& shape, Generator& generator) {
+  const std::vector<double> spread = uniform(shape, -8.0, 8.0, float64, generator).to_vector<double>();
+  const std::vector<double> fraction = uniform(shape, 0.2, 0.8, float64, generator).to_vector<double>();
+  std::vector<double> values(spread.size());
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::floor(spread[i]) + fraction[i];
+  return from_vector(values, shape);
 }
 
 // Exponents for pow(tensor, tensor), including negative and fractional ones.

@@ -112,9 +112,9 @@ std::vector<OpCase> core_rows() {
         {{{3, 4}}});
   t.row("masked_fill", "method, non-contiguous input", [fill_mask](const Args& x) { return x[0].t().masked_fill(fill_mask, -1.0); },
         {{{4, 3}}});
-  const Tensor mask23 = tensor({1, 0, 1, 1, 0, 0}, {2, 3}, uint8);
+  const Tensor mask23 = tensor({1, 0, 1, 1, 0, 0}, {2, 3}, bool_);
   t.row("where", "same shape", [mask23](const Args& x) { return where(mask23, x[0], x[1]); }, {{{2, 3}}, {{2, 3}}});
-  const Tensor mask3 = tensor({0, 1, 1}, {3}, uint8);
+  const Tensor mask3 = tensor({0, 1, 1}, {3}, bool_);
   t.row("where", "broadcast mask [3], a [2,3], b [1]", [mask3](const Args& x) { return where(mask3, x[0], x[1]); },
         {{{2, 3}}, {{1}}});
 
@@ -422,7 +422,11 @@ std::set<std::string> declared_in(const std::string& header, const std::regex& d
 
 // The ops of functions.hpp that have no gradient by definition: comparisons, logic and indices.
 const std::set<std::string> kWithoutGradient = {"eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and",
-                                                "logical_or", "logical_xor", "argmax", "argmin"};
+                                                "logical_or", "logical_xor", "argmax", "argmin",
+                                                // issue 13: truth values and indices
+                                                "all", "any", "argsort",
+                                                // issue 13: math
+                                                "isnan", "isinf", "isfinite"};
 
 // The differentiable ops users and op authors call: functions.hpp, the adjoints of
 // detail/adjoints.hpp, the fused layers' primitives and the entries of pointwise.def.
@@ -430,7 +434,7 @@ std::set<std::string> declared_ops() {
   // Ops returning several tensors (split, chunk, unbind) or a result struct count too.
   const std::regex declaration(R"(^(Tensor|ValuesIndices|std::vector<Tensor>|AttentionResult|RecurrentResult) (\w+)\()");
   std::set<std::string> names;
-  for (const char* header : {"functions.hpp", "detail/adjoints.hpp", "fused_layers.hpp", "recurrent.hpp"}) {
+  for (const char* header : {"functions.hpp", "detail/adjoints.hpp", "fused_layers.hpp", "recurrent.hpp", "ctc.hpp"}) {
     for (const std::string& name : declared_in(std::string("autograd/include/nabla/autograd/") + header, declaration)) {
       names.insert(name);
     }
@@ -544,4 +548,36 @@ TEST_CASE("custom ops defined with record() pass gradcheck and gradgradcheck", "
     CHECK(autograd::gradcheck(fn, {x, y}).max_abs_analytic > 0.0);
     CHECK(autograd::gradgradcheck(fn, {x, y}).max_abs_analytic > 0.0);
   }
+}
+
+TEST_CASE("gradcheck hands the function its inputs in their own layout", "[autograd][gradcheck]") {
+  // A transposed or sliced input must reach the op as a view, or the table's non-contiguous rows would
+  // only ever check the packed path.
+  Generator generator(11);
+  const Tensor transposed = randn({3, 4}, float64, generator).t();
+  const Tensor sliced = randn({4, 6}, float64, generator).slice(1, 0, 6, 2);
+  const Tensor float32_transposed = randn({2, 5}, float32, generator).t();
+  REQUIRE_FALSE(transposed.is_contiguous());
+  REQUIRE_FALSE(sliced.is_contiguous());
+  int calls = 0, contiguous_calls = 0;
+  const auto fn = [&](const Args& args) {
+    ++calls;
+    for (const Tensor& a : args) contiguous_calls += a.is_contiguous() ? 1 : 0;
+    return (args[0].matmul(args[1]).sin() * args[2].sum()).sum({0});
+  };
+  const Tensor second = randn({3, 2}, float64, generator);
+  const GradcheckResult result = autograd::gradcheck(fn, {transposed, second, sliced});
+  CHECK(result.passed);
+  CHECK(calls > 1);
+  // args[0] (transposed) and args[2] (sliced) arrive non-contiguous on every call; args[1] is contiguous.
+  CHECK(contiguous_calls == calls);
+  // float32 inputs are checked on float64 copies that keep their layout too.
+  bool saw_float32_layout = true;
+  autograd::gradcheck(
+      [&](const Args& args) {
+        saw_float32_layout = saw_float32_layout && !args[0].is_contiguous() && args[0].dtype() == float64;
+        return (args[0] * args[0]).sum();
+      },
+      {float32_transposed}, {.cast_to_float64 = true});
+  CHECK(saw_float32_layout);
 }

@@ -72,7 +72,7 @@ TEST_CASE("tensor api: methods and free functions compute the same thing", "[aut
   CHECK(equal(x.gt(0.0).logical_not(), x.le(0.0)));
   CHECK(equal(x.gt(0.0).logical_and(x.lt(1.0)), x.gt(0.0).mul(x.lt(1.0))));
   CHECK(equal(x.gt(1.0).logical_or(x.lt(-1.0)), x.abs().gt(1.0)));
-  CHECK(equal(x.gt(0.0).logical_xor(x.gt(0.0)), zeros({3, 4}, uint8)));
+  CHECK(equal(x.gt(0.0).logical_xor(x.gt(0.0)), zeros({3, 4}, bool_)));
   CHECK(x.allclose(x + 1e-12));
   CHECK(x.equal(x.clone()));
   CHECK(zeros_like(x).dtype() == float64);

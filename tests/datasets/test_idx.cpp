@@ -74,6 +74,11 @@ TEST_CASE("write_idx round-trips through read_idx", "[idx]") {
   // int64 values beyond int32 are refused rather than truncated.
   CHECK_THROWS_WITH(ds::write_idx(dir / "big", from_vector<int64_t>({1, 1LL << 40})),
                     Contains("does not fit IDX's int32"));
+  // int32 tensors are IDX's int32 (read back as int64, like every IDX integer); bool has no IDX type.
+  ds::write_idx(dir / "int32", from_vector<int32_t>({-2147483647 - 1, 7, 2147483647}));
+  CHECK(read_bytes(dir / "int32")[2] == 0x0C);
+  CHECK(ds::read_idx(dir / "int32").to_vector<int64_t>() == std::vector<int64_t>{-2147483648LL, 7, 2147483647LL});
+  CHECK_THROWS_WITH(ds::write_idx(dir / "mask", tensor({1, 0}, {2}, bool_)), Contains("bool") && Contains("uint8"));
   // No temporary files are left behind.
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
     CHECK_THAT(entry.path().filename().string(), !Contains(".tmp."));

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -173,6 +174,55 @@ TEST_CASE("examples: mnist_loop, the tutorial loop, learns MNIST in one short ep
   const Output bad = run(binary("mnist_loop") + " --data /nonexistent/mnist");
   CHECK(bad.exit_code == 1);
   CHECK(Catch::contains(bad.text, "mnist_loop:"));
+}
+
+TEST_CASE("examples: mnist_sequence trains the LSTM and the vision transformer on MNIST rows and patches", "[examples][e2e]") {
+  const std::string data = mnist_dir();
+  if (data.empty()) {
+    WARN("MNIST not found beside the project (../shared/data/mnist); skipping");
+    return;
+  }
+  for (const std::string model : {"lstm", "vit"}) {
+    const fs::path out = scratch("sequence-" + model);
+    const Output result = run(binary("mnist_sequence") + " --model " + model + " --epochs 1 --limit 4000 --json --data " +
+                              data + " --out " + out.string());
+    INFO(result.text);
+    REQUIRE(result.exit_code == 0);
+    // 63 steps of Adam: far above chance (10 %) for both readers of the image.
+    CHECK(json_value(result.text, "test_accuracy") > 0.5);
+    CHECK(is_png(out / "curves.png"));
+  }
+}
+
+TEST_CASE("examples: char_lm learns characters, makes up words, and resumes from its checkpoint", "[examples][e2e]") {
+  const fs::path dir = scratch("char_lm");
+  // A small text of its own, so the test needs no package: words built from a few syllables.
+  const std::vector<std::string> syllables{"ka", "lo", "mi", "ne", "ru", "sa", "to", "vi"};
+  {
+    std::ofstream text(dir / "words.txt");
+    for (int i = 0; i < 600; ++i) text << syllables[i % 8] << syllables[(i * 3 + 1) % 8] << syllables[(i * 5 + 2) % 8] << "\n";
+  }
+  const std::string common = " --text " + (dir / "words.txt").string() + " --seq-len 16 --batch-size 16 --out " +
+                             (dir / "out").string() + " --save " + (dir / "lm.nbl").string();
+  for (const std::string model : {"lstm", "transformer"}) {
+    const Output first = run(binary("char_lm") + " --model " + model + " --epochs 2 --json" + common);
+    INFO(first.text);
+    REQUIRE(first.exit_code == 0);
+    CHECK(Catch::contains(first.text, "epoch 2 words:"));
+    const size_t at = first.text.find("\"bits_per_char\":");
+    REQUIRE(at != std::string::npos);
+    // 10 letters plus the line break: uniform guessing is log2(11) = 3.46 bits; syllables are learnable.
+    CHECK(std::stod(first.text.substr(at + 16)) < 2.6);
+    const Output resumed = run(binary("char_lm") + " --model " + model + " --epochs 3 --resume " + (dir / "lm.nbl").string() + common);
+    INFO(resumed.text);
+    CHECK(resumed.exit_code == 0);
+    CHECK(Catch::contains(resumed.text, "epoch 3 words:"));
+    CHECK_FALSE(Catch::contains(resumed.text, "epoch 1 words:"));
+    CHECK(is_png(dir / "out" / "curves.png"));
+  }
+  const Output missing = run(binary("char_lm") + " --text /nonexistent/words");
+  CHECK(missing.exit_code == 1);
+  CHECK(Catch::contains(missing.text, "wamerican"));
 }
 
 TEST_CASE("examples: mnist_dcgan trains both networks briefly and leaves its pictures", "[examples][e2e]") {

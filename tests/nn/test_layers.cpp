@@ -640,7 +640,7 @@ TEST_CASE("layers: activations match their formulas", "[layers][activations]") {
       {"Tanh", std::make_shared<nn::Tanh>(), [](double v) { return std::tanh(v); }},
       {"GELU", std::make_shared<nn::GELU>(),
        [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::numbers::sqrt2)); }},
-      {"GELU (tanh)", std::make_shared<nn::GELU>(true),
+      {"GELU (tanh)", std::make_shared<nn::GELU>("tanh"),
        [k](double v) { return 0.5 * v * (1.0 + std::tanh(k * (v + 0.044715 * v * v * v))); }},
   };
   for (const Case& c : cases) {
@@ -664,7 +664,7 @@ TEST_CASE("layers: GELU at known values", "[layers][activations]") {
   CHECK(exact[1] == 0.0);
   CHECK(exact[2] == Approx(0.8413447460685429).epsilon(1e-12));
   CHECK(exact[3] == Approx(2.99595030590511).epsilon(1e-12));
-  const std::vector<double> approximate = values_of(nn::GELU(true)(x));
+  const std::vector<double> approximate = values_of(nn::GELU("tanh")(x));
   CHECK(approximate[0] == Approx(-0.15880800939172324).epsilon(1e-12));
   CHECK(approximate[2] == Approx(0.8411919906082768).epsilon(1e-12));
   CHECK(approximate[3] == Approx(2.996362607918227).epsilon(1e-12));
@@ -790,7 +790,7 @@ TEST_CASE("layers: gradcheck of pooling, flatten and activations", "[layers][gra
       {"Sigmoid", std::make_shared<nn::Sigmoid>(), {3, 4}},
       {"Tanh", std::make_shared<nn::Tanh>(), {3, 4}},
       {"GELU (erf)", std::make_shared<nn::GELU>(), {3, 4}},
-      {"GELU (tanh approximation)", std::make_shared<nn::GELU>(true), {3, 4}},
+      {"GELU (tanh approximation)", std::make_shared<nn::GELU>("tanh"), {3, 4}},
       {"Softmax", std::make_shared<nn::Softmax>(1), {3, 4}},
       {"LogSoftmax", std::make_shared<nn::LogSoftmax>(0), {3, 4}},
   };

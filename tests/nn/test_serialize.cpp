@@ -2,6 +2,7 @@
 // refused with a clear message and without touching the module.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -202,6 +203,36 @@ TEST_CASE("serialize: the bytes on disk are the documented format", "[serialize]
   CHECK(crc32_of(payload) == 0xf87b93c3u);  // the value printed in docs/FORMAT.md
 }
 
+TEST_CASE("serialize: int32 and bool tensors have dtype codes 4 and 5, and read back", "[serialize][dtype]") {
+  // Codes 0-3 are unchanged (the test above pins float32's bytes); 4 and 5 were added with the dtypes.
+  TempDir dir;
+  nn::Archive archive;
+  archive.put("i", from_vector(std::vector<int32_t>{-2, 2147483647}));
+  archive.put("m", from_vector(std::vector<bool>{true, false, true}));
+  nn::write_archive(dir.file("dtypes.nbl"), archive);
+  const std::string payload = le(2, 4) +
+                              le(1, 4) + "i" + le(0, 1) + le(4, 1) + le(1, 1) + le(2, 8) +  // int32, rank 1, [2]
+                              le(0xfffffffeu, 4) + le(0x7fffffffu, 4) +
+                              le(1, 4) + "m" + le(0, 1) + le(5, 1) + le(1, 1) + le(3, 8) +  // bool, rank 1, [3]
+                              le(1, 1) + le(0, 1) + le(1, 1);
+  CHECK(read_bytes(dir.file("dtypes.nbl")) == file_around(payload));
+  for (bool compress : {false, true}) {
+    nn::write_archive(dir.file("packed.nbl"), archive, {.compress = compress});
+    const nn::Archive back = nn::read_archive(dir.file("packed.nbl"));
+    CHECK(back.tensor("i").dtype() == int32);
+    CHECK(back.tensor("i").to_vector<int32_t>() == std::vector<int32_t>{-2, 2147483647});
+    CHECK(back.tensor("m").dtype() == bool_);
+    CHECK(back.tensor("m").to_vector<bool>() == std::vector<bool>{true, false, true});
+  }
+  // A bool byte other than 0 or 1 would be undefined behaviour as a C++ bool: refused.
+  write_bytes(dir.file("bad.nbl"),
+              file_around(le(1, 4) + le(1, 4) + "m" + le(0, 1) + le(5, 1) + le(1, 1) + le(2, 8) + le(1, 1) + le(2, 1)));
+  CHECK_THROWS_WITH(nn::read_archive(dir.file("bad.nbl")),
+                    Contains("'m'") && Contains("bool") && Contains("element 1") && Contains("byte 2"));
+  write_bytes(dir.file("bad.nbl"), file_around(le(1, 4) + le(1, 4) + "m" + le(0, 1) + le(6, 1) + le(0, 1)));
+  CHECK_THROWS_WITH(nn::read_archive(dir.file("bad.nbl")), Contains("bad dtype code 6") && Contains("5 bool"));
+}
+
 TEST_CASE("serialize: module_state is a snapshot, and prefixes select a part of an archive", "[serialize]") {
   auto model = trained_model(3);
   const nn::Archive state = nn::module_state(*model);
@@ -230,6 +261,19 @@ TEST_CASE("serialize: module_state is a snapshot, and prefixes select a part of 
   CHECK(snapshot(*other) == before);
   CHECK_THROWS_WITH(nn::load_module_state(*other, checkpoint),
                     Contains("missing '0.weight'") && Contains("unexpected") && Contains("'model.0.weight'"));
+}
+
+TEST_CASE("serialize: entries of a temporary archive can be walked in a range-for", "[serialize]") {
+  // `module_state(m).entries()` on a temporary moves the entries out instead of handing back a reference
+  // into an archive that dies before the loop body runs (it corrupted the heap in char_lm's checkpoints).
+  auto model = trained_model(3);
+  std::vector<std::string> names;
+  for (const auto& [name, value] : nn::module_state(*model).entries()) {
+    CHECK(std::get<Tensor>(value).numel() > 0);
+    names.push_back(name);
+  }
+  CHECK(names.size() == model->named_parameters().size() + model->named_buffers().size());
+  CHECK(std::find(names.begin(), names.end(), "0.weight") != names.end());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ TEST_CASE("tensor files: one tensor, every dtype and shape", "[serialize][tensor
       randn({2, 3, 2}, float64),
       arange(int64_t{6}).reshape({2, 3}),
       from_vector(std::vector<uint8_t>{0, 7, 255}),
+      from_vector(std::vector<int32_t>{-7, 0, 2147483647}),
+      from_vector(std::vector<bool>{true, false, true}).reshape({3, 1}),
       scalar_tensor(2.5, float64),          // 0-d
       zeros({0, 3}),                        // empty
       randn({4, 3}, float64).t(),           // a strided view: saved as its values

@@ -239,6 +239,7 @@ inline nabla::kernels::Tensor random_contiguous(const nabla::Shape& shape, nabla
                                        double low, double high, bool integral) {
   nabla::kernels::Tensor t = nabla::kernels::Tensor::empty(shape, dtype);
   if (dtype == nabla::uint8) low = std::max(low, 0.0);
+  if (dtype == nabla::bool_) low = 0.0, high = 2.0;  // as many false as true, whatever the range
   integral = integral || !nabla::is_floating(dtype);
   for_each_index(shape, [&](const Index& index) {
     double value = rng.uniform(low, high);

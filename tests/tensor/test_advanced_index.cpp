@@ -25,8 +25,8 @@ Tensor iota(const Shape& shape, DType dtype = float32) {
 Tensor ints(const std::vector<int64_t>& values, const Shape& shape = {}) { return from_vector(values, shape); }
 
 DType random_dtype(reference::Rng& rng) {
-  const DType dtypes[] = {float32, float64, int64, uint8};
-  return dtypes[rng.integer(0, 3)];
+  const DType dtypes[] = {float32, float64, int64, uint8, int32, bool_};
+  return dtypes[rng.integer(0, 5)];
 }
 Layout random_layout(reference::Rng& rng) { return reference::all_layouts[static_cast<size_t>(rng.integer(0, 5))]; }
 
@@ -46,13 +46,16 @@ const reference::Tolerance exact{0, 0};
 TEST_CASE("masked_select keeps the elements where the mask is true", "[advanced_index]") {
   const Tensor x = iota({3, 4});
   check_values(masked_select(x, tensor({1, 0, 1, 0}, {4}, uint8)), {6}, {0, 2, 4, 6, 8, 10});  // torch
-  // Any mask dtype: non-zero is true.
-  check_values(masked_select(x, tensor({0, 2.5, 0, -1}, {4}, float64)), {6}, {1, 3, 5, 7, 9, 11});
+  // A bool mask (what comparisons give), or uint8 where non-zero is true; other dtypes are refused, as in torch.
+  check_values(masked_select(x, tensor({0, 1, 0, 1}, {4}, bool_)), {6}, {1, 3, 5, 7, 9, 11});
+  check_values(masked_select(x, tensor({0, 2, 0, 255}, {4}, uint8)), {6}, {1, 3, 5, 7, 9, 11});
+  CHECK_THROWS_WITH(masked_select(x, tensor({0, 2.5, 0, -1}, {4}, float64)),
+                    Contains("masked_select") && Contains("bool") && Contains("float64"));
   // x and the mask broadcast together (torch).
   check_values(masked_select(tensor({1, 2}, {2, 1}), tensor({1, 0, 1}, {3}, uint8)), {4}, {1, 1, 2, 2});
   CHECK(masked_select(x, zeros({3, 4}, uint8)).shape() == Shape{0});
   CHECK(masked_select(x.to(int64), ones({1}, uint8)).dtype() == int64);
-  check_values(masked_select(x.t(), tensor({1, 0, 0}, {3}, int64)), {4}, {0, 1, 2, 3});
+  check_values(masked_select(x.t(), tensor({1, 0, 0}, {3}, bool_)), {4}, {0, 1, 2, 3});
 }
 
 TEST_CASE("masked_select agrees with a loop on random broadcasts and layouts", "[advanced_index][reference]") {
@@ -63,7 +66,7 @@ TEST_CASE("masked_select agrees with a loop on random broadcasts and layouts", "
     const Shape mask_shape = reference::broadcastable_from(shape, rng);
     const Shape out_shape = reference::broadcast_shape(x_shape, mask_shape);
     const Tensor x = reference::random_tensor(x_shape, random_dtype(rng), random_layout(rng), rng, 0, 100);
-    const Tensor mask = reference::random_tensor(mask_shape, random_dtype(rng), random_layout(rng), rng, 0, 2, true);
+    const Tensor mask = reference::random_tensor(mask_shape, trial % 3 ? bool_ : uint8, random_layout(rng), rng, 0, 2, true);
     INFO("trial " << trial << ": x " << to_string(x_shape) << ", mask " << to_string(mask_shape));
     std::vector<double> expected;
     reference::for_each_index(out_shape, [&](const Index& o) {
@@ -156,7 +159,8 @@ TEST_CASE("index and index_put agree with loops on random shapes and layouts", "
     const Tensor result = index_put(x, indices, values, accumulate);
     check_elements(result, shape, [&](const Index& i) {
       if (!expected.count(i)) return read(x, i);
-      // uint8 sums wrap modulo 256, as the kernel's integer arithmetic does.
+      // uint8 sums wrap modulo 256, as the kernel's integer arithmetic does; bool sums are logical or.
+      if (dtype == bool_) return expected[i] != 0.0 ? 1.0 : 0.0;
       return dtype == uint8 ? static_cast<double>(static_cast<uint8_t>(static_cast<int64_t>(expected[i]))) : expected[i];
     }, dtype == float32 ? reference::Tolerance{1e-6, 1e-6} : exact);
   }

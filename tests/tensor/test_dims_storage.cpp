@@ -124,7 +124,7 @@ TEST_CASE("dtype sizes, names and promotion", "[dtype]") {
   CHECK(dtype_v<double> == float64);
   CHECK(dtype_v<int64_t> == int64);
   CHECK(dtype_v<uint8_t> == uint8);
-  for (DType dtype : {float32, float64, int64, uint8}) {
+  for (DType dtype : {float32, float64, int64, int32, uint8, bool_}) {
     CHECK(dispatch(dtype, [](auto tag) { return dtype_v<decltype(tag)>; }) == dtype);
   }
 }
@@ -139,7 +139,7 @@ TEST_CASE("Storage data is 64-byte aligned for every size", "[storage]") {
     CHECK(storage->nbytes() == nbytes);
     CHECK(reinterpret_cast<uintptr_t>(storage->data()) % 64 == 0);
   }
-  for (DType dtype : {float32, float64, int64, uint8}) {
+  for (DType dtype : {float32, float64, int64, int32, uint8, bool_}) {
     Tensor t = Tensor::empty({3, 5}, dtype);
     CHECK(reinterpret_cast<uintptr_t>(t.raw_data()) % 64 == 0);
     CHECK(t.storage()->nbytes() >= 15 * itemsize(dtype));

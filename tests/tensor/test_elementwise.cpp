@@ -272,16 +272,16 @@ TEST_CASE("type promotion with scalar operands", "[elementwise][dtype]") {
   CHECK(add(tensor({1}, {1}, float32), 1e-3).dtype() == float32);
   CHECK(add(tensor({1}, {1}, uint8), 1.0).dtype() == uint8);
   CHECK(add(tensor({1}, {1}, uint8), 0.5).dtype() == float32);
-  CHECK(lt(i, 1.5).dtype() == uint8);
-  CHECK(lt(i, 1.5).to_vector<uint8_t>() == std::vector<uint8_t>{1, 0});
+  CHECK(lt(i, 1.5).dtype() == bool_);
+  CHECK(lt(i, 1.5).to_vector<bool>() == std::vector<bool>{true, false});
 }
 
-TEST_CASE("comparisons give uint8 masks", "[elementwise][compare]") {
+TEST_CASE("comparisons give bool masks", "[elementwise][compare]") {
   const Tensor a = tensor({1, 2, 3}, {3});
   const Tensor b = tensor({3, 2, 1}, {3});
   auto mask = [](const Tensor& t) {
-    CHECK(t.dtype() == uint8);
-    return t.to_vector<uint8_t>();
+    CHECK(t.dtype() == bool_);
+    return t.to_vector<uint8_t>();  // as 0/1 bytes, compared below with literal lists
   };
   using Mask = std::vector<uint8_t>;
   CHECK(mask(eq(a, b)) == Mask{0, 1, 0});
@@ -314,13 +314,18 @@ TEST_CASE("where picks from a or b by a broadcast mask", "[elementwise][where]")
   const Tensor out = where(mask, a, b);
   CHECK(out.dtype() == float32);
   check_values(out, {2, 3}, {1, 2, 3, -1, -1, -1});
-  // The mask may be any dtype (non-zero is true) and the values promote.
-  const Tensor picked = where(tensor({0, 2.5, -1}, {3}, float64), tensor({1, 2, 3}, {3}, int64),
+  // A bool mask, or a uint8 one where non-zero is true (PyTorch still accepts it); the values promote.
+  const Tensor picked = where(tensor({0, 2, 255}, {3}, uint8), tensor({1, 2, 3}, {3}, int64),
                               tensor({10, 20, 30}, {3}, float32));
   CHECK(picked.dtype() == float32);
   check_values(picked, {3}, {10, 2, 3});
+  check_values(where(tensor({0, 1, 1}, {3}, bool_), tensor({1, 2, 3}, {3}), 0.0 * a), {3}, {0, 2, 3});
+  // Any other dtype is refused, as PyTorch refuses it.
+  CHECK_THROWS_WITH(where(tensor({0, 2.5, -1}, {3}, float64), a, a),
+                    Contains("where") && Contains("bool") && Contains("float64") && Contains("[3]"));
+  CHECK_THROWS_WITH(where(tensor({0, 1, 1}, {3}, int64), a, a), Contains("where") && Contains("int64"));
   check_values(where(gt(a, 1.5), a, zeros({})), {3}, {0, 2, 3});
-  CHECK(where(zeros({0, 1}, uint8), a, b).shape() == Shape{0, 3});
+  CHECK(where(zeros({0, 1}, bool_), a, b).shape() == Shape{0, 3});
   CHECK_THROWS_AS(where(tensor({1, 0}, {2}, uint8), a, b), Error);
   CHECK_THROWS_WITH(where(tensor({1, 0}, {2}, uint8), a, b), Contains("where") && Contains("[2]") && Contains("[3]"));
 }
@@ -449,7 +454,7 @@ TEST_CASE("comparisons match a naive loop, ties included", "[elementwise][refere
   for (const BinaryCase& c : cases) {
     const bool is_mask = c.name.rfind("maximum", 0) != 0;
     for (DType dtype : {float32, float64}) {
-      check_binary_random(c, dtype, dtype, is_mask ? uint8 : dtype, 25, ++seed);
+      check_binary_random(c, dtype, dtype, is_mask ? bool_ : dtype, 25, ++seed);
     }
   }
 }
@@ -526,7 +531,8 @@ TEST_CASE("where matches a naive loop with all three operands broadcast", "[elem
     const Shape mask_shape = reference::broadcastable_from(out_shape, rng);
     const Shape a_shape = reference::broadcastable_from(out_shape, rng);
     const Shape b_shape = reference::broadcastable_from(out_shape, rng);
-    const Tensor mask = reference::random_tensor(mask_shape, uint8, random_layout(rng), rng, 0, 2);
+    // bool masks, and uint8 ones (0, 1 or 2: non-zero is true) every third trial.
+    const Tensor mask = reference::random_tensor(mask_shape, trial % 3 ? bool_ : uint8, random_layout(rng), rng, 0, 3);
     const Tensor a = reference::random_tensor(a_shape, dtype, random_layout(rng), rng);
     const Tensor b = reference::random_tensor(b_shape, dtype, random_layout(rng), rng);
     INFO("trial " << trial << ": mask " << to_string(mask_shape) << ", a " << to_string(a_shape) << ", b "

@@ -12,7 +12,8 @@ using Catch::Contains;
 using reference::check_values;
 
 namespace {
-const std::vector<DType> all_dtypes = {float32, float64, int64, uint8};
+// Every dtype whose values 0..7 read back as themselves (bool has its own tests in test_dtypes.cpp).
+const std::vector<DType> all_dtypes = {float32, float64, int64, int32, uint8};
 }
 
 TEST_CASE("a default Tensor is undefined", "[factories]") {

@@ -24,8 +24,8 @@ Layout random_layout(reference::Rng& rng) {
 }
 
 DType random_dtype(reference::Rng& rng) {
-  const DType dtypes[] = {float32, float64, int64, uint8};
-  return dtypes[rng.integer(0, 3)];
+  const DType dtypes[] = {float32, float64, int64, uint8, int32, bool_};
+  return dtypes[rng.integer(0, 5)];
 }
 
 // A shape of 1..4 axes with extents 1..4 (no zero: indices must have somewhere to point).
@@ -70,9 +70,11 @@ reference::Tolerance sum_tolerance(DType dtype) {
   return is_floating(dtype) ? reference::elementwise_tolerance(dtype) : reference::Tolerance{0, 0};
 }
 
-// Wraps like the integer dtypes do (uint8 modulo 256) so sums compare exactly.
+// A sum as the dtype holds it, so sums compare exactly: uint8 wraps modulo 256, and bool addition
+// is logical or (as PyTorch's).
 double wrap(double value, DType dtype) {
   if (dtype == uint8) return static_cast<double>(static_cast<uint8_t>(static_cast<int64_t>(value)));
+  if (dtype == bool_) return value != 0.0 ? 1.0 : 0.0;
   return value;
 }
 

@@ -114,7 +114,7 @@ TEST_CASE("pad: two padded axes match PyTorch", "[pad]") {
 TEST_CASE("pad agrees with an index loop in every mode on random shapes and layouts", "[pad][reference]") {
   reference::Rng rng(1311);
   const PadMode modes[] = {PadMode::constant, PadMode::reflect, PadMode::replicate, PadMode::circular};
-  const DType dtypes[] = {float32, float64, int64, uint8};
+  const DType dtypes[] = {float32, float64, int64, uint8, int32, bool_};
   for (int trial = 0; trial < 200; ++trial) {
     const PadMode mode = modes[rng.integer(0, 3)];
     const int64_t padded = rng.integer(1, 3);
@@ -135,7 +135,7 @@ TEST_CASE("pad agrees with an index loop in every mode on random shapes and layo
       pad.push_back(before);
       pad.push_back(after);
     }
-    const DType dtype = dtypes[rng.integer(0, 3)];
+    const DType dtype = dtypes[rng.integer(0, 5)];
     const reference::Layout layout = reference::all_layouts[static_cast<size_t>(rng.integer(0, 5))];
     const Tensor x = reference::random_tensor(shape, dtype, layout, rng, 0, 100);
     const double value = mode == PadMode::constant ? std::floor(rng.uniform(0, 50)) : 0.0;

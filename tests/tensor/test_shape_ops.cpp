@@ -21,8 +21,8 @@ namespace {
 Tensor iota(const Shape& shape, DType dtype = float32) { return arange(0, static_cast<double>(shape_numel(shape)), 1, dtype).reshape(shape); }
 
 DType random_dtype(reference::Rng& rng) {
-  const DType dtypes[] = {float32, float64, int64, uint8};
-  return dtypes[rng.integer(0, 3)];
+  const DType dtypes[] = {float32, float64, int64, uint8, int32, bool_};
+  return dtypes[rng.integer(0, 5)];
 }
 
 Layout random_layout(reference::Rng& rng) { return reference::all_layouts[static_cast<size_t>(rng.integer(0, 5))]; }

@@ -1,5 +1,6 @@
 #pragma once
 // The autograd layer: Tensor (what users hold), its ops and factories, the tape, and gradcheck.
+#include "nabla/autograd/ctc.hpp"
 #include "nabla/autograd/engine.hpp"
 #include "nabla/autograd/factories.hpp"
 #include "nabla/autograd/functions.hpp"

@@ -1,16 +1,24 @@
 #pragma once
 // The nn layer: modules, layers, the functional API, losses, initialisers, optimisers, gradient
 // clipping, schedulers, and save/load.
+#include "nabla/nn/activations.hpp"
 #include "nabla/nn/clip_grad.hpp"
+#include "nabla/nn/dropout.hpp"
+#include "nabla/nn/embedding.hpp"
 #include "nabla/nn/functional.hpp"
 #include "nabla/nn/init.hpp"
 #include "nabla/nn/layers.hpp"
+#include "nabla/nn/loss_modules.hpp"
+#include "nabla/nn/losses.hpp"
 #include "nabla/nn/module.hpp"
+#include "nabla/nn/normalization.hpp"
 #include "nabla/nn/optim.hpp"
 #include "nabla/nn/optimizer.hpp"
 #include "nabla/nn/recurrent.hpp"
 #include "nabla/nn/scheduler.hpp"
 #include "nabla/nn/serialize.hpp"
+#include "nabla/nn/similarity.hpp"
+#include "nabla/nn/weights.hpp"
 #include "nabla/nn/transformer.hpp"
 // issue 13: convolution, pooling and resampling layers
 #include "nabla/nn/conv.hpp"

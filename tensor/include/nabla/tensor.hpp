@@ -1,7 +1,9 @@
 #pragma once
 // The tensor layer: everything under nabla/tensor/.
+#include "nabla/tensor/activations.hpp"
 #include "nabla/tensor/conv.hpp"
 #include "nabla/tensor/conv_kernels.hpp"
+#include "nabla/tensor/ctc.hpp"
 #include "nabla/tensor/dims.hpp"
 #include "nabla/tensor/dtype.hpp"
 #include "nabla/tensor/elementwise.hpp"
@@ -17,6 +19,8 @@
 #include "nabla/tensor/random.hpp"
 #include "nabla/tensor/recurrent.hpp"
 #include "nabla/tensor/reduce.hpp"
+#include "nabla/tensor/scan.hpp"
+#include "nabla/tensor/sort.hpp"
 #include "nabla/tensor/shape_ops.hpp"
 #include "nabla/tensor/storage.hpp"
 #include "nabla/tensor/tensor.hpp"

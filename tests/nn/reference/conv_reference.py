@@ -1,4 +1,4 @@
-# Makes the PyTorch reference values of tests/nn/test_conv_pool_resample.cpp (run with Debian's
+# Makes the PyTorch reference values of tests/nn/test_conv_torch_reference.cpp (run with Debian's
 # python3-torch 1.13; the test suite itself does not need torch). Every parameter k of a layer, in
 # named_parameters() order, is filled with 0.3 * sin(0.7 * j + 1.3 * k) (j the flat element
 # index), the input with 0.5 * cos(0.9 * j), the loss is sum(output * w) with w = cos(0.11 * j);

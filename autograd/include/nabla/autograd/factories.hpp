@@ -31,12 +31,13 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype = float32);
 Tensor eye(int64_t rows, int64_t cols = -1, DType dtype = float32);
 
 // Copies values into a new tensor of `shape` (empty shape: 1-d of values.size()).
-// The dtype follows T (float -> float32, double -> float64, int64_t -> int64, uint8_t -> uint8).
+// The dtype follows T (float -> float32, double -> float64, int64_t -> int64, int32_t -> int32,
+// uint8_t -> uint8, bool -> bool).
 template <class T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape = {}) {
   return Tensor(kernels::from_vector(values, shape));
 }
-// Literal values in a given dtype: tensor({1, 2, 3, 4}, {2, 2}).
+// Literal values in a given dtype: tensor({1, 2, 3, 4}, {2, 2}); for bool, non-zero is true.
 Tensor tensor(std::initializer_list<double> values, const Shape& shape = {}, DType dtype = float32);
 
 // ---- random draws (reproducible: each takes a Generator, default_generator() when omitted)
@@ -54,5 +55,18 @@ Tensor bernoulli(const Shape& shape, double p, DType dtype = float32, Generator&
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& generator = default_generator());
 // A random permutation of 0..n-1, int64.
 Tensor randperm(int64_t n, Generator& generator = default_generator());
+
+// ---- issue 13: sampling (no gradient)
+// Draws shaped and typed like `like`: uniform in [0, 1), standard normal (float tensors only), and
+// integers in [low, high) in like's dtype.
+Tensor rand_like(const Tensor& like, Generator& generator = default_generator());
+Tensor randn_like(const Tensor& like, Generator& generator = default_generator());
+Tensor randint_like(const Tensor& like, int64_t low, int64_t high, Generator& generator = default_generator());
+Tensor randint_like(const Tensor& like, int64_t high, Generator& generator = default_generator());
+// int64 category indices drawn from the rows of weights `probabilities` (1-d [categories] ->
+// [num_samples]; 2-d [rows, categories] -> [rows, num_samples]; finite, non-negative, not all
+// zero, need not sum to 1). Without replacement a category appears at most once per row.
+Tensor multinomial(const Tensor& probabilities, int64_t num_samples, bool replacement = false,
+                   Generator& generator = default_generator());
 
 }  // namespace nabla

@@ -4,6 +4,7 @@
 // ops without a gradient (comparisons, argmax, ...) return tensors that require no grad.
 #include <initializer_list>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "nabla/autograd/tensor.hpp"
@@ -11,7 +12,8 @@
 namespace nabla {
 
 // ---- element-wise (broadcasting). Binary ops compute in promote_types(a, b); a scalar operand
-// takes the tensor's dtype.
+// decides the dtype only when its kind is higher (bool < integer < float): see
+// nabla/tensor/elementwise.hpp.
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -30,7 +32,9 @@ Tensor div(double a, const Tensor& b);
 Tensor pow(const Tensor& base, double exponent);
 Tensor neg(const Tensor& x);
 // The point-wise math ops of nabla/tensor/pointwise.def, each with its derivative there: exp, log,
-// sqrt, tanh, erf, sigmoid, relu (gradient 0 at 0), abs (gradient sign(x)), sign (gradient 0), ...
+// sqrt, tanh, erf, sigmoid, relu (gradient 0 at 0), abs (gradient sign(x)), sign (gradient 0),
+// sin, cos, tan, asin, acos, atan, sinh, cosh, log1p, expm1, log2, log10, rsqrt, reciprocal,
+// square, floor, ceil, round (half to even), trunc (gradient 0), frac (gradient 1).
 #define NABLA_POINTWISE_OP(name) Tensor name(const Tensor& x);
 #define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_OP(name)
 #define NABLA_POINTWISE_RESULT(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_OP(name)
@@ -40,14 +44,30 @@ Tensor neg(const Tensor& x);
 Tensor clamp(const Tensor& x, double low, double high);  // gradient 1 inside [low, high]
 Tensor clamp_min(const Tensor& x, double low);
 Tensor clamp_max(const Tensor& x, double high);
-// a where mask is non-zero, else b (all three broadcast); the mask is not differentiated.
+// a where mask is true, else b (all three broadcast); the mask is not differentiated. Masks are
+// bool (or uint8, non-zero meaning true, which PyTorch still accepts).
 Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& mask, const Tensor& a, double b);
 Tensor where(const Tensor& mask, double a, const Tensor& b);
-// x with `value` where mask is non-zero (mask broadcasts to x's shape).
+// x with `value` where mask is true (mask broadcasts to x's shape).
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+// ---- issue 13: math
+// atan2(self, other): the angle of the point (other, self), in [-pi, pi].
+Tensor atan2(const Tensor& self, const Tensor& other);
+// Remainders of self / other: fmod's has self's sign (C's fmod), remainder's other's (Python's %).
+// Integer tensors stay integer (dividing by zero is an error). Gradients as PyTorch's: grad for
+// self, -grad * trunc(self / other) (fmod) or -grad * floor(self / other) (remainder) for other.
+Tensor fmod(const Tensor& self, const Tensor& other);
+Tensor fmod(const Tensor& self, double other);
+Tensor remainder(const Tensor& self, const Tensor& other);
+Tensor remainder(const Tensor& self, double other);
+Tensor remainder(double self, const Tensor& other);  // differentiable in other (PyTorch's is not)
+// NaN, +inf and -inf replaced by nan, posinf and neginf (by default 0, the dtype's largest and its
+// lowest finite value). The gradient passes where x is finite and is 0 elsewhere.
+Tensor nan_to_num(const Tensor& x, double nan = 0.0, std::optional<double> posinf = std::nullopt,
+                  std::optional<double> neginf = std::nullopt);
 
-// ---- comparisons and logic: uint8 masks (1 where true), no gradient
+// ---- comparisons and logic: bool masks, no gradient
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
@@ -60,11 +80,16 @@ Tensor lt(const Tensor& a, double b);
 Tensor le(const Tensor& a, double b);
 Tensor gt(const Tensor& a, double b);
 Tensor ge(const Tensor& a, double b);
-// Logic on truth values: non-zero is true.
+// Logic on truth values: non-zero (NaN included) is true.
 Tensor logical_not(const Tensor& x);
 Tensor logical_and(const Tensor& a, const Tensor& b);
 Tensor logical_or(const Tensor& a, const Tensor& b);
 Tensor logical_xor(const Tensor& a, const Tensor& b);
+// ---- issue 13: math
+// Where x is NaN, +-inf, or neither; integer and bool tensors are always finite.
+Tensor isnan(const Tensor& x);
+Tensor isinf(const Tensor& x);
+Tensor isfinite(const Tensor& x);
 // True when every element of a and b (broadcast) satisfies |a - b| <= atol + rtol * |b|.
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
 // True when shapes are equal and every element is equal.
@@ -92,6 +117,45 @@ Tensor argmin(const Tensor& x);
 Tensor sum_to(const Tensor& x, const Shape& shape);
 Tensor softmax(const Tensor& x, int64_t axis);
 Tensor log_softmax(const Tensor& x, int64_t axis);
+
+// ---- issue 13: reductions, scans, sorting
+// Product of all elements (0-d), or along one axis; integers multiply in int64. The gradient is
+// exact with zeros in the input (one zero or several), as PyTorch's.
+Tensor prod(const Tensor& x);
+Tensor prod(const Tensor& x, int64_t axis, bool keepdim = false);
+// sqrt(var(x, axes, keepdim, correction)); the gradient is 0 where the deviation is 0. Call it as
+// x.std() or nabla::std(x): under `using namespace nabla` a bare std(x) is ambiguous.
+Tensor std(const Tensor& x, const Dims& axes = {}, bool keepdim = false, int64_t correction = 1);
+// Vector p-norm over axes (empty: every axis) for any real p, inf (max |x|), -inf (min |x|) and 0
+// (count of non-zeros). Gradients as PyTorch's: 0 at a zero norm for p = 2 (the subgradient 0),
+// sign(x) for p = 1, ties of the inf-norm share.
+Tensor norm(const Tensor& x, double p = 2.0, const Dims& axes = {}, bool keepdim = false);
+// p = "fro": the Frobenius norm (the 2-norm over at most two axes); "nuc" is refused.
+Tensor norm(const Tensor& x, std::string_view p, const Dims& axes = {}, bool keepdim = false);
+// Whether every / any element over axes is non-zero (NaN is non-zero); the comparisons' dtype, no
+// gradient.
+Tensor all(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+Tensor any(const Tensor& x, const Dims& axes = {}, bool keepdim = false);
+// Running sum / product along an axis; integers scan in int64. cumprod's gradient is exact with
+// zeros in the input, as PyTorch's.
+Tensor cumsum(const Tensor& x, int64_t axis);
+Tensor cumprod(const Tensor& x, int64_t axis);
+// Sorting and selecting along an axis (NaN above every number; equal values keep their order, so
+// every sort is stable). Indices are int64; gradients flow through the values to the selected
+// indices.
+ValuesIndices sort(const Tensor& x, int64_t axis = -1, bool descending = false, bool stable = false);
+Tensor argsort(const Tensor& x, int64_t axis = -1, bool descending = false, bool stable = false);  // no gradient
+// The k largest (largest = false: smallest), sorted unless sorted = false.
+ValuesIndices topk(const Tensor& x, int64_t k, int64_t axis = -1, bool largest = true, bool sorted = true);
+// The k-th smallest along axis, k counted from 1.
+ValuesIndices kthvalue(const Tensor& x, int64_t k, int64_t axis = -1, bool keepdim = false);
+// The lower median of all elements (0-d; ties share the gradient; NaN for an empty tensor), or
+// along an axis; NaN if any element is NaN.
+Tensor median(const Tensor& x);
+ValuesIndices median(const Tensor& x, int64_t axis, bool keepdim = false);
+// The most frequent value along axis (the smallest among equally frequent ones) and the index of
+// its last occurrence.
+ValuesIndices mode(const Tensor& x, int64_t axis = -1, bool keepdim = false);
 
 // ---- shape and views (views share storage with their input)
 Tensor reshape(const Tensor& x, const Shape& shape);
@@ -156,7 +220,7 @@ Tensor diag(const Tensor& x, int64_t diagonal = 0);
 // torch.nn.functional.pad: (before, after) counts for the last axis first, then the one before, ...
 // Modes constant (value; negative counts crop), reflect, replicate, circular: see nabla/tensor/pad.hpp.
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pad, PadMode mode = PadMode::constant, double value = 0.0);
-// The elements of x where mask is non-zero (any mask dtype; x and mask broadcast), as a 1-d tensor.
+// The elements of x where mask is true (a bool or uint8 mask; x and mask broadcast), as a 1-d tensor.
 Tensor masked_select(const Tensor& x, const Tensor& mask);
 // x[indices[0], indices[1], ...]: int64 index tensors (broadcast together, negative from the end)
 // picking along x's leading axes; the result is their broadcast shape + x's remaining axes.
@@ -190,9 +254,18 @@ Tensor avg_pool2d(const Tensor& x, const Window2d& window, bool count_include_pa
 // Per-row cross-entropy of logits [N, C] against int64 classes [N], with label smoothing eps:
 // loss = logsumexp(x) - (1 - eps) * x[target] - eps * mean(x), per row ([N]) or reduced to their
 // mean or sum. Gradient: softmax(x) - q, where q is the smoothed one-hot target; a target outside
-// [0, C) is an error naming the row.
+// [0, C) is an error naming the row. Class weights [C] and ignore_index as PyTorch's (the mean
+// divides by the summed weights of the rows not ignored; nabla/tensor/loss.hpp has the formula);
+// the weights are constants here (nn::functional::cross_entropy differentiates them when asked).
 Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, double label_smoothing = 0.0,
-                          Reduction reduction = Reduction::none);
+                          Reduction reduction = Reduction::none, const Tensor& weight = {}, int64_t ignore_index = -100);
+
+// ---- issue 13: einsum
+// Einstein summation, as torch.einsum: "ij,jk->ik", "bij,bjk->bik", "ii->i" (a diagonal), "ii"
+// (a trace), "...ij,...jk" (broadcast batch axes); without "->" the output is the labels used once,
+// in alphabetical order (upper case first), after the ellipsis axes. Size-1 axes broadcast. Built
+// of permute, reshape, diagonal views, sum, mul and matmul, so it is differentiable to any order.
+Tensor einsum(std::string_view equation, const std::vector<Tensor>& operands);
 
 // ---- issue 13: convolution, pooling and resampling
 // PyTorch's conv_transpose2d: x [N, C_in, H, W], weight [C_in, C_out/groups, kh, kw], bias [C_out]

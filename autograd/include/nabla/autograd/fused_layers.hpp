@@ -35,4 +35,20 @@ AttentionResult scaled_dot_product_attention_with_weights(const Tensor& query, c
                                                           std::optional<double> scale = std::nullopt,
                                                           Generator& generator = default_generator());
 
+// ---- issue 13: embedding lookups and group normalisation
+
+// The rows of weight [V, D] at int64 indices of any shape: [indices..., D] (torch.embedding; note
+// the order: weight first, as torch.embedding's, where F.embedding takes the input first). Its
+// gradient is an index_add of the output's gradient rows into zeros [V, D]; the row at
+// padding_idx (in [0, V)) gets none, and with scale_grad_by_freq each gradient row is divided by
+// how often its index occurs in `indices`.
+Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx = std::nullopt,
+                 bool scale_grad_by_freq = false);
+
+// PyTorch's F.group_norm: x [N, C, ...] with its channels split into num_groups groups, each
+// (sample, group) normalised over its channels and positions (biased variance), then scaled by
+// weight [C] and shifted by bias [C] (both optional).
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+
 }  // namespace nabla

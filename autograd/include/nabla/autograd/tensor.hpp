@@ -13,8 +13,10 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -181,6 +183,14 @@ class Tensor {
   Tensor clamp(double low, double high) const;
   Tensor clamp_min(double low) const;
   Tensor clamp_max(double high) const;
+  // ---- issue 13: math
+  Tensor atan2(const Tensor& other) const;
+  Tensor fmod(const Tensor& other) const;
+  Tensor fmod(double other) const;
+  Tensor remainder(const Tensor& other) const;
+  Tensor remainder(double other) const;
+  Tensor nan_to_num(double nan = 0.0, std::optional<double> posinf = std::nullopt,
+                    std::optional<double> neginf = std::nullopt) const;
 #define NABLA_POINTWISE_METHOD(name) Tensor name() const;
 #define NABLA_POINTWISE_SELF(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_METHOD(name)
 #define NABLA_POINTWISE_RESULT(name, dtypes, forward, vector_kernel, derivative, domain) NABLA_POINTWISE_METHOD(name)
@@ -192,7 +202,7 @@ class Tensor {
   Tensor matmul(const Tensor& other) const;
   Tensor mm(const Tensor& other) const;
 
-  // ---- comparisons and logic: uint8 masks (1 where true), no gradient
+  // ---- comparisons and logic: bool masks, no gradient
   Tensor eq(const Tensor& other) const;
   Tensor eq(double other) const;
   Tensor ne(const Tensor& other) const;
@@ -209,6 +219,10 @@ class Tensor {
   Tensor logical_and(const Tensor& other) const;
   Tensor logical_or(const Tensor& other) const;
   Tensor logical_xor(const Tensor& other) const;
+  // ---- issue 13: math
+  Tensor isnan() const;
+  Tensor isinf() const;
+  Tensor isfinite() const;
   bool equal(const Tensor& other) const;
   bool allclose(const Tensor& other, double rtol = 1e-5, double atol = 1e-8) const;
 
@@ -227,6 +241,24 @@ class Tensor {
   Tensor argmax(int64_t axis, bool keepdim = false) const;
   Tensor argmin() const;
   Tensor argmin(int64_t axis, bool keepdim = false) const;
+  // ---- issue 13: reductions, scans, sorting
+  Tensor prod() const;
+  Tensor prod(int64_t axis, bool keepdim = false) const;
+  Tensor std(const Dims& axes = {}, bool keepdim = false, int64_t correction = 1) const;
+  Tensor norm(double p = 2.0, const Dims& axes = {}, bool keepdim = false) const;
+  Tensor norm(std::string_view p, const Dims& axes = {}, bool keepdim = false) const;
+  Tensor all(const Dims& axes = {}, bool keepdim = false) const;
+  Tensor any(const Dims& axes = {}, bool keepdim = false) const;
+  Tensor cumsum(int64_t axis) const;
+  Tensor cumprod(int64_t axis) const;
+  ValuesIndices sort(int64_t axis = -1, bool descending = false, bool stable = false) const;
+  Tensor argsort(int64_t axis = -1, bool descending = false, bool stable = false) const;
+  ValuesIndices topk(int64_t k, int64_t axis = -1, bool largest = true, bool sorted = true) const;
+  ValuesIndices kthvalue(int64_t k, int64_t axis = -1, bool keepdim = false) const;
+  Tensor median() const;
+  ValuesIndices median(int64_t axis, bool keepdim = false) const;
+  ValuesIndices mode(int64_t axis = -1, bool keepdim = false) const;
+  Tensor multinomial(int64_t num_samples, bool replacement = false, Generator& generator = default_generator()) const;
 
   // ---- in place (const, like the handle: the elements change, not what the handle points at).
   // When autograd tracks the tensor (it requires grad, or the operand does) the op
@@ -245,6 +277,12 @@ class Tensor {
   const Tensor& copy_(const Tensor& source) const;  // source broadcasts to this shape; dtype converts
   const Tensor& clamp_(double low, double high) const;
   const Tensor& masked_fill_(const Tensor& mask, double value) const;
+  // ---- issue 13: random fills (no gradient: the new values are constants). Reproducible through
+  // the generator: x.uniform_(a, b, g) holds what uniform(x.shape(), a, b, x.dtype(), g) would.
+  const Tensor& uniform_(double from = 0.0, double to = 1.0, Generator& generator = default_generator()) const;
+  const Tensor& normal_(double mean = 0.0, double stddev = 1.0, Generator& generator = default_generator()) const;
+  const Tensor& bernoulli_(double p = 0.5, Generator& generator = default_generator()) const;
+  const Tensor& bernoulli_(const Tensor& p, Generator& generator = default_generator()) const;  // p broadcasts
   // issue 13: x[indices] = values (or += with accumulate; see index_put), and index_fill in place.
   const Tensor& index_put_(const std::vector<Tensor>& indices, const Tensor& values, bool accumulate = false) const;
   const Tensor& index_fill_(int64_t axis, const Tensor& index, double value) const;

@@ -13,7 +13,8 @@ namespace nabla::datasets {
 //
 // IDX type code -> dtype:
 //   0x08 unsigned byte -> uint8      0x0D float32 -> float32      0x0E float64 -> float64
-//   0x09 signed byte, 0x0B int16, 0x0C int32 -> int64 (widened: nabla has no narrower signed ints)
+//   0x09 signed byte, 0x0B int16, 0x0C int32 -> int64 (widened: integer IDX data is mostly class
+//   labels, which cross_entropy and nll_loss read as int64)
 //
 // Contract: either the whole file is read and checked, or nabla::Error is thrown naming the file
 // and what is wrong with it — never a partial tensor. Checked: the magic (first two bytes zero),
@@ -27,7 +28,8 @@ Tensor read_idx(const std::filesystem::path& file);
 
 // Writes `values` as an IDX file, gzip-compressed when the name ends in ".gz". The file appears
 // atomically (written to a temporary name, then renamed). uint8 -> 0x08, float32 -> 0x0D,
-// float64 -> 0x0E, int64 -> 0x0C (int32; throws if a value does not fit). 1 to 8 dimensions.
+// float64 -> 0x0E, int32 -> 0x0C, int64 -> 0x0C (int32; throws if a value does not fit); bool is
+// refused (IDX has no bool: convert with .to(uint8)). 1 to 8 dimensions.
 void write_idx(const std::filesystem::path& file, const Tensor& values);
 
 }  // namespace nabla::datasets

@@ -3,10 +3,13 @@
 // don't want modules. All are compositions of differentiable ops (no hand-written backward).
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "nabla/autograd.hpp"
+#include "nabla/nn/losses.hpp"      // the losses: cross_entropy, nll_loss, mse_loss, ctc_loss, ...
 #include "nabla/nn/padding.hpp"
+#include "nabla/nn/similarity.hpp"  // cosine_similarity, pairwise_distance, normalize
 
 namespace nabla::nn::functional {
 
@@ -92,30 +95,13 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
                     const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
 
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
-// GELU: x * Phi(x) with the exact erf form, or the tanh approximation.
-Tensor gelu(const Tensor& x, bool tanh_approximation = false);
+// GELU: x * Phi(x) with the exact erf form (approximate "none"), or PyTorch's tanh approximation
+// (approximate "tanh"): 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+Tensor gelu(const Tensor& x, std::string_view approximate = "none");
 
 // issue 13: F.pad is nabla::pad ((before, after) counts, last axis first; constant, reflect,
 // replicate or circular: see nabla/tensor/pad.hpp).
 using nabla::pad;
 using nabla::PadMode;
-
-using nabla::Reduction;  // mean, sum or none (nabla/tensor/loss.hpp)
-
-struct CrossEntropyOptions {
-  Reduction reduction = Reduction::mean;
-  double label_smoothing = 0.0;  // in [0, 1): mixes the target with the uniform distribution
-};
-// Cross-entropy from logits [N, C] (or [N, C, ...]) and int64 class indices [N] (or [N, ...]),
-// computed through a stable log-softmax.
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOptions options = {});
-// Negative log-likelihood of log-probabilities [N, C] at int64 class indices [N].
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::mean);
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
-// Binary cross-entropy of probabilities in [0, 1] (logs clamped at -100, as PyTorch does).
-Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction = Reduction::mean);
-// The same from logits, computed stably: max(z, 0) - z * y + log(1 + exp(-|z|)).
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
-                                          Reduction reduction = Reduction::mean);
 
 }  // namespace nabla::nn::functional

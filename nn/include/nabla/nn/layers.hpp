@@ -195,14 +195,16 @@ class Tanh : public Module {
   std::string type_name() const override { return "Tanh"; }
 };
 
+// approximate: "none" (the exact erf form) or "tanh" (PyTorch's tanh approximation).
 class GELU : public Module {
  public:
-  explicit GELU(bool tanh_approximation = false) : tanh_approximation_(tanh_approximation) {}
-  Tensor forward(const Tensor& input) override { return functional::gelu(input, tanh_approximation_); }
+  explicit GELU(std::string approximate = "none");
+  Tensor forward(const Tensor& input) override { return functional::gelu(input, approximate_); }
   std::string type_name() const override { return "GELU"; }
+  std::string extra_repr() const override;
 
  private:
-  bool tanh_approximation_;
+  std::string approximate_;
 };
 
 class Softmax : public Module {

@@ -5,7 +5,7 @@
 //   magic "\x89NBL\r\n\x1a\n" | version u32 | flags u32 | payload size u64 | stored size u64 | crc32 u32 |
 //   payload (zlib-compressed when flags bit 0 is set) = entry count u32, then per entry:
 //     name length u32, name (UTF-8) | kind u8 (0 tensor, 1 text) |
-//     tensor: dtype u8 (0 float32, 1 float64, 2 int64, 3 uint8), rank u8, extents i64..., raw data |
+//     tensor: dtype u8 (0 float32, 1 float64, 2 int64, 3 uint8, 4 int32, 5 bool), rank u8, extents i64..., raw data |
 //     text: length u64, bytes
 //   all little-endian; the CRC-32 (zlib) covers the stored payload.
 //
@@ -33,7 +33,10 @@ class Archive {
   // Throws naming the entry (and the file it came from) when missing or of the other kind.
   const Tensor& tensor(const std::string& name) const;
   const std::string& text(const std::string& name) const;
-  const std::map<std::string, std::variant<Tensor, std::string>>& entries() const { return entries_; }
+  const std::map<std::string, std::variant<Tensor, std::string>>& entries() const& { return entries_; }
+  // On a temporary (`for (auto& e : module_state(m).entries())`) the entries are moved out, so the loop
+  // does not walk a map that died with the archive.
+  std::map<std::string, std::variant<Tensor, std::string>> entries() && { return std::move(entries_); }
   // Where the archive was read from (for error messages); empty when built in memory.
   std::string source;
 

@@ -28,10 +28,12 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype = float32);
 Tensor eye(int64_t rows, int64_t cols = -1, DType dtype = float32);
 
 // Copies values into a new tensor of `shape` (empty shape: 1-d of values.size()).
-// The dtype follows T (float -> float32, double -> float64, int64_t -> int64, uint8_t -> uint8).
+// The dtype follows T (float -> float32, double -> float64, int64_t -> int64, int32_t -> int32,
+// uint8_t -> uint8, bool -> bool).
 template <class T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape = {});
-// Literal values in a given dtype: tensor({1, 2, 3, 4}, {2, 2}).
+// Literal values in a given dtype: tensor({1, 2, 3, 4}, {2, 2}). Converted as .to() converts
+// (for bool: non-zero is true).
 Tensor tensor(std::initializer_list<double> values, const Shape& shape = {}, DType dtype = float32);
 
 }  // namespace nabla::kernels

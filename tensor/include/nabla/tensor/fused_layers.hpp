@@ -46,4 +46,34 @@ AttentionGradients attention_backward(const Tensor& grad_output, const Tensor& g
                                       const Tensor& k, const Tensor& v, const AttentionForward& forward, double scale,
                                       bool want_q, bool want_k, bool want_v, bool want_mask);
 
+// ---- issue 13: embedding lookups and group normalisation
+
+// The rows of weight [V, D] at int64 indices of any shape: [indices..., D]. Every index must lie
+// in [0, V).
+Tensor embedding(const Tensor& weight, const Tensor& indices);
+// The embedding's adjoint: [num_weights, D] zeros with each row of grad [indices..., D] added to
+// the row its index names (an index_add). Rows at padding_idx (when >= 0) get nothing; with
+// scale_grad_by_freq each row of grad is first divided by how often its index occurs.
+Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx,
+                          bool scale_grad_by_freq);
+// torch.embedding_renorm_: each distinct row of weight named in indices whose norm_type-norm
+// exceeds max_norm is scaled, in place, by max_norm / (norm + 1e-7). Returns weight.
+const Tensor& embedding_renorm_(const Tensor& weight, const Tensor& indices, double max_norm, double norm_type);
+
+// Group normalisation of x [N, C, ...] (PyTorch's GroupNorm): the C channels split into
+// num_groups groups, each (sample, group) normalised over its channels and positions (biased
+// variance), then scaled by weight [C] and shifted by bias [C] (either may be undefined).
+struct GroupNormForward {
+  Tensor output;  // x's shape
+  Tensor mean;    // [N, num_groups], the dtype of x
+  Tensor rstd;    // [N, num_groups]: 1 / sqrt(var + eps)
+};
+GroupNormForward group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps);
+
+struct GroupNormGradients {
+  Tensor x, weight, bias;
+};
+GroupNormGradients group_norm_backward(const Tensor& grad_output, const Tensor& x, const GroupNormForward& forward,
+                                       const Tensor& weight, bool want_x, bool want_weight, bool want_bias);
+
 }  // namespace nabla::kernels

@@ -23,10 +23,9 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t axis = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t axis = 0);
 
 // ---- issue 13: shape and indexing
-// Masks may have any dtype: non-zero is true.
 
 // The elements of x where mask is true, as a 1-d tensor in row-major order; x and mask broadcast
-// together (as torch.masked_select).
+// together (as torch.masked_select). The mask is bool (or uint8, non-zero meaning true).
 Tensor masked_select(const Tensor& x, const Tensor& mask);
 // Advanced indexing x[indices[0], indices[1], ...]: the int64 index tensors broadcast together to
 // a shape B and pick along x's leading axes; the result has shape B + x's remaining axes.

@@ -53,4 +53,26 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape,
 // A random permutation of 0..n-1, int64 (Fisher-Yates).
 Tensor randperm(int64_t n, Generator& generator = default_generator());
 
+// ---- issue 13: sampling
+// Category indices drawn from the rows of `probabilities` (1-d [categories] or 2-d [rows,
+// categories]; weights that are finite, non-negative and not all zero, summing to anything):
+// int64 [num_samples] or [rows, num_samples]. Without replacement a row's categories are drawn
+// at most once each, as PyTorch's are (the num_samples largest of weight / Exp(1) draws; as in
+// PyTorch, a row with fewer positive weights than num_samples ends with zero-weight categories).
+Tensor multinomial(const Tensor& probabilities, int64_t num_samples, bool replacement = false,
+                   Generator& generator = default_generator());
+// Draws shaped and typed like `like`: uniform in [0, 1), standard normal (float tensors), and
+// integers in [low, high) converted to like's dtype (any dtype that holds them).
+Tensor rand_like(const Tensor& like, Generator& generator = default_generator());
+Tensor randn_like(const Tensor& like, Generator& generator = default_generator());
+Tensor randint_like(const Tensor& like, int64_t low, int64_t high, Generator& generator = default_generator());
+Tensor randint_like(const Tensor& like, int64_t high, Generator& generator = default_generator());
+// Fill x in place (in row-major order, so with the draws the factories make for x's shape):
+// uniform in [from, to), normal(mean, stddev), and 1 with probability p (a number, or a tensor of
+// probabilities that broadcasts to x's shape) else 0.
+const Tensor& uniform_(const Tensor& x, double from = 0.0, double to = 1.0, Generator& generator = default_generator());
+const Tensor& normal_(const Tensor& x, double mean = 0.0, double stddev = 1.0, Generator& generator = default_generator());
+const Tensor& bernoulli_(const Tensor& x, double p = 0.5, Generator& generator = default_generator());
+const Tensor& bernoulli_(const Tensor& x, const Tensor& p, Generator& generator = default_generator());
+
 }  // namespace nabla::kernels

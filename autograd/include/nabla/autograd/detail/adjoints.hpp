@@ -29,16 +29,26 @@ Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, co
                              const Conv2dParams& params);
 Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const Shape& weight_shape,
                               const Conv2dParams& params);
-// cross_entropy_rows' gradient, (softmax(x) - q) * g[:, None] with g = grad per row (or the reduced
-// loss's grad, shared out), as one fused op whose derivatives in logits and grad give cross-entropy
+// cross_entropy_rows' gradient, (softmax(x) * scale - q) * g[:, None] with g = grad per row (or the
+// reduced loss's grad, shared out; scale and q from the target, class weights and smoothing: see
+// nabla/tensor/loss.hpp), as one fused op whose derivatives in logits and grad give cross-entropy
 // second derivatives.
 Tensor cross_entropy_rows_backward(const Tensor& logits, const Tensor& target, const Tensor& grad,
-                                   double label_smoothing = 0.0, Reduction reduction = Reduction::none);
+                                   double label_smoothing = 0.0, Reduction reduction = Reduction::none,
+                                   const Tensor& weight = {}, int64_t ignore_index = -100);
+
+// ---- issue 13: scans
+// Sums from the end along axis (x[i] + ... + x[n-1]): cumsum's adjoint, and cumsum is its.
+Tensor reverse_cumsum(const Tensor& x, int64_t axis);
 
 // ---- issue 13: shape and indexing
 // pad's adjoint for reflect, replicate and circular padding (constant padding's is a crop): each
 // element of grad added to the input element it was copied from.
 Tensor pad_backward(const Tensor& grad, const Shape& input_shape, const std::vector<int64_t>& pad, PadMode mode);
+
+// ---- issue 13: activations
+// grad_output * silu'(self), one fused pass: silu's backward, differentiable in both arguments.
+Tensor silu_backward(const Tensor& grad_output, const Tensor& self);
 
 // ---- issue 13: convolution, pooling and resampling
 // upsample2d's adjoint: each element of grad_output [N, C, OH, OW] spread back over the input
