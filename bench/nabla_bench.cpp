@@ -2,7 +2,7 @@
 // with the keys of the libtorch anchor (shared/anchors/libtorch/mnist_bench.cpp), so the two can
 // be compared line for line. Progress goes to stderr.
 //
-//   nabla-bench --model {mlp30,mlp,cnn,lstm,vit} --epochs N --threads T [--data DIR] [--limit N]
+//   nabla-bench --model {mlp30,mlp,cnn,lstm,vit,dcgan} --epochs N --threads T [--data DIR] [--limit N]
 //               [--seed S] [--eval-reps R] [--prefetch P] [--skip-eval]
 //
 // The workloads (identical to the anchor's):
@@ -19,6 +19,12 @@
 //          a learned position table [16,64] ~ N(0, 0.02^2) -> 2 post-norm TransformerEncoderLayers
 //          (d_model 64, 4 heads, feed-forward 128, relu, dropout 0, initialised independently) ->
 //          mean over the tokens -> LayerNorm(64) -> Linear(64,10); Adam lr 1e-3; batch 64.
+//   dcgan: pytorch/examples' cpp/dcgan on MNIST scaled to [-1, 1]: a generator of four
+//          ConvTranspose2d (noise [B,100,1,1] -> 4x4 -> 7x7 -> 14x14 -> 28x28, BatchNorm2d + ReLU
+//          between, Tanh at the end) and a discriminator of four Conv2d (LeakyReLU(0.2), BatchNorm2d
+//          on the middle two, Sigmoid at the end), no biases; BCE; two Adams lr 2e-4, betas 0.5/0.999;
+//          batch 64; real labels ~ U(0.8, 1.0). The exact layers and step are in bench/dcgan_libtorch.cpp's
+//          header (the libtorch side); its "evaluation" is sampling 10k images at batch 1000.
 // Softmax cross-entropy (mean). The training set is shuffled every epoch from a fixed seed and the
 // last partial batch is kept. Only the training loop is timed (zero_grad, forward, loss, backward,
 // step, loss.item(), and taking the next batch from the DataLoader, whose background thread
@@ -34,6 +40,7 @@
 // The program uses nabla the way a user would: nn::Sequential of nn layers, nn::functional::
 // cross_entropy, nn::SGD/Adam, datasets::MNIST + DataLoader. Nothing bypasses autograd or nn.
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -111,6 +118,12 @@ double train_flop_per_image(const std::string& model) {
   if (model == "lstm") {
     // Per image and step: gates 2*512*(28+128) forward, twice that backward (dW and dh; no dx).
     return 28 * 3 * 2.0 * 512 * (28 + 128) + 3 * 2.0 * 128 * 10;
+  }
+  if (model == "dcgan") {
+    // Multiply-adds per image: generator 0.41M + 4.72M + 6.42M + 0.20M = 11.75M, discriminator
+    // 0.20M + 6.42M + 4.72M + 0.002M = 11.34M. A step runs D forward and backward three times (real,
+    // fake, the generator's pass) and G forward once and backward once: ~9 D + 3 G passes' worth.
+    return 2.0 * (9 * 11.34e6 + 3 * 11.75e6);
   }
   if (model == "vit") {
     // Forward per image: the embedding 2*16*49*64, per layer the projections in and out
@@ -245,7 +258,156 @@ int64_t count_correct(nn::Module& model, datasets::DataLoader& test_loader, cons
   return correct;
 }
 
+// ---- the dcgan workload (two networks and their own step; see the header and dcgan_libtorch.cpp)
+
+constexpr int64_t kDcganNoise = 100;
+
+// CPU seconds of the whole process (all threads), to compare runs on a busy machine.
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+nn::Shared<nn::Sequential> dcgan_generator() {
+  auto up = [](int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
+    return nn::ConvTranspose2d({.in_channels = in, .out_channels = out, .kernel_size = kernel, .stride = stride,
+                                .padding = padding, .bias = false});
+  };
+  return nn::Sequential{up(kDcganNoise, 256, 4, 1, 0), nn::BatchNorm2d(256), nn::ReLU(),
+                        up(256, 128, 3, 2, 1),         nn::BatchNorm2d(128), nn::ReLU(),
+                        up(128, 64, 4, 2, 1),          nn::BatchNorm2d(64),  nn::ReLU(),
+                        up(64, 1, 4, 2, 1),            nn::Tanh()};
+}
+
+nn::Shared<nn::Sequential> dcgan_discriminator() {
+  auto down = [](int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
+    return nn::Conv2d({.in_channels = in, .out_channels = out, .kernel_size = kernel, .stride = stride,
+                       .padding = padding, .bias = false});
+  };
+  return nn::Sequential{down(1, 64, 4, 2, 1),    nn::LeakyReLU(0.2),
+                        down(64, 128, 4, 2, 1),  nn::BatchNorm2d(128), nn::LeakyReLU(0.2),
+                        down(128, 256, 4, 2, 1), nn::BatchNorm2d(256), nn::LeakyReLU(0.2),
+                        down(256, 1, 3, 1, 0),   nn::Sigmoid()};
+}
+
+int run_dcgan(const Options& options) {
+  namespace F = nn::functional;
+  set_num_threads(options.threads);
+  manual_seed(options.seed);
+  const int64_t batch_size = 64;
+
+  // ---- data (not timed): MNIST scaled to [-1, 1]
+  const auto data_dir = datasets::find_mnist_dir(options.data);
+  const datasets::MNIST train_full(data_dir, datasets::Split::train, datasets::Normalize{0.5, 0.5});
+  const datasets::Subset train = datasets::first_examples(
+      train_full, options.limit > 0 ? std::min(options.limit, train_full.size()) : train_full.size());
+  datasets::DataLoader loader(
+      train, {.batch_size = batch_size, .shuffle = true, .seed = options.seed, .prefetch = options.prefetch});
+  fmt::print(stderr, "nabla-bench: dcgan on {} ({} training images), {} thread(s), OpenBLAS {} core\n",
+             data_dir.string(), train.size(), options.threads, blas_core_name());
+
+  nn::Shared<nn::Sequential> generator = dcgan_generator();
+  nn::Shared<nn::Sequential> discriminator = dcgan_discriminator();
+  nn::Adam g_optimizer(generator->parameters(), {.lr = 2e-4, .beta1 = 0.5, .beta2 = 0.999});
+  nn::Adam d_optimizer(discriminator->parameters(), {.lr = 2e-4, .beta1 = 0.5, .beta2 = 0.999});
+
+  // ---- training (timed)
+  std::vector<EpochResult> epochs;
+  double cpu_seconds = 0, g_loss_mean = 0;
+  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    generator->train();
+    discriminator->train();
+    EpochResult result;
+    double d_sum = 0, g_sum = 0;
+    int64_t steps = 0;
+    auto batch = loader.begin();
+    const auto start = Clock::now();
+    const double cpu_start = process_cpu_seconds();
+    while (batch != loader.end()) {
+      const Tensor& real = batch->inputs;  // [b, 1, 28, 28]
+      const int64_t b = real.size(0);
+      // Discriminator: real images towards (smoothed) 1, generated ones towards 0.
+      d_optimizer.zero_grad();
+      const Tensor d_loss_real = F::binary_cross_entropy(discriminator(real).view({b}), uniform({b}, 0.8, 1.0));
+      d_loss_real.backward();
+      const Tensor fake = generator(randn({b, kDcganNoise, 1, 1}));
+      const Tensor d_loss_fake = F::binary_cross_entropy(discriminator(fake.detach()).view({b}), zeros({b}));
+      d_loss_fake.backward();
+      d_optimizer.step();
+      // Generator: make the discriminator call its images real.
+      g_optimizer.zero_grad();
+      const Tensor g_loss = F::binary_cross_entropy(discriminator(fake).view({b}), ones({b}));
+      g_loss.backward();
+      g_optimizer.step();
+
+      d_sum += d_loss_real.item<float>() + d_loss_fake.item<float>();
+      g_sum += g_loss.item<float>();
+      ++steps;
+      const auto fetch_start = Clock::now();
+      ++batch;
+      result.data_wait_seconds += seconds_since(fetch_start);
+    }
+    result.seconds = seconds_since(start);
+    cpu_seconds += process_cpu_seconds() - cpu_start;
+    result.mean_loss = d_sum / static_cast<double>(steps);
+    g_loss_mean = g_sum / static_cast<double>(steps);
+    epochs.push_back(result);
+    fmt::print(stderr, "epoch {}: {:.3f} s ({:.3f} s waiting for data), mean D loss {:.4f}, mean G loss {:.4f}\n",
+               epoch + 1, result.seconds, result.data_wait_seconds, result.mean_loss, g_loss_mean);
+  }
+  const double train_peak_rss = peak_rss_mb();
+
+  // ---- sampling throughput: 10k images at batch 1000, eval mode, no grad
+  generator->eval();
+  NoGradGuard no_grad;
+  std::vector<double> sample_seconds;
+  for (int rep = 0; rep <= options.eval_reps && !options.skip_eval; ++rep) {  // rep 0 warms up
+    const auto start = Clock::now();
+    for (int i = 0; i < 10; ++i) generator(randn({1000, kDcganNoise, 1, 1}));
+    if (rep > 0) sample_seconds.push_back(seconds_since(start));
+  }
+
+  double seconds_sum = 0, wait_sum = 0;
+  for (const EpochResult& e : epochs) {
+    seconds_sum += e.seconds;
+    wait_sum += e.data_wait_seconds;
+  }
+  const double n_train = static_cast<double>(train.size());
+  const double seconds_per_epoch = seconds_sum / static_cast<double>(epochs.size());
+  const char* coretype_env = std::getenv("OPENBLAS_CORETYPE");
+  std::string json;
+  auto out = std::back_inserter(json);
+  fmt::format_to(out, "{{\"framework\":\"nabla-{}\",\"model\":\"dcgan\",\"threads\":{},\"batch\":{},\"epochs\":{}",
+                 NABLA_BENCH_VERSION, options.threads, batch_size, options.epochs);
+  fmt::format_to(out, ",\"train_images\":{},\"test_images\":0", train.size());
+  fmt::format_to(out, ",\"train_seconds_per_epoch\":{:.4f},\"train_seconds_per_60k\":{:.4f}", seconds_per_epoch,
+                 seconds_per_epoch * 60000.0 / n_train);
+  fmt::format_to(out, ",\"train_images_per_second\":{:.4f}", n_train / seconds_per_epoch);
+  fmt::format_to(out, ",\"final_epoch_train_loss\":{:.4f},\"test_accuracy\":null", epochs.back().mean_loss);
+  if (options.skip_eval) {
+    fmt::format_to(out, ",\"eval_images_per_second\":null");
+  } else {
+    fmt::format_to(out, ",\"eval_images_per_second\":{:.4f}", 10000.0 / median(sample_seconds));
+  }
+  fmt::format_to(out, ",\"peak_rss_mb\":{:.4f}", peak_rss_mb());
+  fmt::format_to(out, ",\"blas_core\":\"{}\",\"blas_threads\":{}", json_escape(blas_core_name()),
+                 openblas_get_num_threads());
+  fmt::format_to(out, ",\"final_epoch_d_loss\":{:.4f},\"final_epoch_g_loss\":{:.4f}", epochs.back().mean_loss,
+                 g_loss_mean);
+  fmt::format_to(out, ",\"train_cpu_seconds_per_60k\":{:.4f}",
+                 cpu_seconds / static_cast<double>(epochs.size()) * 60000.0 / n_train);
+  fmt::format_to(out, ",\"train_peak_rss_mb\":{:.4f}", train_peak_rss);
+  fmt::format_to(out, ",\"gflops_effective\":{:.4f}",
+                 train_flop_per_image("dcgan") * n_train / seconds_per_epoch / 1e9);
+  fmt::format_to(out, ",\"data_wait_seconds_per_epoch\":{:.4f}", wait_sum / static_cast<double>(epochs.size()));
+  fmt::format_to(out, ",\"openblas_coretype_env\":\"{}\"}}", json_escape(coretype_env ? coretype_env : ""));
+  fmt::print("{}\n", json);
+  return 0;
+}
+
 int run(const Options& options) {
+  if (options.model == "dcgan") return run_dcgan(options);
   const Job job = join_job();
   set_num_threads(options.threads);
   manual_seed(options.seed);
@@ -374,7 +536,7 @@ int run(const Options& options) {
 int main(int argc, char** argv) {
   Options options;
   CLI::App app{"Trains a reference MNIST workload and prints one JSON line (see bench/run)", "nabla-bench"};
-  app.add_option("--model", options.model, "Workload")->check(nabla::cli::one_of({"mlp30", "mlp", "cnn", "lstm", "vit"}))->capture_default_str();
+  app.add_option("--model", options.model, "Workload")->check(nabla::cli::one_of({"mlp30", "mlp", "cnn", "lstm", "vit", "dcgan"}))->capture_default_str();
   app.add_option("--epochs", options.epochs, "Training epochs")->check(nabla::cli::at_least(1))->capture_default_str();
   app.add_option("--threads", options.threads, "Threads for nabla and OpenBLAS")->check(nabla::cli::at_least(1))->capture_default_str();
   app.add_option("--data", options.data, "MNIST directory (default: datasets::find_mnist_dir's search)");

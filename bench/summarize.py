@@ -12,9 +12,10 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-# Training FLOP per image (forward + dW + dX), shared/anchors/RESULTS.md section 4.
-# The sequence and generative workloads have no agreed count there, so their GFLOP/s column stays empty.
-FLOP_PER_IMAGE = {"mlp30": 95.9e3, "mlp": 2.41e6, "cnn": 71.6e6}
+# Training FLOP per image (forward + dW + dX), shared/anchors/RESULTS.md section 4; dcgan's from
+# nabla_bench.cpp (train_flop_per_image: ~9 discriminator and 3 generator passes per image).
+# The sequence workloads have no agreed count there, so their GFLOP/s column stays empty.
+FLOP_PER_IMAGE = {"mlp30": 95.9e3, "mlp": 2.41e6, "cnn": 71.6e6, "dcgan": 274.6e6}
 MODELS = ["mlp30", "mlp", "cnn", "lstm", "vit", "dcgan"]
 
 # Configurations in the order the tables show them, with how each is run.
@@ -51,7 +52,9 @@ class Cell:
         self.runs = runs
 
     def median(self, key):
-        return statistics.median(r[key] for r in self.runs)
+        """The median over runs, or None when a run has no value (the dcgan has no test accuracy)."""
+        values = [r.get(key) for r in self.runs]
+        return None if any(v is None for v in values) else statistics.median(values)
 
     def show(self, key, spec):
         """The median formatted with spec, or a dash for a figure this workload does not report."""
@@ -129,7 +132,8 @@ def main():
     w(f"| libtorch | {meta.get('libtorch') or 'not run'} |")
     w(f"| load average before / after | {meta['loadavg_start']} / {meta.get('loadavg_end', '?')} |")
     w(f"| session | REPS={meta['reps']}, threads {meta['threads']}, cnn trained on {meta['cnn_limit']} images, "
-      f"lstm/vit/dcgan on {meta.get('seq_limit', 60000)} (scaled to 60k), {meta['eval_reps']} timed eval passes |")
+      f"lstm/vit on {meta.get('seq_limit', 60000)}, dcgan on {meta.get('dcgan_limit', '?')} (scaled to 60k), "
+      f"{meta['eval_reps']} timed eval passes |")
     w("")
     w("Configurations:")
     w("")
@@ -194,11 +198,12 @@ def main():
               f"{cell.show('peak_rss_mb', '.0f')} | {train_rss} | {cell.show('test_accuracy', '.4f')} | "
               f"{cell.show('final_epoch_train_loss', '.4f')} |")
     w("")
-    w("GFLOP/s = training FLOP per image (mlp30 95.9k, mlp 2.41M, cnn 71.6M; forward + dW + dX, from "
+    w("GFLOP/s = training FLOP per image (mlp30 95.9k, mlp 2.41M, cnn 71.6M, dcgan ~275M; forward + dW + dX, from "
       "shared/anchors/RESULTS.md) x 60k / seconds per 60k. Peak RSS is getrusage's high-water mark at exit "
       "(it includes evaluation at batch 1000); nabla's train peak is read right after training. The cnn "
       f"accuracy is after training on {meta['cnn_limit']} images only, lstm's and vit's on "
-      f"{meta.get('seq_limit', 60000)}; dcgan has no accuracy.")
+      f"{meta.get('seq_limit', 60000)}. The dcgan's \"eval\" is sampling: generated images per second at batch 1000; "
+      "it has no test accuracy, and its train loss is the discriminator's.")
     w("")
 
     # ---- every cell

@@ -23,4 +23,26 @@ Tensor silu_backward(const Tensor& grad_output, const Tensor& self) {
                 });
 }
 
+Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, double negative_slope) {
+  // Linear in grad_output; self only picks the slope, so its derivative is 0 (PyTorch's too).
+  return record("leaky_relu_backward", {grad_output, self},
+                kernels::leaky_relu_backward(grad_output.raw(), self.raw(), negative_slope),
+                [saved_self = save(self), negative_slope](const Tensor& grad, const NeedsInputGrad& needs_input_grad) {
+                  Tensor grad_grad_output;
+                  if (needs_input_grad[0]) grad_grad_output = leaky_relu_backward(grad, saved_self.get(), negative_slope);
+                  return Gradients{grad_grad_output, Tensor()};
+                });
+}
+
 }  // namespace nabla::detail
+
+namespace nabla {
+
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  return record("leaky_relu", {x}, kernels::leaky_relu(x.raw(), negative_slope),
+                [saved_self = save(x), negative_slope](const Tensor& grad) {
+                  return Gradients{detail::leaky_relu_backward(grad, saved_self.get(), negative_slope)};
+                });
+}
+
+}  // namespace nabla

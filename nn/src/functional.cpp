@@ -138,10 +138,6 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   return normalised;
 }
 
-Tensor leaky_relu(const Tensor& x, double negative_slope) {
-  return where(gt(x.raw(), 0.0), x, x * negative_slope);
-}
-
 Tensor gelu(const Tensor& x, std::string_view approximate) {
   if (approximate == "tanh") {
     // PyTorch's constants and order of operations: kBeta = sqrt(2) * (2 / sqrt(pi)) * 0.5.

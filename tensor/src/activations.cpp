@@ -59,4 +59,36 @@ Tensor silu_backward(const Tensor& grad_output, const Tensor& self) {
   return out;
 }
 
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  if (!x.defined()) fail("leaky_relu: the input is undefined");
+  if (!is_floating(x.dtype())) fail("leaky_relu: needs a float tensor, got {} (convert with .to(float32))", x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  if (out.numel() == 0) return out;
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T slope = static_cast<T>(negative_slope);
+    detail::unary_loop<T, T>(out, x, [slope](T v) { return v > T(0) ? v : v * slope; });
+  });
+  return out;
+}
+
+Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, double negative_slope) {
+  if (!grad_output.defined() || !self.defined()) fail("leaky_relu_backward: an operand is undefined");
+  if (grad_output.shape() != self.shape()) {
+    fail("leaky_relu_backward: grad_output of shape {} does not match the input's shape {}", grad_output.shape(),
+         self.shape());
+  }
+  if (grad_output.dtype() != self.dtype() || !is_floating(self.dtype())) {
+    fail("leaky_relu_backward: needs float tensors of one dtype, got {} and {}", grad_output.dtype(), self.dtype());
+  }
+  Tensor out = Tensor::empty(self.shape(), self.dtype());
+  if (out.numel() == 0) return out;
+  dispatch_floating(self.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T slope = static_cast<T>(negative_slope);
+    detail::binary_loop<T, T>(out, grad_output, self, [slope](T g, T x) { return x > T(0) ? g : g * slope; });
+  });
+  return out;
+}
+
 }  // namespace nabla::kernels

@@ -1,7 +1,9 @@
 // 2-d convolution. im2col path: each thread takes a share of the batch, unfolds one image at a
 // time and multiplies it with the weight of each group in a single-threaded GEMM. The threads own
 // the cores (BLAS runs one thread inside them), and the only column matrix alive is one image's
-// per thread. Winograd path: winograd.cpp.
+// per thread. Batched im2col path, for layers with few output positions per image: each thread
+// unfolds all its images side by side into one column matrix and runs one GEMM for them.
+// Winograd path: winograd.cpp.
 #include "nabla/tensor/conv.hpp"
 
 #include <algorithm>
@@ -97,6 +99,128 @@ bool use_winograd(const ConvShape& s, const Conv2dParams& p, const char* op) {
   return false;
 }
 
+// ---- batched im2col
+// Per image, a layer with few output positions L makes a thin GEMM ([O, K] x [K, L]) in which
+// packing the weight costs about as much as the multiply: DCGAN's 4x4 stride-2 layers have L = 1 to
+// 49 (and one GEMV per image for its first transposed convolution). Below kBatchedMaxPositions the
+// columns of a thread's images sit side by side in one [K, images * L] matrix: one GEMM per group.
+// The bound covers all of DCGAN's layers (the largest, 14x14 = 196 positions): measured on the whole
+// dcgan workload (nabla-bench --model dcgan), not tuned layer by layer.
+constexpr int64_t kBatchedMaxPositions = 256;
+// At most this many column elements per GEMM (16 MB of float32); larger batches go in parts.
+constexpr int64_t kBatchedMaxColumns = int64_t{1} << 22;
+
+bool use_batched(const ConvShape& s) { return s.batch > 1 && s.positions() < kBatchedMaxPositions; }
+
+// Images unfolded together: as many as kBatchedMaxColumns allows, at least one.
+int64_t images_per_gemm(const ConvShape& s, int64_t images) {
+  const int64_t per_image = std::max<int64_t>(1, s.groups * s.patch() * s.positions());
+  return std::clamp<int64_t>(kBatchedMaxColumns / per_image, 1, std::max<int64_t>(images, 1));
+}
+
+// Images [first, first + count) of x [N, C, H, W] unfolded into columns [C*kh*kw, count * L].
+template <class T>
+void unfold_images(const T* x, int64_t first, int64_t count, const ConvShape& s, Size2d in, T* columns) {
+  const int64_t L = s.positions(), width = count * L;
+  for (int64_t i = 0; i < count; ++i) {
+    detail::im2col_image<T>(x + (first + i) * s.in_channels * in.h * in.w, columns + i * L, s.in_channels, in,
+                            s.window, width);
+  }
+}
+
+// Rows [C_out, count * L] <-> images [count, C_out, L] (gy's layout, and y's).
+template <class T>
+void gather_outputs(const T* images, int64_t count, const ConvShape& s, T* rows) {
+  const int64_t L = s.positions(), width = count * L;
+  for (int64_t i = 0; i < count; ++i) {
+    for (int64_t o = 0; o < s.out_channels; ++o) {
+      std::copy_n(images + (i * s.out_channels + o) * L, L, rows + o * width + i * L);
+    }
+  }
+}
+template <class T>
+void scatter_outputs(const T* rows, int64_t count, const ConvShape& s, const T* bias, T* images) {
+  const int64_t L = s.positions(), width = count * L;
+  for (int64_t i = 0; i < count; ++i) {
+    for (int64_t o = 0; o < s.out_channels; ++o) {
+      const T* src = rows + o * width + i * L;
+      T* dst = images + (i * s.out_channels + o) * L;
+      if (bias) {
+        for (int64_t l = 0; l < L; ++l) dst[l] = src[l] + bias[o];
+      } else {
+        std::copy_n(src, L, dst);
+      }
+    }
+  }
+}
+
+template <class T>
+void conv2d_batched(const T* x, const T* w, const T* bias, T* y, const ConvShape& s, Size2d in, DType dtype) {
+  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+  parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
+    const int64_t most = images_per_gemm(s, hi - lo);
+    Tensor column_buffer = Tensor::empty({s.groups * K * most * L}, dtype);
+    Tensor row_buffer = Tensor::empty({s.out_channels * most * L}, dtype);
+    T* cols = column_buffer.data<T>();
+    T* rows = row_buffer.data<T>();
+    for (int64_t first = lo; first < hi; first += most) {
+      const int64_t count = std::min(most, hi - first), width = count * L;
+      unfold_images<T>(x, first, count, s, in, cols);
+      for (int64_t g = 0; g < s.groups; ++g) {
+        detail::gemm<T>(false, false, O, width, K, T(1), w + g * O * K, K, cols + g * K * width, width, T(0),
+                        rows + g * O * width, width);
+      }
+      scatter_outputs<T>(rows, count, s, bias, y + first * s.out_channels * L);
+    }
+  });
+}
+
+template <class T>
+void conv2d_backward_input_batched(const T* gy, const T* w, T* gx, const ConvShape& s, Size2d in, DType dtype) {
+  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+  parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
+    const int64_t most = images_per_gemm(s, hi - lo);
+    Tensor column_buffer = Tensor::empty({s.groups * K * most * L}, dtype);
+    Tensor row_buffer = Tensor::empty({s.out_channels * most * L}, dtype);
+    T* cols = column_buffer.data<T>();
+    T* rows = row_buffer.data<T>();
+    for (int64_t first = lo; first < hi; first += most) {
+      const int64_t count = std::min(most, hi - first), width = count * L;
+      gather_outputs<T>(gy + first * s.out_channels * L, count, s, rows);
+      for (int64_t g = 0; g < s.groups; ++g) {
+        // columns of group g = W_g^T [K, O] @ gy_g [O, count * L]
+        detail::gemm<T>(true, false, K, width, O, T(1), w + g * O * K, K, rows + g * O * width, width, T(0),
+                        cols + g * K * width, width);
+      }
+      for (int64_t i = 0; i < count; ++i) {
+        detail::col2im_image<T>(cols + i * L, gx + (first + i) * s.in_channels * in.h * in.w, s.in_channels, in,
+                                s.window, width);
+      }
+    }
+  });
+}
+
+// dW [groups * O, K] += gy [O, L] @ columns^T over images [lo, hi), `most` at a time.
+template <class T>
+void conv2d_backward_weight_batched(const T* x, const T* gy, T* gw, int64_t lo, int64_t hi, const ConvShape& s,
+                                    Size2d in, DType dtype) {
+  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+  const int64_t most = images_per_gemm(s, hi - lo);
+  Tensor column_buffer = Tensor::empty({s.groups * K * most * L}, dtype);
+  Tensor row_buffer = Tensor::empty({s.out_channels * most * L}, dtype);
+  T* cols = column_buffer.data<T>();
+  T* rows = row_buffer.data<T>();
+  for (int64_t first = lo; first < hi; first += most) {
+    const int64_t count = std::min(most, hi - first), width = count * L;
+    unfold_images<T>(x, first, count, s, in, cols);
+    gather_outputs<T>(gy + first * s.out_channels * L, count, s, rows);
+    for (int64_t g = 0; g < s.groups; ++g) {
+      detail::gemm<T>(false, true, O, K, width, T(1), rows + g * O * width, width, cols + g * K * width, width, T(1),
+                      gw + g * O * K, K);
+    }
+  }
+}
+
 detail::Winograd3x3 winograd_geometry(const ConvShape& s, Size2d in, const Conv2dParams& p) {
   return {s.batch, s.in_channels, s.out_channels, in, p.padding, s.out};
 }
@@ -133,6 +257,10 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
     T* y = out.data<T>();
     const T* px = x.data<T>();
     const Size2d in{x.size(2), x.size(3)};
+    if (use_batched(s)) {
+      conv2d_batched<T>(px, w, b, y, s, in, x.dtype());
+      return;
+    }
     parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
       Tensor buffer = Tensor::empty({s.groups * K * L}, x.dtype());  // this thread's columns
       for (int64_t n = lo; n < hi; ++n) {
@@ -175,6 +303,10 @@ Tensor conv2d_backward_input(const Tensor& grad_output_in, const Tensor& weight_
     using T = decltype(tag);
     const T* w = weight.data<T>();
     const T* g_all = gy.data<T>();
+    if (use_batched(s)) {
+      conv2d_backward_input_batched<T>(g_all, w, gx.data<T>(), s, in, gy.dtype());
+      return;
+    }
     parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
       Tensor columns = Tensor::empty({s.groups * K, L}, gy.dtype());
       T* cols = columns.data<T>();
@@ -225,6 +357,11 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
         Tensor partial = zeros(weight_shape, x.dtype());
         T* pw = partial.data<T>();
         const int64_t first = chunk * per_chunk, last = std::min(s.batch, first + per_chunk);
+        if (use_batched(s)) {
+          if (first < last) conv2d_backward_weight_batched<T>(px, g_all, pw, first, last, s, in, x.dtype());
+          partials[static_cast<size_t>(chunk)] = partial;
+          continue;
+        }
         for (int64_t n = first; n < last; ++n) {
           const T* cols = image_columns<T>(px, n, s, in, buffer.data<T>());
           const T* g_n = g_all + n * s.out_channels * L;

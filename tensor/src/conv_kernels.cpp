@@ -185,34 +185,52 @@ PoolTaps pool_taps(const Geometry& g, const Window2d& window, const char* op) {
 
 // ---- kernels
 
+// One row of columns from a strided input row: zeros outside `inside`, in[o * stride] within.
+// The rows are short (7 or 14 for DCGAN's 4x4 stride-2 layers): std::fill's calls into memset
+// for the one or two padding zeros at each end cost more than the copy, so the zeros are plain
+// stores, kept from being turned back into memset calls.
+#if defined(__GNUC__) && !defined(__clang__)
+#define NABLA_NO_MEMSET_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NABLA_NO_MEMSET_LOOPS  // a GCC option; other compilers get the plain loops
+#endif
 template <class T>
-void im2col_kernel(const T* image, T* columns, const Geometry& g) {
+NABLA_NO_MEMSET_LOOPS inline void im2col_strided_row(
+    const T* __restrict in, T* __restrict dst, Range inside, int64_t stride, int64_t length) {
+  for (int64_t o = 0; o < inside.first; ++o) dst[o] = T(0);
+  for (int64_t o = inside.first; o < inside.last; ++o) dst[o] = in[o * stride];
+  for (int64_t o = inside.last; o < length; ++o) dst[o] = T(0);
+}
+
+// Row r of the columns starts at columns + r * row_stride (row_stride >= OH*OW; 0 means OH*OW), so
+// that the columns of several images can sit side by side in one matrix.
+template <class T>
+void im2col_kernel(const T* image, T* columns, const Geometry& g, int64_t row_stride = 0) {
   const TapOutputs outputs = tap_outputs(g);
   const int64_t length = g.out_plane();
+  const int64_t ld = row_stride > 0 ? row_stride : length;
   parallel_for(0, g.planes, plane_grain(g.taps() * length), [&](int64_t lo, int64_t hi) {
     for (int64_t plane = lo; plane < hi; ++plane) {
       const T* in = image + plane * g.in_plane();
-      T* out = columns + plane * g.taps() * length;
+      T* out = columns + plane * g.taps() * ld;
       for (int64_t i = 0; i < g.kernel_h; ++i) {
         const Range rows = outputs.rows[static_cast<size_t>(i)];
         for (int64_t j = 0; j < g.kernel_w; ++j) {
           const Range cols = outputs.columns[static_cast<size_t>(j)];
           const int64_t column_offset = j * g.dilation_w - g.padding_w;
-          T* row_out = out + (i * g.kernel_w + j) * length;
+          T* row_out = out + (i * g.kernel_w + j) * ld;
           std::fill(row_out, row_out + rows.first * g.out_w, T(0));
           for (int64_t oh = rows.first; oh < rows.last; ++oh) {
             const T* in_row = in + (oh * g.stride_h - g.padding_h + i * g.dilation_h) * g.in_w;
             T* dst = row_out + oh * g.out_w;
-            std::fill(dst, dst + cols.first, T(0));
             if (g.stride_w == 1 && cols.size() > 0) {
+              std::fill(dst, dst + cols.first, T(0));
               std::memcpy(dst + cols.first, in_row + cols.first + column_offset,
                           static_cast<size_t>(cols.size()) * sizeof(T));
+              std::fill(dst + cols.last, dst + g.out_w, T(0));
             } else {
-              for (int64_t ow = cols.first; ow < cols.last; ++ow) {
-                dst[ow] = in_row[ow * g.stride_w + column_offset];
-              }
+              im2col_strided_row<T>(in_row + column_offset, dst, cols, g.stride_w, g.out_w);
             }
-            std::fill(dst + cols.last, dst + g.out_w, T(0));
           }
           std::fill(row_out + rows.last * g.out_w, row_out + length, T(0));
         }
@@ -221,21 +239,23 @@ void im2col_kernel(const T* image, T* columns, const Geometry& g) {
   });
 }
 
+// row_stride as im2col_kernel's.
 template <class T>
-void col2im_kernel(const T* columns, T* image, const Geometry& g) {
+void col2im_kernel(const T* columns, T* image, const Geometry& g, int64_t row_stride = 0) {
   const TapOutputs outputs = tap_outputs(g);
   const int64_t length = g.out_plane();
+  const int64_t ld = row_stride > 0 ? row_stride : length;
   parallel_for(0, g.planes, plane_grain(g.taps() * length), [&](int64_t lo, int64_t hi) {
     for (int64_t plane = lo; plane < hi; ++plane) {
       T* out = image + plane * g.in_plane();
-      const T* in = columns + plane * g.taps() * length;
+      const T* in = columns + plane * g.taps() * ld;
       std::fill(out, out + g.in_plane(), T(0));
       for (int64_t i = 0; i < g.kernel_h; ++i) {
         const Range rows = outputs.rows[static_cast<size_t>(i)];
         for (int64_t j = 0; j < g.kernel_w; ++j) {
           const Range cols = outputs.columns[static_cast<size_t>(j)];
           const int64_t column_offset = j * g.dilation_w - g.padding_w;
-          const T* row_in = in + (i * g.kernel_w + j) * length;
+          const T* row_in = in + (i * g.kernel_w + j) * ld;
           for (int64_t oh = rows.first; oh < rows.last; ++oh) {
             T* out_row = out + (oh * g.stride_h - g.padding_h + i * g.dilation_h) * g.in_w;
             const T* src = row_in + oh * g.out_w;
@@ -454,19 +474,19 @@ namespace nabla::kernels {
 namespace detail {
 
 template <class T>
-void im2col_image(const T* image, T* columns, int64_t channels, Size2d in, const Window2d& window) {
-  im2col_kernel<T>(image, columns, window_geometry({1, channels, in.h, in.w}, window, "im2col"));
+void im2col_image(const T* image, T* columns, int64_t channels, Size2d in, const Window2d& window, int64_t row_stride) {
+  im2col_kernel<T>(image, columns, window_geometry({1, channels, in.h, in.w}, window, "im2col"), row_stride);
 }
 
 template <class T>
-void col2im_image(const T* columns, T* image, int64_t channels, Size2d in, const Window2d& window) {
-  col2im_kernel<T>(columns, image, window_geometry({1, channels, in.h, in.w}, window, "col2im"));
+void col2im_image(const T* columns, T* image, int64_t channels, Size2d in, const Window2d& window, int64_t row_stride) {
+  col2im_kernel<T>(columns, image, window_geometry({1, channels, in.h, in.w}, window, "col2im"), row_stride);
 }
 
-template void im2col_image<float>(const float*, float*, int64_t, Size2d, const Window2d&);
-template void im2col_image<double>(const double*, double*, int64_t, Size2d, const Window2d&);
-template void col2im_image<float>(const float*, float*, int64_t, Size2d, const Window2d&);
-template void col2im_image<double>(const double*, double*, int64_t, Size2d, const Window2d&);
+template void im2col_image<float>(const float*, float*, int64_t, Size2d, const Window2d&, int64_t);
+template void im2col_image<double>(const double*, double*, int64_t, Size2d, const Window2d&, int64_t);
+template void col2im_image<float>(const float*, float*, int64_t, Size2d, const Window2d&, int64_t);
+template void col2im_image<double>(const double*, double*, int64_t, Size2d, const Window2d&, int64_t);
 
 }  // namespace detail
 

@@ -1,6 +1,6 @@
 // Gradcheck rows of issue 13's layer primitives: the embedding lookup (padding_idx,
 // scale_grad_by_freq, index shapes), group_norm (affine or not, one group to one per channel,
-// non-contiguous input) and silu's fused backward. The point-wise activations (silu, mish, selu,
+// non-contiguous input), silu's fused backward and leaky_relu with its backward. The point-wise activations (silu, mish, selu,
 // relu6, hardsigmoid, hardswish, log_sigmoid, softsign, tanhshrink) get their rows from their
 // pointwise.def entries, in the core table. Second-order rows go through the composed forms the
 // fused ops are differentiated by when backward is recorded; the embedding is linear in its
@@ -45,6 +45,18 @@ void layer_rows(Table& rows, Table& second_order) {
   rows.row("silu_backward", "", [](const Args& x) { return detail::silu_backward(x[0], x[1]); }, {{{2, 3}}, {{2, 3}}});
   rows.row("silu_backward", "non-contiguous input",
            [](const Args& x) { return detail::silu_backward(x[0], x[1].t()); }, {{{2, 3}}, {{3, 2}}});
+  // leaky_relu (issue 13, dcgan): one recorded op; points away from the kink at 0.
+  rows.row("leaky_relu", "slope 0.2", [](const Args& x) { return leaky_relu(x[0], 0.2); }, {{{3, 4}, away_from_zero}});
+  rows.row("leaky_relu", "default slope, non-contiguous input", [](const Args& x) { return leaky_relu(x[0]); },
+           {{{3, 4}, transposed(away_from_zero)}});
+  rows.row("leaky_relu", "negative slope -0.5", [](const Args& x) { return leaky_relu(x[0], -0.5); },
+           {{{5}, away_from_zero}});
+  rows.row("leaky_relu_backward", "slope 0.2",
+           [](const Args& x) { return detail::leaky_relu_backward(x[0], x[1], 0.2); },
+           {{{2, 3}}, {{2, 3}, away_from_zero}});
+  rows.row("leaky_relu_backward", "non-contiguous grad_output",
+           [](const Args& x) { return detail::leaky_relu_backward(x[0].t(), x[1], 0.01); },
+           {{{3, 2}}, {{2, 3}, away_from_zero}});
 
   second_order.group("issue 13: layers, second order");
   second_order.row("embedding", "of a squared weight, padding_idx 1, scale_grad_by_freq",
@@ -53,6 +65,11 @@ void layer_rows(Table& rows, Table& second_order) {
                    [](const Args& x) { return group_norm(x[0], 2, x[1], x[2]); }, {{{2, 4, 3}}, {{4}}, {{4}}});
   second_order.row("silu_backward", "", [](const Args& x) { return detail::silu_backward(x[0], x[1]); },
                    {{{2, 3}}, {{2, 3}}});
+  second_order.row("leaky_relu", "slope 0.2", [](const Args& x) { return leaky_relu(x[0], 0.2); },
+                   {{{3, 4}, away_from_zero}});
+  second_order.row("leaky_relu_backward", "slope 0.2",
+                   [](const Args& x) { return detail::leaky_relu_backward(x[0], x[1], 0.2); },
+                   {{{2, 3}}, {{2, 3}, away_from_zero}});
 }
 
 const bool registered = register_rows(&layer_rows);

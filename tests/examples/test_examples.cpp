@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -222,4 +223,31 @@ TEST_CASE("examples: char_lm learns characters, makes up words, and resumes from
   const Output missing = run(binary("char_lm") + " --text /nonexistent/words");
   CHECK(missing.exit_code == 1);
   CHECK(Catch::contains(missing.text, "wamerican"));
+}
+
+TEST_CASE("examples: mnist_dcgan trains both networks briefly and leaves its pictures", "[examples][e2e]") {
+  const std::string data = mnist_dir();
+  if (data.empty()) {
+    WARN("MNIST not found beside the project (../shared/data/mnist); skipping");
+    return;
+  }
+  const fs::path out = scratch("dcgan");
+  const Output result =
+      run(binary("mnist_dcgan") + " --epochs 2 --limit 192 --threads 1 --json --data " + data + " --out " + out.string());
+  INFO(result.text);
+  REQUIRE(result.exit_code == 0);
+  CHECK(json_value(result.text, "epochs") == 2);
+  CHECK(json_value(result.text, "train_images") == 192);
+  for (const char* key : {"d_loss", "g_loss"}) {
+    const double loss = json_value(result.text, key);
+    CHECK(std::isfinite(loss));
+    CHECK(loss > 0.0);
+  }
+  const double d_real = json_value(result.text, "d_real");
+  CHECK((d_real > 0.0 && d_real < 1.0));
+  for (const char* picture : {"samples.png", "curves.png", "samples_epoch_1.png", "samples_epoch_2.png"}) {
+    INFO(picture);
+    CHECK(is_png(out / picture));
+  }
+  fs::remove_all(out);
 }

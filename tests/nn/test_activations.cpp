@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "layers_reference.hpp"
+#include "nabla/autograd/detail/adjoints.hpp"
 #include "nn_test_support.hpp"
 
 using namespace nabla;
@@ -121,6 +122,8 @@ TEST_CASE("activations: gradients at the kinks are PyTorch's", "[activations]") 
   CHECK(derivative_at([](const Tensor& x) { return F::hardswish(x); }, 3.0) == 1.0);
   // LeakyReLU and PReLU: the negative side's slope at 0; softplus: sigmoid(beta x) at beta x == threshold.
   CHECK(derivative_at([](const Tensor& x) { return F::leaky_relu(x, 0.1); }, 0.0) == Approx(0.1));
+  CHECK(derivative_at([](const Tensor& x) { return F::leaky_relu(x, -0.5); }, 0.0) == -0.5);  // torch 1.13: -0.5
+  CHECK(derivative_at([](const Tensor& x) { return F::leaky_relu(x, 0.2); }, 1e-12) == 1.0);
   CHECK(derivative_at([](const Tensor& x) { return F::prelu(x, tensor({0.25}, {1}, float64)); }, 0.0) == 0.25);
   CHECK(derivative_at([](const Tensor& x) { return F::softplus(x, 2.0, 1.0); }, 0.5) ==
         Approx(1.0 / (1.0 + std::exp(-1.0))).epsilon(1e-15));
@@ -272,4 +275,7 @@ TEST_CASE("activations: bad calls name the op, the values and the fix", "[activa
   CHECK_THROWS_WITH(F::gelu(x, "fast"), Contains("gelu") && Contains("fast") && Contains("tanh"));
   CHECK_THROWS_WITH(nn::GELU("erf"), Contains("GELU") && Contains("erf"));
   CHECK_THROWS_WITH(F::silu(Tensor()), Contains("undefined"));
+  CHECK_THROWS_WITH(F::leaky_relu(zeros({2}, int64), 0.2), Contains("leaky_relu") && Contains("int64"));
+  CHECK_THROWS_WITH(nabla::detail::leaky_relu_backward(ones({2}, float64), ones({3}, float64), 0.2),
+                    Contains("leaky_relu_backward") && Contains("[2]") && Contains("[3]"));
 }

@@ -169,3 +169,77 @@ TEST_CASE("conv2d: Winograd refuses shapes it cannot compute", "[conv][errors]")
                     Contains("conv2d_backward: grad_output of shape [1, 8, 5, 6] does not match") &&
                         Contains("[1, 8, 6, 6]"));
 }
+
+namespace {
+
+// Direct strided, grouped convolution in double and its two adjoints from the same loop nest:
+// y[n][k][i][j] = sum x[n][g*Cg + c][i*s - p + a][j*s - p + b] w[k][c][a][b], g = k / (K / groups);
+// gx and gw accumulate g_out[n][k][i][j] times the other factor along the same terms.
+struct DirectResult {
+  std::vector<double> y, gx, gw;
+};
+DirectResult direct_strided(const Tensor& x, const Tensor& w, const Tensor& g_out, const Conv2dParams& p) {
+  const Shape xs = x.shape(), ws = w.shape(), ys = g_out.shape();
+  const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], K = ws[0], Cg = ws[1], kh = ws[2], kw = ws[3];
+  const int64_t OH = ys[2], OW = ys[3], per_group = K / p.groups;
+  const auto xv = reference::elements(x), wv = reference::elements(w), gv = reference::elements(g_out);
+  DirectResult r{std::vector<double>(gv.size()), std::vector<double>(xv.size()), std::vector<double>(wv.size())};
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < OH; ++i)
+        for (int64_t j = 0; j < OW; ++j) {
+          const size_t yi = static_cast<size_t>(((n * K + k) * OH + i) * OW + j);
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t a = 0; a < kh; ++a)
+              for (int64_t b = 0; b < kw; ++b) {
+                const int64_t row = i * p.stride.h - p.padding.h + a, col = j * p.stride.w - p.padding.w + b;
+                if (row < 0 || row >= H || col < 0 || col >= W) continue;
+                const size_t xi = static_cast<size_t>(((n * C + (k / per_group) * Cg + c) * H + row) * W + col);
+                const size_t wi = static_cast<size_t>(((k * Cg + c) * kh + a) * kw + b);
+                r.y[yi] += xv[xi] * wv[wi];
+                r.gx[xi] += gv[yi] * wv[wi];
+                r.gw[wi] += gv[yi] * xv[xi];
+              }
+        }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d: the batched and the per-image im2col paths match direct loops, strided and grouped", "[conv]") {
+  // Few output positions per image (L < 256) take the batched path (all of a thread's images in one
+  // GEMM); many, or a batch of one, the per-image one. The last case is more columns than one GEMM
+  // holds, so its images go in two parts.
+  struct StridedCase {
+    const char* name;
+    Shape input, weight;
+    Conv2dParams params;
+  };
+  const std::vector<StridedCase> cases = {
+      {"DCGAN-like 4x4 stride 2, batched", {5, 6, 9, 9}, {8, 6, 4, 4}, {.stride = 2, .padding = 1}},
+      {"3x3 stride 2, two groups, batched", {3, 4, 8, 8}, {6, 2, 3, 3}, {.stride = 2, .padding = 1, .groups = 2}},
+      {"one output position per image (a GEMV each), batched", {7, 3, 4, 4}, {5, 3, 4, 4}, {}},
+      {"batch of one, per image", {1, 6, 9, 9}, {8, 6, 4, 4}, {.stride = 2, .padding = 1}},
+      {"400 positions, per image", {2, 3, 20, 20}, {4, 3, 3, 3}, {.padding = 1, .algorithm = ConvAlgorithm::im2col}},
+      {"more columns than one GEMM holds, batched in parts", {40, 256, 16, 16}, {3, 256, 4, 4}, {.stride = 2, .padding = 1}},
+  };
+  reference::Rng rng(23);
+  for (DType dtype : {float64, float32}) {
+    for (const StridedCase& c : cases) {
+      INFO(c.name << ", " << dtype_name(dtype));
+      const Tensor x = random_tensor(c.input, dtype, rng);
+      const Tensor w = random_tensor(c.weight, dtype, rng);
+      const Tensor bias = random_tensor({c.weight[0]}, dtype, rng);
+      const Tensor y = conv2d(x, w, bias, c.params);
+      const Tensor g = random_tensor(y.shape(), dtype, rng);
+      const DirectResult expected = direct_strided(x, w, g, c.params);
+      const Tensor y_no_bias = conv2d(x, w, Tensor(), c.params);
+      const double tolerance = dtype == float64 ? 1e-11 : 1e-4;
+      check_close(y_no_bias, expected.y, tolerance);
+      check_close(sub(y, y_no_bias), reference::elements(bias.reshape({1, c.weight[0], 1, 1}).expand(y.shape()).contiguous()),
+                  tolerance);
+      check_close(conv2d_backward_input(g, w, c.input, c.params), expected.gx, tolerance);
+      check_close(conv2d_backward_weight(x, g, c.weight, c.params), expected.gw, dtype == float64 ? 1e-10 : 1e-3);
+    }
+  }
+}

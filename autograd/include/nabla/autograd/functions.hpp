@@ -66,6 +66,9 @@ Tensor remainder(double self, const Tensor& other);  // differentiable in other 
 // lowest finite value). The gradient passes where x is finite and is 0 elsewhere.
 Tensor nan_to_num(const Tensor& x, double nan = 0.0, std::optional<double> posinf = std::nullopt,
                   std::optional<double> neginf = std::nullopt);
+// ---- issue 13: leaky_relu as one recorded op (nn::functional::leaky_relu is this function)
+// x where x > 0, else x * negative_slope; the gradient at 0 is negative_slope, as PyTorch's.
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 
 // ---- comparisons and logic: bool masks, no gradient
 Tensor eq(const Tensor& a, const Tensor& b);

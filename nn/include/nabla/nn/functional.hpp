@@ -94,7 +94,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& generator = 
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight,
                     const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
 
-Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+using nabla::leaky_relu;  // leaky_relu(x, negative_slope = 0.01): one recorded op (functions.hpp)
 // GELU: x * Phi(x) with the exact erf form (approximate "none"), or PyTorch's tanh approximation
 // (approximate "tanh"): 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
 Tensor gelu(const Tensor& x, std::string_view approximate = "none");

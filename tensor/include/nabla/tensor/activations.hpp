@@ -9,4 +9,11 @@ namespace nabla::kernels {
 // float dtype.
 Tensor silu_backward(const Tensor& grad_output, const Tensor& self);
 
+// ---- leaky_relu: one pass each way (the composition with `where` took three)
+// x where x > 0, else x * negative_slope (float dtypes; NaN stays NaN).
+Tensor leaky_relu(const Tensor& x, double negative_slope);
+// grad_output where self > 0, else grad_output * negative_slope: the slope side at 0, as PyTorch.
+// Same shapes, one float dtype.
+Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, double negative_slope);
+
 }  // namespace nabla::kernels

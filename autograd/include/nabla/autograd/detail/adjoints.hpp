@@ -49,6 +49,9 @@ Tensor pad_backward(const Tensor& grad, const Shape& input_shape, const std::vec
 // ---- issue 13: activations
 // grad_output * silu'(self), one fused pass: silu's backward, differentiable in both arguments.
 Tensor silu_backward(const Tensor& grad_output, const Tensor& self);
+// grad_output where self > 0, else grad_output * negative_slope: leaky_relu's backward, linear in
+// grad_output (and with zero derivative in self, away from 0).
+Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, double negative_slope);
 
 // ---- issue 13: convolution, pooling and resampling
 // upsample2d's adjoint: each element of grad_output [N, C, OH, OW] spread back over the input
