@@ -140,18 +140,16 @@ int main(int argc, char** argv) {
   ex::CommonOptions options;
   options.epochs = 3;
   options.limit = 12800;  // 200 steps of 64 per epoch: digits within about two minutes on 2 cores
-  CLI::App app{"Train a DCGAN (PyTorch's C++ example) to draw MNIST digits"};
-  app.add_option("--epochs", options.epochs, "training epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  CLI::App app{"Train a DCGAN (PyTorch's C++ example) to draw MNIST digits", "mnist_dcgan"};
+  app.add_option("--epochs", options.epochs, "training epochs")->capture_default_str()->check(nabla::cli::at_least(1));
   app.add_option("--limit", options.limit, "train on the first N images (0: all 60,000)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(nabla::cli::at_least(0));
   app.add_option("--data", options.data, "MNIST directory (default: search $NABLA_DATA, ./data, ../shared/data, ...)");
   app.add_option("--out", options.out, "directory for samples.png and curves.png (default out/mnist_dcgan)");
   app.add_option("--seed", options.seed, "seed for initialisation, noise and shuffling")->capture_default_str();
-  app.add_option("--threads", options.threads, "threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", options.threads, "threads (0: all cores)")->check(nabla::cli::at_least(0));
   app.add_flag("--json", options.json, "print one final JSON line with the results");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+  return nabla::cli::run(app, argc, argv, [&] {
     ex::prepare(options);  // threads, and the seed for everything below
 
     // Data: the training images only (a GAN needs no labels), scaled from 0..255 to -1..1 to
@@ -230,7 +228,7 @@ int main(int argc, char** argv) {
                                             .y_label = "probability", .y_min = 0.0, .y_max = 1.0})})
         .save_png(out_dir / "curves.png");
 
-    fmt::print("trained {} epochs in {:.1f} s: D loss {:.4f}, G loss {:.4f}; pictures in {}\n", options.epochs,
+    fmt::print(stderr, "trained {} epochs in {:.1f} s: D loss {:.4f}, G loss {:.4f}; pictures in {}\n", options.epochs,
                train_seconds, last_window.d_loss, last_window.g_loss, out_dir.string());
     if (options.json) {
       fmt::print("{{\"example\":\"mnist_dcgan\",\"epochs\":{},\"train_images\":{},\"train_seconds\":{:.3f},\"d_loss\":{:.4f},"
@@ -238,9 +236,6 @@ int main(int argc, char** argv) {
                  options.epochs, count, train_seconds, last_window.d_loss, last_window.g_loss, last_window.d_real,
                  last_window.d_fake);
     }
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "mnist_dcgan: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

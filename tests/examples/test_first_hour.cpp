@@ -71,7 +71,7 @@ size_t count_of(const std::string& text, const std::string& piece) {
 
 // Every program a user runs.
 const std::vector<std::string> kPrograms{"mnist_mlp", "mnist_cnn", "fashion_mnist", "custom_model", "custom_op",
-                                         "mnist_loop", "mnist_sequence", "char_lm", "pytorch_weights",
+                                         "mnist_loop", "mnist_sequence", "char_lm", "mnist_dcgan", "pytorch_weights",
                                          "nabla-weights", "nabla-bench", "nabla-tape-overhead"};
 
 // The classifier programs, which share examples/common's flags.
