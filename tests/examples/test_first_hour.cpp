@@ -138,7 +138,7 @@ TEST_CASE("first hour: a bad flag value is one plain line naming the flag and th
       {"mnist_loop --epochs 0", "mnist_loop: --epochs must be at least 1 (got 0)"},
       {"nabla-bench --threads -3", "nabla-bench: --threads must be at least 1 (got -3)"},
       {"nabla-bench --limit -5", "nabla-bench: --limit must be at least 0 (got -5)"},
-      {"nabla-bench --model resnet", "nabla-bench: --model must be one of mlp30, mlp, cnn, lstm, vit (got resnet)"},
+      {"nabla-bench --model resnet", "nabla-bench: --model must be one of mlp30, mlp, cnn, lstm, vit, dcgan (got resnet)"},
       {"nabla-tape-overhead --ops 0", "nabla-tape-overhead: --ops must be at least 1 (got 0)"},
       {"nabla-weights", "nabla-weights: "},
       {"nabla-weights inspect", "nabla-weights: "},
