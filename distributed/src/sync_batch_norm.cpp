@@ -19,35 +19,16 @@ Tensor all_reduce_sum(const Tensor& x) {
   });
 }
 
-SyncBatchNorm::SyncBatchNorm(const nn::BatchNormOptions& options) : options_(options) {
-  const int64_t c = options.num_features;
-  if (c < 1) fail("SyncBatchNorm: num_features must be positive, got {}", c);
-  if (options.affine) {
-    weight = register_parameter("weight", ones({c}));
-    bias = register_parameter("bias", zeros({c}));
-  }
-  if (options.track_running_stats) {
-    running_mean = register_buffer("running_mean", zeros({c}));
-    running_var = register_buffer("running_var", ones({c}));
-    num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, int64));
-  }
-}
-
-std::string SyncBatchNorm::extra_repr() const {
-  return fmt::format("{}, eps={}, momentum={}, affine={}", options_.num_features, options_.eps, options_.momentum,
-                     options_.affine);
-}
-
 Tensor SyncBatchNorm::forward(const Tensor& input) {
-  const int64_t channels = options_.num_features;
+  const int64_t channels = options().num_features;
   if (input.dim() < 2 || input.shape()[1] != channels) {
     fail("SyncBatchNorm: expects input [N, {}, *], got {}", channels, input.shape());
   }
-  const bool use_batch_stats = is_training() || !options_.track_running_stats;
-  if (is_training() && options_.track_running_stats) num_batches_tracked.add_(1.0);
+  const bool use_batch_stats = is_training() || !options().track_running_stats;
+  if (is_training() && options().track_running_stats) num_batches_tracked.add_(1.0);
   if (!use_batch_stats || !is_initialized() || world_size() == 1) {
     return nn::functional::batch_norm(input, running_mean, running_var, weight, bias, use_batch_stats,
-                                      options_.momentum, options_.eps);
+                                      options().momentum, options().eps);
   }
   Dims axes{0};
   Shape per_channel{1, channels};  // broadcasts over the batch and trailing axes
@@ -62,11 +43,11 @@ Tensor SyncBatchNorm::forward(const Tensor& input) {
   const Tensor sums = all_reduce_sum(concat({sum(input, axes), sum(input * input, axes)}, 0));
   const Tensor mean = sums.narrow(0, 0, channels) / n;
   const Tensor var = sums.narrow(0, channels, channels) / n - mean * mean;  // biased, for normalising
-  Tensor output = (input - mean.reshape(per_channel)) / sqrt(var.reshape(per_channel) + options_.eps);
-  if (options_.affine) output = output * weight.reshape(per_channel) + bias.reshape(per_channel);
-  if (options_.track_running_stats) {
+  Tensor output = (input - mean.reshape(per_channel)) / sqrt(var.reshape(per_channel) + options().eps);
+  if (options().affine) output = output * weight.reshape(per_channel) + bias.reshape(per_channel);
+  if (options().track_running_stats) {
     NoGradGuard no_grad;
-    const double momentum = options_.momentum;
+    const double momentum = options().momentum;
     running_mean.raw().mul_(1.0 - momentum).add_(mean.detach().raw(), momentum);
     running_var.raw().mul_(1.0 - momentum).add_(var.detach().raw(), momentum * n / std::max(1.0, n - 1.0));
   }

@@ -18,18 +18,14 @@ namespace nabla::distributed {
 // run backward through it, in the same order.
 Tensor all_reduce_sum(const Tensor& x);
 
-class SyncBatchNorm : public nn::Module {
+// A BatchNorm (its parameters, buffers, options and repr) whose forward takes [N, C, *] and reduces
+// the batch statistics over the ranks.
+class SyncBatchNorm : public nn::BatchNorm {
  public:
-  explicit SyncBatchNorm(const nn::BatchNormOptions& options);
+  explicit SyncBatchNorm(const nn::BatchNormOptions& options) : nn::BatchNorm(options, /*spatial_dims, unused:*/ 0) {}
   explicit SyncBatchNorm(int64_t num_features) : SyncBatchNorm(nn::BatchNormOptions{.num_features = num_features}) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "SyncBatchNorm"; }
-  std::string extra_repr() const override;
-  Tensor weight, bias;
-  Tensor running_mean, running_var, num_batches_tracked;
-
- private:
-  nn::BatchNormOptions options_;
 };
 
 }  // namespace nabla::distributed

@@ -137,18 +137,20 @@ struct BatchNormOptions {
 };
 
 // Batch normalisation over the channel axis (1). BatchNorm1d takes [N, C] or [N, C, L];
-// BatchNorm2d takes [N, C, H, W].
+// BatchNorm2d takes [N, C, H, W]. The base of every batch norm (distributed::SyncBatchNorm too,
+// as PyTorch's _BatchNorm): it owns the parameters and buffers, under PyTorch's names.
 class BatchNorm : public Module {
  public:
   BatchNorm(const BatchNormOptions& options, int64_t spatial_dims);
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
+  const BatchNormOptions& options() const { return options_; }
   Tensor weight, bias;
   Tensor running_mean, running_var, num_batches_tracked;
 
  private:
   BatchNormOptions options_;
-  int64_t spatial_dims_;
+  int64_t spatial_dims_;  // 1: [N, C] or [N, C, L]; 2: [N, C, H, W] (forward's check)
 };
 
 class BatchNorm1d : public BatchNorm {
