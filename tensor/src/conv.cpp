@@ -154,24 +154,31 @@ void scatter_outputs(const T* rows, int64_t count, const ConvShape& s, const T* 
   }
 }
 
+// Runs step(first, count, columns, rows) over images [lo, hi) in groups of images_per_gemm, all
+// groups sharing one column buffer [groups * K, count * L] and one row buffer [C_out, count * L].
+template <class T, class Step>
+void for_each_image_group(const ConvShape& s, int64_t lo, int64_t hi, DType dtype, Step&& step) {
+  const int64_t most = images_per_gemm(s, hi - lo);
+  Tensor column_buffer = Tensor::empty({s.groups * s.patch() * most * s.positions()}, dtype);
+  Tensor row_buffer = Tensor::empty({s.out_channels * most * s.positions()}, dtype);
+  for (int64_t first = lo; first < hi; first += most) {
+    step(first, std::min(most, hi - first), column_buffer.data<T>(), row_buffer.data<T>());
+  }
+}
+
 template <class T>
 void conv2d_batched(const T* x, const T* w, const T* bias, T* y, const ConvShape& s, Size2d in, DType dtype) {
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
   parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
-    const int64_t most = images_per_gemm(s, hi - lo);
-    Tensor column_buffer = Tensor::empty({s.groups * K * most * L}, dtype);
-    Tensor row_buffer = Tensor::empty({s.out_channels * most * L}, dtype);
-    T* cols = column_buffer.data<T>();
-    T* rows = row_buffer.data<T>();
-    for (int64_t first = lo; first < hi; first += most) {
-      const int64_t count = std::min(most, hi - first), width = count * L;
+    for_each_image_group<T>(s, lo, hi, dtype, [&](int64_t first, int64_t count, T* cols, T* rows) {
+      const int64_t width = count * L;
       unfold_images<T>(x, first, count, s, in, cols);
       for (int64_t g = 0; g < s.groups; ++g) {
         detail::gemm<T>(false, false, O, width, K, T(1), w + g * O * K, K, cols + g * K * width, width, T(0),
                         rows + g * O * width, width);
       }
       scatter_outputs<T>(rows, count, s, bias, y + first * s.out_channels * L);
-    }
+    });
   });
 }
 
@@ -179,13 +186,8 @@ template <class T>
 void conv2d_backward_input_batched(const T* gy, const T* w, T* gx, const ConvShape& s, Size2d in, DType dtype) {
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
   parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
-    const int64_t most = images_per_gemm(s, hi - lo);
-    Tensor column_buffer = Tensor::empty({s.groups * K * most * L}, dtype);
-    Tensor row_buffer = Tensor::empty({s.out_channels * most * L}, dtype);
-    T* cols = column_buffer.data<T>();
-    T* rows = row_buffer.data<T>();
-    for (int64_t first = lo; first < hi; first += most) {
-      const int64_t count = std::min(most, hi - first), width = count * L;
+    for_each_image_group<T>(s, lo, hi, dtype, [&](int64_t first, int64_t count, T* cols, T* rows) {
+      const int64_t width = count * L;
       gather_outputs<T>(gy + first * s.out_channels * L, count, s, rows);
       for (int64_t g = 0; g < s.groups; ++g) {
         // columns of group g = W_g^T [K, O] @ gy_g [O, count * L]
@@ -196,29 +198,24 @@ void conv2d_backward_input_batched(const T* gy, const T* w, T* gx, const ConvSha
         detail::col2im_image<T>(cols + i * L, gx + (first + i) * s.in_channels * in.h * in.w, s.in_channels, in,
                                 s.window, width);
       }
-    }
+    });
   });
 }
 
-// dW [groups * O, K] += gy [O, L] @ columns^T over images [lo, hi), `most` at a time.
+// dW [groups * O, K] += gy [O, L] @ columns^T over images [lo, hi).
 template <class T>
 void conv2d_backward_weight_batched(const T* x, const T* gy, T* gw, int64_t lo, int64_t hi, const ConvShape& s,
                                     Size2d in, DType dtype) {
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
-  const int64_t most = images_per_gemm(s, hi - lo);
-  Tensor column_buffer = Tensor::empty({s.groups * K * most * L}, dtype);
-  Tensor row_buffer = Tensor::empty({s.out_channels * most * L}, dtype);
-  T* cols = column_buffer.data<T>();
-  T* rows = row_buffer.data<T>();
-  for (int64_t first = lo; first < hi; first += most) {
-    const int64_t count = std::min(most, hi - first), width = count * L;
+  for_each_image_group<T>(s, lo, hi, dtype, [&](int64_t first, int64_t count, T* cols, T* rows) {
+    const int64_t width = count * L;
     unfold_images<T>(x, first, count, s, in, cols);
     gather_outputs<T>(gy + first * s.out_channels * L, count, s, rows);
     for (int64_t g = 0; g < s.groups; ++g) {
       detail::gemm<T>(false, true, O, K, width, T(1), rows + g * O * width, width, cols + g * K * width, width, T(1),
                       gw + g * O * K, K);
     }
-  }
+  });
 }
 
 detail::Winograd3x3 winograd_geometry(const ConvShape& s, Size2d in, const Conv2dParams& p) {
