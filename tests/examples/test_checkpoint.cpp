@@ -19,20 +19,17 @@
 
 #include "checkpoint.hpp"
 #include "nabla/nabla.hpp"
+#include "run_program.hpp"
 
 using namespace nabla;
 using Catch::Contains;
 namespace fs = std::filesystem;
 namespace ex = nabla::examples;
+using examples_test::mnist_dir;
+using examples_test::Output;
+using examples_test::run;
 
 namespace {
-
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("nabla-checkpoint-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 // A model, an optimiser that has taken a step, and a history of `epochs` epochs.
 struct Training {
@@ -87,32 +84,10 @@ std::string crafted(const fs::path& dir, const std::string& name, const std::fun
   return path;
 }
 
-struct Output {
-  int exit_code = -1;
-  std::string text;
-};
-
-Output run(const std::string& command) {
-  Output out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) out.text += buffer.data();
-  const int status = pclose(pipe);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
-std::string mnist_dir() {
-  const char* source = std::getenv("NABLA_SOURCE_DIR");
-  const fs::path dir = fs::path(source ? source : NABLA_SOURCE_DIR_FALLBACK) / ".." / "shared" / "data" / "mnist";
-  return fs::exists(dir / "train-images-idx3-ubyte.gz") ? fs::canonical(dir).string() : std::string();
-}
-
 }  // namespace
 
 TEST_CASE("checkpoint: a saved checkpoint resumes exactly", "[examples][checkpoint]") {
-  const fs::path dir = scratch("good");
+  const fs::path dir = examples_test::scratch("checkpoint", "good");
   const std::string path = crafted(dir, "good.nbl", [](nn::Archive&) {});
   Training resumed(2);
   CHECK(ex::load_checkpoint(path, *resumed.model, *resumed.optimizer, resumed.history) == 2);
@@ -126,7 +101,7 @@ TEST_CASE("checkpoint: a saved checkpoint resumes exactly", "[examples][checkpoi
 }
 
 TEST_CASE("checkpoint: crafted entries are refused naming the entry, and change nothing", "[examples][checkpoint]") {
-  const fs::path dir = scratch("crafted");
+  const fs::path dir = examples_test::scratch("checkpoint", "crafted");
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
   struct Row {
@@ -213,7 +188,7 @@ TEST_CASE("checkpoint: mnist_mlp --resume of a crafted checkpoint exits 1 naming
     WARN("MNIST not found beside the project (../shared/data/mnist); skipping");
     return;
   }
-  const fs::path dir = scratch("mlp");
+  const fs::path dir = examples_test::scratch("checkpoint", "mlp");
   const std::string common = " --limit 200 --hidden 16 --batch-size 50 --data " + data + " --out " + dir.string();
   const std::string saved = (dir / "saved.nbl").string();
   REQUIRE(run(NABLA_BIN_DIR "/mnist_mlp" + common + " --epochs 1 --save " + saved).exit_code == 0);

@@ -13,43 +13,16 @@
 #include <catch2/catch.hpp>
 
 #include "nabla/nabla.hpp"
+#include "run_program.hpp"
 
 namespace fs = std::filesystem;
+using examples_test::mnist_dir;
+using examples_test::Output;
+using examples_test::run;
 
 namespace {
 
-struct Output {
-  int exit_code = -1;
-  std::string text;  // stdout and stderr together
-};
-
-Output run(const std::string& command) {
-  Output out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) out.text += buffer.data();
-  const int status = pclose(pipe);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
 std::string binary(const std::string& name) { return std::string(NABLA_BIN_DIR) + "/" + name; }
-
-// The MNIST directory CI provides, or empty when this checkout has none beside it.
-std::string mnist_dir() {
-  const char* source = std::getenv("NABLA_SOURCE_DIR");
-  const fs::path dir = fs::path(source ? source : NABLA_SOURCE_DIR_FALLBACK) / ".." / "shared" / "data" / "mnist";
-  return fs::exists(dir / "train-images-idx3-ubyte.gz") ? fs::canonical(dir).string() : std::string();
-}
-
-// A fresh scratch directory for one test.
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("nabla-examples-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 // The value of "key": in the last JSON line of the output.
 double json_value(const std::string& text, const std::string& key) {
@@ -75,7 +48,7 @@ TEST_CASE("examples: mnist_mlp trained on 10,000 MNIST images for one epoch reac
     WARN("MNIST not found beside the project (../shared/data/mnist); skipping");
     return;
   }
-  const fs::path out = scratch("mlp");
+  const fs::path out = examples_test::scratch("examples", "mlp");
   const Output result = run(binary("mnist_mlp") +
                             " --epochs 1 --limit 10000 --hidden 128 --activation relu --optimizer adam --lr 0.002"
                             " --batch-size 32 --json --data " + data + " --out " + out.string());
@@ -100,7 +73,7 @@ TEST_CASE("examples: a run resumed from its checkpoint ends exactly where an uni
     WARN("MNIST not found beside the project (../shared/data/mnist); skipping");
     return;
   }
-  const fs::path dir = scratch("resume");
+  const fs::path dir = examples_test::scratch("examples", "resume");
   const std::string common = " --limit 2000 --seed 5 --data " + data + " --out " + dir.string() +
                              " --hidden 64 --activation relu --dropout 0.2 --optimizer adam --lr 0.002 --batch-size 32";
   const std::string straight = (dir / "straight.nbl").string();
@@ -183,7 +156,7 @@ TEST_CASE("examples: mnist_sequence trains the LSTM and the vision transformer o
     return;
   }
   for (const std::string model : {"lstm", "vit"}) {
-    const fs::path out = scratch("sequence-" + model);
+    const fs::path out = examples_test::scratch("examples", "sequence-" + model);
     const Output result = run(binary("mnist_sequence") + " --model " + model + " --epochs 1 --limit 4000 --json --data " +
                               data + " --out " + out.string());
     INFO(result.text);
@@ -195,7 +168,7 @@ TEST_CASE("examples: mnist_sequence trains the LSTM and the vision transformer o
 }
 
 TEST_CASE("examples: char_lm learns characters, makes up words, and resumes from its checkpoint", "[examples][e2e]") {
-  const fs::path dir = scratch("char_lm");
+  const fs::path dir = examples_test::scratch("examples", "char_lm");
   // A small text of its own, so the test needs no package: words built from a few syllables.
   const std::vector<std::string> syllables{"ka", "lo", "mi", "ne", "ru", "sa", "to", "vi"};
   {
@@ -231,7 +204,7 @@ TEST_CASE("examples: mnist_dcgan trains both networks briefly and leaves its pic
     WARN("MNIST not found beside the project (../shared/data/mnist); skipping");
     return;
   }
-  const fs::path out = scratch("dcgan");
+  const fs::path out = examples_test::scratch("examples", "dcgan");
   const Output result =
       run(binary("mnist_dcgan") + " --epochs 2 --limit 192 --threads 1 --json --data " + data + " --out " + out.string());
   INFO(result.text);

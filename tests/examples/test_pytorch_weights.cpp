@@ -9,26 +9,10 @@
 #include <filesystem>
 #include <string>
 
-namespace {
+#include "run_program.hpp"
 
 namespace fs = std::filesystem;
-
-fs::path shared_dir() {
-  const char* source = std::getenv("NABLA_SOURCE_DIR");
-  return fs::path(source ? source : NABLA_SOURCE_DIR_FALLBACK) / ".." / "shared";
-}
-
-std::string run(const std::string& command) {
-  std::string text;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) text.append(buffer, n);
-  CHECK(pclose(pipe) == 0);
-  return text;
-}
-
-}  // namespace
+using examples_test::shared_dir;
 
 TEST_CASE("pytorch_weights evaluates the PyTorch-trained cnn at PyTorch's accuracy", "[examples][weights]") {
   const fs::path interop = shared_dir() / "interop";
@@ -38,9 +22,10 @@ TEST_CASE("pytorch_weights evaluates the PyTorch-trained cnn at PyTorch's accura
     return;
   }
   for (const char* file : {"cnn.pt", "cnn.safetensors"}) {
-    const std::string output = run(std::string(NABLA_BIN_DIR) + "/pytorch_weights --weights " +
-                                   (interop / file).string() + " --data " + mnist.string());
-    INFO(output);
-    CHECK(output.find("test accuracy: 9562 / 10000 = 95.62 %") != std::string::npos);
+    const examples_test::Output result = examples_test::run(std::string(NABLA_BIN_DIR) + "/pytorch_weights --weights " +
+                                                             (interop / file).string() + " --data " + mnist.string());
+    INFO(result.text);
+    CHECK(result.exit_code == 0);
+    CHECK(result.text.find("test accuracy: 9562 / 10000 = 95.62 %") != std::string::npos);
   }
 }

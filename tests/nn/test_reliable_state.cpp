@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "nabla/nn.hpp"
+#include "temp_dir.hpp"
 
 using namespace nabla;
 using Catch::Contains;
@@ -24,19 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device device;
-    path = fs::temp_directory_path() / ("nabla-reliable-test-" + std::to_string(device()) + "-" + std::to_string(::getpid()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using nn_test::TempDir;
 
 void touch(const fs::path& path, const std::string& bytes = "half a file") {
   std::ofstream out(path, std::ios::binary);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "nabla/nn.hpp"
+#include "temp_dir.hpp"
 
 using namespace nabla;
 using Catch::Contains;
@@ -20,21 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh folder under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device device;
-    path = fs::temp_directory_path() / ("nabla-serialize-test-" + std::to_string(device()) + "-" +
-                                        std::to_string(reinterpret_cast<uintptr_t>(this)));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using nn_test::TempDir;
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
