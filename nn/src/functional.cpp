@@ -119,16 +119,15 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   if (training) {
     const int64_t count = x.numel() / channels;
     if (count < 2) fail("batch_norm: training needs more than one value per channel, got input shape {}", x.shape());
-    const Tensor batch_mean = mean(x, axes, true);
-    const Tensor centered = x - batch_mean;
-    const Tensor batch_var = mean(centered * centered, axes, true);
-    normalised = centered / sqrt(batch_var + eps);
+    // One recorded op with fused kernels (normalise, scale and shift in one pass each way).
+    const NativeBatchNorm batch = native_batch_norm(x, weight, bias, eps);
     if (running_mean.defined()) {
       NoGradGuard no_grad;
       const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
-      running_mean.mul_(1.0 - momentum).add_(batch_mean.raw().reshape({channels}), momentum);
-      running_var.mul_(1.0 - momentum).add_(batch_var.raw().reshape({channels}), momentum * unbias);
+      running_mean.mul_(1.0 - momentum).add_(batch.mean.raw(), momentum);
+      running_var.mul_(1.0 - momentum).add_(batch.var.raw(), momentum * unbias);
     }
+    return batch.output;
   } else {
     if (!running_mean.defined()) fail("batch_norm: evaluation needs running statistics");
     normalised = (x - running_mean.reshape(param_shape)) / Tensor(nabla::sqrt(nabla::add(running_var, eps)).reshape(param_shape));

@@ -1,6 +1,7 @@
 // Gradcheck rows of issue 13's layer primitives: the embedding lookup (padding_idx,
 // scale_grad_by_freq, index shapes), group_norm (affine or not, one group to one per channel,
-// non-contiguous input), silu's fused backward and leaky_relu with its backward. The point-wise activations (silu, mish, selu,
+// non-contiguous input), native_batch_norm (BatchNorm's fused training forward), silu's fused
+// backward and leaky_relu with its backward. The point-wise activations (silu, mish, selu,
 // relu6, hardsigmoid, hardswish, log_sigmoid, softsign, tanhshrink) get their rows from their
 // pointwise.def entries, in the core table. Second-order rows go through the composed forms the
 // fused ops are differentiated by when backward is recorded; the embedding is linear in its
@@ -42,6 +43,16 @@ void layer_rows(Table& rows, Table& second_order) {
            {{{3, 4}}, {{4}}});
   rows.row("group_norm", "one group per channel, non-contiguous input",
            [](const Args& x) { return group_norm(x[0].transpose(1, 2), 4, x[1], x[2]); }, {{{2, 3, 4}}, {{4}}, {{4}}});
+  // native_batch_norm (issue 13, dcgan): BatchNorm's training forward as one fused op.
+  rows.row("native_batch_norm", "[4, 3, 2, 2], affine",
+           [](const Args& x) { return native_batch_norm(x[0], x[1], x[2]).output; }, {{{4, 3, 2, 2}}, {{3}}, {{3}}});
+  rows.row("native_batch_norm", "[5, 3] (no positions), no affine",
+           [](const Args& x) { return native_batch_norm(x[0]).output; }, {{{5, 3}}});
+  rows.row("native_batch_norm", "[3, 2, 5], weight only, eps 0.1",
+           [](const Args& x) { return native_batch_norm(x[0], x[1], {}, 0.1).output; }, {{{3, 2, 5}}, {{2}}});
+  rows.row("native_batch_norm", "non-contiguous input, weight broadcast from a column",
+           [](const Args& x) { return native_batch_norm(x[0].transpose(0, 1), x[1].reshape({3}), x[2]).output; },
+           {{{3, 4, 2}}, {{3, 1}}, {{3}}});
   rows.row("silu_backward", "", [](const Args& x) { return detail::silu_backward(x[0], x[1]); }, {{{2, 3}}, {{2, 3}}});
   rows.row("silu_backward", "non-contiguous input",
            [](const Args& x) { return detail::silu_backward(x[0], x[1].t()); }, {{{2, 3}}, {{3, 2}}});
@@ -63,6 +74,8 @@ void layer_rows(Table& rows, Table& second_order) {
                    [ids](const Args& x) { return embedding(x[0] * x[0], ids, 1, true); }, {{{5, 2}}});
   second_order.row("group_norm", "2 groups of [2, 4, 3], affine",
                    [](const Args& x) { return group_norm(x[0], 2, x[1], x[2]); }, {{{2, 4, 3}}, {{4}}, {{4}}});
+  second_order.row("native_batch_norm", "[3, 2, 4], affine",
+                   [](const Args& x) { return native_batch_norm(x[0], x[1], x[2]).output; }, {{{3, 2, 4}}, {{2}}, {{2}}});
   second_order.row("silu_backward", "", [](const Args& x) { return detail::silu_backward(x[0], x[1]); },
                    {{{2, 3}}, {{2, 3}}});
   second_order.row("leaky_relu", "slope 0.2", [](const Args& x) { return leaky_relu(x[0], 0.2); },

@@ -432,7 +432,7 @@ const std::set<std::string> kWithoutGradient = {"eq", "ne", "lt", "le", "gt", "g
 // detail/adjoints.hpp, the fused layers' primitives and the entries of pointwise.def.
 std::set<std::string> declared_ops() {
   // Ops returning several tensors (split, chunk, unbind) or a result struct count too.
-  const std::regex declaration(R"(^(Tensor|ValuesIndices|std::vector<Tensor>|AttentionResult|RecurrentResult) (\w+)\()");
+  const std::regex declaration(R"(^(Tensor|ValuesIndices|std::vector<Tensor>|AttentionResult|RecurrentResult|NativeBatchNorm) (\w+)\()");
   std::set<std::string> names;
   for (const char* header : {"functions.hpp", "detail/adjoints.hpp", "fused_layers.hpp", "recurrent.hpp", "ctc.hpp"}) {
     for (const std::string& name : declared_in(std::string("autograd/include/nabla/autograd/") + header, declaration)) {

@@ -1,7 +1,8 @@
 // GroupNorm, InstanceNorm1d/2d/3d and LocalResponseNorm against PyTorch (torch 1.13's numbers,
 // tests/nn/reference/layers_reference.py): outputs and gradients of inputs and parameters, the
-// running statistics of a tracking InstanceNorm and its evaluation; plus the fused group_norm
-// against its definition in plain ops (float32 included), parameters and buffers, gradchecks and
+// running statistics of a tracking InstanceNorm and its evaluation; plus the fused group_norm and
+// native_batch_norm (BatchNorm's training forward) against their definitions in plain ops
+// (float32 included), parameters and buffers, gradchecks and
 // errors.
 #include <string>
 #include <vector>
@@ -27,6 +28,19 @@ Tensor group_norm_by_the_book(const Tensor& x, int64_t groups, const Tensor& wei
   Tensor out = (centered / sqrt((centered * centered).mean({2}, true) + eps)).reshape(x.shape());
   Shape per_channel = Dims::filled(x.dim() - 1, 1);
   per_channel[0] = x.size(1);
+  if (weight.defined()) out = out * weight.reshape(per_channel);
+  if (bias.defined()) out = out + bias.reshape(per_channel);
+  return out;
+}
+
+// Batch normalisation with batch statistics by the book: per channel mean and biased variance.
+Tensor batch_norm_by_the_book(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  Dims axes{0};
+  Shape per_channel = Dims::filled(x.dim(), 1);
+  per_channel[1] = x.size(1);
+  for (int64_t i = 2; i < x.dim(); ++i) axes.push_back(i);
+  const Tensor centered = x - x.mean(axes, true);
+  Tensor out = centered / sqrt((centered * centered).mean(axes, true) + eps);
   if (weight.defined()) out = out * weight.reshape(per_channel);
   if (bias.defined()) out = out + bias.reshape(per_channel);
   return out;
@@ -93,6 +107,41 @@ TEST_CASE("normalization: a tracking InstanceNorm2d updates its running statisti
   check_close(out_eval, values(torch, "eval output"), "eval output");
   check_close(x_eval.grad(), values(torch, "eval grad input"), "eval grad input");
   check_close(norm.running_mean, values(torch, "running_mean"), "running_mean unchanged in eval");
+}
+
+TEST_CASE("normalization: the fused native_batch_norm is its definition, in float64 and float32, any layout",
+          "[normalization]") {
+  Generator generator(11);
+  for (const Shape& shape : {Shape{16, 5}, Shape{8, 6, 7}, Shape{16, 8, 5, 5}}) {
+    INFO("shape " << to_string(shape));
+    const int64_t c = shape[1];
+    const Tensor x = (randn(shape, float64, generator) * 3.0 + 1.0).requires_grad_();
+    const Tensor w = randn({c}, float64, generator).requires_grad_(), b = randn({c}, float64, generator).requires_grad_();
+    const NativeBatchNorm fused = native_batch_norm(x, w, b, 1e-5);
+    const Tensor book = batch_norm_by_the_book(x, w, b, 1e-5);
+    CHECK(nn_test::max_abs_difference(fused.output, book) < 1e-12);
+    Dims axes{0};
+    for (int64_t i = 2; i < x.dim(); ++i) axes.push_back(i);
+    CHECK(nn_test::max_abs_difference(fused.mean, x.detach().mean(axes)) < 1e-12);
+    CHECK(nn_test::max_abs_difference(fused.var, x.detach().var(axes, false, 0)) < 1e-11);
+    const Tensor u = randn(x.shape(), float64, generator);
+    const auto g1 = autograd::grad({(fused.output * u).sum()}, {x, w, b});
+    const auto g2 = autograd::grad({(book * u).sum()}, {x, w, b});
+    for (size_t i = 0; i < 3; ++i) CHECK(nn_test::max_abs_difference(g1[i], g2[i]) < 1e-10);
+    // float32 (forward and backward), and a non-contiguous input.
+    const Tensor x32 = x.detach().to(float32).requires_grad_();
+    const Tensor w32 = w.detach().to(float32).requires_grad_();
+    const Tensor out32 = native_batch_norm(x32, w32, b.detach().to(float32)).output;
+    CHECK(nn_test::max_abs_difference(out32.to(float64), book.detach()) < 1e-5);
+    const auto g32 = autograd::grad({(out32 * u.to(float32)).sum()}, {x32, w32});
+    CHECK(nn_test::max_abs_difference(g32[0].to(float64), g2[0]) < 1e-4);
+    CHECK(nn_test::max_abs_difference(g32[1].to(float64), g2[1]) < 1e-3);
+    const Tensor transposed = x.detach().transpose(0, 1).contiguous().transpose(0, 1);
+    REQUIRE_FALSE(transposed.is_contiguous());
+    CHECK(nn_test::max_abs_difference(native_batch_norm(transposed, w, b).output, fused.output) < 1e-12);
+  }
+  CHECK_THROWS_WITH(native_batch_norm(zeros({4, 3}), zeros({2})), Contains("weight has shape [2], expected [3]"));
+  CHECK_THROWS_WITH(native_batch_norm(zeros({4})), Contains("batch_norm: input must be [N, C, ...]"));
 }
 
 TEST_CASE("normalization: the fused group_norm is its definition, in float64 and float32, any layout",

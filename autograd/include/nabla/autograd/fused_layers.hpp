@@ -51,4 +51,15 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
 
+// Batch normalisation of x [N, C, ...] with the batch's own statistics (what BatchNorm does in
+// training; PyTorch's native_batch_norm): each channel normalised over its N x positions values
+// (biased variance), scaled by weight [C] and shifted by bias [C] (both optional). Also returns
+// the batch mean and biased variance per channel, without gradient, for the running statistics.
+struct NativeBatchNorm {
+  Tensor output;
+  Tensor mean, var;  // [C]
+};
+NativeBatchNorm native_batch_norm(const Tensor& x, const Tensor& weight = {}, const Tensor& bias = {},
+                                  double eps = 1e-5);
+
 }  // namespace nabla

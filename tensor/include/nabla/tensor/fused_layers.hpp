@@ -76,4 +76,21 @@ struct GroupNormGradients {
 GroupNormGradients group_norm_backward(const Tensor& grad_output, const Tensor& x, const GroupNormForward& forward,
                                        const Tensor& weight, bool want_x, bool want_weight, bool want_bias);
 
+// Batch normalisation of x [N, C, ...] with the batch's statistics (PyTorch's BatchNorm in
+// training): each channel normalised over its N x positions values (biased variance), then scaled
+// by weight [C] and shifted by bias [C] (either may be undefined).
+struct BatchNormForward {
+  Tensor output;  // x's shape
+  Tensor mean;    // [C], the dtype of x
+  Tensor var;     // [C]: the biased variance (the running statistics are the caller's)
+  Tensor rstd;    // [C]: 1 / sqrt(var + eps)
+};
+BatchNormForward batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
+
+struct BatchNormGradients {
+  Tensor x, weight, bias;
+};
+BatchNormGradients batch_norm_backward(const Tensor& grad_output, const Tensor& x, const BatchNormForward& forward,
+                                       const Tensor& weight, bool want_x, bool want_weight, bool want_bias);
+
 }  // namespace nabla::kernels
