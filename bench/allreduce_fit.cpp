@@ -2,6 +2,7 @@
 // fits t(n) = alpha + beta * n, the numbers docs/DISTRIBUTED.md's cost model starts from.
 //
 //   mpirun -np 2 --mca pml ob1 --mca btl self,tcp build/bin/nabla-allreduce-bench
+//   mpirun -np 2 build/bin/nabla-allreduce-bench --async    # the non-blocking path (DDP's buckets)
 //
 // Each size is timed `--reps` times after a warm-up (a barrier first, so that every rank starts
 // together); a repetition's time is the slowest rank's, and the size's time is their median. The
@@ -24,10 +25,13 @@ namespace dist = nabla::distributed;
 int main(int argc, char** argv) {
   int64_t max_bytes = int64_t{64} << 20;
   int reps = 20;
+  bool non_blocking = false;
   CLI::App app{"Times all_reduce against message size under mpirun and fits latency and bandwidth",
                "nabla-allreduce-bench"};
   app.add_option("--max-bytes", max_bytes, "largest message (bytes)")->capture_default_str();
   app.add_option("--reps", reps, "timed repetitions per size (median)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_flag("--async", non_blocking,
+               "time all_reduce_async + wait (the non-blocking path DistributedDataParallel's buckets take)");
   CLI11_PARSE(app, argc, argv);
   try {
     set_num_threads(1);
@@ -36,12 +40,19 @@ int main(int argc, char** argv) {
     std::vector<double> sizes, times;
     for (int64_t bytes = 4; bytes <= max_bytes; bytes *= 4) {
       const Tensor data = ones({bytes / 4});
-      for (int warmup = 0; warmup < 3; ++warmup) dist::all_reduce(data);
+      auto reduce = [&] {
+        if (non_blocking) {
+          dist::all_reduce_async(data).wait();
+        } else {
+          dist::all_reduce(data);
+        }
+      };
+      for (int warmup = 0; warmup < 3; ++warmup) reduce();
       std::vector<double> samples;
       for (int rep = 0; rep < reps; ++rep) {
         dist::barrier();
         const auto start = std::chrono::steady_clock::now();
-        dist::all_reduce(data);
+        reduce();
         Tensor elapsed = full({1}, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), float64);
         dist::all_reduce(elapsed, dist::ReduceOp::max);
         samples.push_back(elapsed.item<double>());

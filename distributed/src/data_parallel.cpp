@@ -126,18 +126,22 @@ class Reducer {
     Work work;
   };
 
-  // Buckets of about bucket_cap_mb, in reverse registration order, one dtype per bucket.
+  // Buckets of about bucket_cap_mb, in reverse registration order, one dtype per bucket. The first
+  // bucket closes at first_bucket_cap_mb (PyTorch's reducer does the same with its 1 MiB default):
+  // the last layers' gradients, which backward produces first, start their all-reduce while the
+  // earlier layers' backward is still running, instead of waiting for 25 MiB of gradients.
   void build_buckets() {
     for (auto& [name, tensor] : module_.named_parameters()) {
       if (tensor.requires_grad()) parameters_.push_back({name, tensor});
     }
     const double cap_bytes = options_.bucket_cap_mb * 1024.0 * 1024.0;
+    const double first_cap_bytes = std::min(options_.first_bucket_cap_mb, options_.bucket_cap_mb) * 1024.0 * 1024.0;
     std::vector<int64_t> sizes;
     double bytes = 0;
     for (size_t k = parameters_.size(); k-- > 0;) {
       Parameter& parameter = parameters_[k];
       const DType dtype = parameter.tensor.dtype();
-      const bool start_new = buckets_.empty() || bytes >= cap_bytes ||
+      const bool start_new = buckets_.empty() || bytes >= (buckets_.size() == 1 ? first_cap_bytes : cap_bytes) ||
                              parameters_[buckets_.back().parameters.front()].tensor.dtype() != dtype;
       if (start_new) {
         buckets_.emplace_back();
@@ -183,6 +187,10 @@ class Reducer {
     if (parameter.ready) return;
     slot(parameter).copy_(parameter.tensor.grad().raw().reshape({-1}));
     mark_ready(parameter);
+    // MPI moves a non-blocking collective forward only inside MPI calls (Open MPI has no progress
+    // thread for shared memory or TCP): testing the started buckets here lets their all-reduces
+    // advance between the layers' backward steps rather than all at the end.
+    for (size_t b = 0; b < next_bucket_; ++b) buckets_[b].work.is_completed();
   }
 
   void mark_ready(Parameter& parameter) {
@@ -270,8 +278,11 @@ class Reducer {
 DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> module, DistributedDataParallelOptions options)
     : module_(std::move(module)) {
   if (!module_) fail("DistributedDataParallel: the module is null");
-  if (options.bucket_cap_mb <= 0) {
+  if (!(options.bucket_cap_mb > 0)) {
     fail("DistributedDataParallel: bucket_cap_mb must be positive, got {}", options.bucket_cap_mb);
+  }
+  if (!(options.first_bucket_cap_mb > 0)) {
+    fail("DistributedDataParallel: first_bucket_cap_mb must be positive, got {}", options.first_bucket_cap_mb);
   }
   reducer_ = std::make_unique<detail::Reducer>(*module_, options);
 }

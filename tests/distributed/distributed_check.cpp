@@ -303,6 +303,21 @@ void check_sync_batch_norm() {
   EXPECT(max_relative_difference({synced(x)}, {reference(x)}) < 1e-12);  // running statistics, no communication
 }
 
+// The default buckets: the first closes once it holds 1 MiB (PyTorch's first-bucket cap), the
+// rest at 25 MiB. Reverse registration order: 2.bias, 2.weight (24 KB), 1.bias, 1.weight (600 x 600
+// floats, 1.44 MB: over 1 MiB, so the first bucket ends there), then 0.bias and 0.weight.
+void check_bucket_layout() {
+  nn::Shared<nn::Sequential> model = nn::Sequential{nn::Linear(10, 600), nn::Linear(600, 600), nn::Linear(600, 10)};
+  dist::DistributedDataParallel ddp(model);
+  const auto buckets = ddp.bucket_parameter_names();
+  EXPECT(buckets.size() == 2);
+  EXPECT(buckets[0] == (std::vector<std::string>{"2.bias", "2.weight", "1.bias", "1.weight"}));
+  EXPECT(buckets[1] == (std::vector<std::string>{"0.bias", "0.weight"}));
+  dist::DistributedDataParallel one_bucket(model, {.first_bucket_cap_mb = 25});
+  EXPECT(one_bucket.bucket_parameter_names().size() == 1);
+  expect_error([&] { dist::DistributedDataParallel ddp(model, {.first_bucket_cap_mb = 0}); }, {"first_bucket_cap_mb", "positive"});
+}
+
 // A model that differs across ranks is refused on every rank, naming the parameter and ranks.
 void check_mismatch() {
   const int rank = dist::rank();
@@ -370,6 +385,7 @@ int main(int argc, char** argv) {
       check_ddp_equivalence(float32, 1e-5);
       check_buffers();
       check_sync_batch_norm();
+      check_bucket_layout();
     } else if (scenario == "no_sync") {
       check_no_sync();
     } else if (scenario == "mismatch") {

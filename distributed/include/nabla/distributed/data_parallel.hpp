@@ -22,8 +22,8 @@
 //                 and outside no_sync) rank 0's buffers, such as BatchNorm's running statistics,
 //                 are broadcast to the others first (broadcast_buffers, PyTorch's default).
 //   backward      each parameter's gradient is copied into its bucket (about bucket_cap_mb of
-//                 gradients, filled in reverse registration order: roughly the order backward
-//                 produces them) as soon as it is accumulated; a full bucket starts a non-blocking
+//                 gradients — the first bucket first_bucket_cap_mb — filled in reverse registration
+//                 order: roughly the order backward produces them) as soon as it is accumulated; a full bucket starts a non-blocking
 //                 all-reduce (buckets start in order, the same on every rank) while backward goes on.
 //   end of backward  (a callback the engine runs when the pass ends) the remaining buckets start,
 //                 all are waited for, and every grad() becomes the mean over the ranks. So the
@@ -45,6 +45,8 @@ namespace nabla::distributed {
 
 struct DistributedDataParallelOptions {
   double bucket_cap_mb = 25.0;          // gradient bytes per all-reduce (MiB, as PyTorch)
+  double first_bucket_cap_mb = 1.0;     // the first bucket's cap (PyTorch's reducer uses 1 MiB too), so
+                                        // communication starts early in backward; at most bucket_cap_mb
   bool broadcast_buffers = true;        // rank 0's buffers to every rank before each forward
   bool find_unused_parameters = false;  // else a parameter without a gradient is an error
 };
