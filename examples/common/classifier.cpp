@@ -28,9 +28,11 @@ void add_common_flags(CLI::App& app, CommonOptions& o) {
       ->check(cli::one_of({"sgd", "adam", "adamw", "rmsprop"}));
   app.add_option("--momentum", o.momentum, "momentum (sgd, rmsprop)")->capture_default_str()->check(cli::in_range(0, 1));
   app.add_option("--weight-decay", o.weight_decay, "weight decay")->capture_default_str()->check(cli::at_least(0));
-  app.add_option("--schedule", o.schedule, "learning-rate schedule: none, cosine or step (x0.1 every third of the run)")
+  app.add_option("--schedule", o.schedule,
+                 "learning-rate schedule: none, cosine, step (x0.1 every third of the run) or onecycle (per batch: "
+                 "up to --lr over the first 30 % of the steps, then far down; OneCycleLR)")
       ->capture_default_str()
-      ->check(cli::one_of({"none", "cosine", "step"}));
+      ->check(cli::one_of({"none", "cosine", "step", "onecycle"}));
   app.add_option("--threads", o.threads, "threads (0: all cores)")->capture_default_str()->check(cli::at_least(0));
   app.add_option("--seed", o.seed, "seed for initialisation, shuffling and dropout")->capture_default_str();
   app.add_option("--limit", o.limit, "train on the first N images only (0: all)")->capture_default_str()->check(cli::at_least(0));
@@ -83,7 +85,13 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const CommonOptions& o, std::vecto
                                        nn::RMSpropOptions{.lr = o.lr, .weight_decay = o.weight_decay, .momentum = o.momentum});
 }
 
-std::unique_ptr<nn::Scheduler> make_scheduler(const CommonOptions& o, nn::Optimizer& optimizer) {
+// The schedule of --schedule. Every one steps once per epoch except onecycle, which steps after
+// every batch (steps_per_epoch of them per epoch).
+std::unique_ptr<nn::Scheduler> make_scheduler(const CommonOptions& o, nn::Optimizer& optimizer, int64_t steps_per_epoch) {
+  if (o.schedule == "onecycle") {
+    return std::make_unique<nn::OneCycleLR>(
+        optimizer, nn::OneCycleLROptions{.max_lr = o.lr, .epochs = o.epochs, .steps_per_epoch = steps_per_epoch});
+  }
   if (o.schedule == "cosine") return std::make_unique<nn::CosineAnnealingLR>(optimizer, o.epochs);
   if (o.schedule == "step") return std::make_unique<nn::StepLR>(optimizer, std::max(1, o.epochs / 3), 0.1);
   return nullptr;
@@ -108,7 +116,8 @@ struct Evaluation {
 Evaluation evaluate(nn::Module& model, const ds::MNIST& test, bool flatten) {
   model.eval();
   NoGradGuard no_grad;
-  constexpr int64_t kBatch = 1000;
+  // 200 at a time: as fast as 1000 (measured on the cnn), at a third of the peak memory.
+  constexpr int64_t kBatch = 200;
   ds::DataLoader loader(test, {.batch_size = kBatch});
   ProgressBar progress("  evaluating", loader.size(), kBatch);
   Evaluation result;
@@ -211,17 +220,19 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
   cli::create_output_directory(out_dir, "--out");
 
   auto optimizer = make_optimizer(o, model.parameters());
-  auto scheduler = make_scheduler(o, *optimizer);
   ds::DataLoader loader(train, {.batch_size = o.batch_size, .shuffle = distributed.sampler(o.seed) == nullptr,
                                 .seed = o.seed + static_cast<uint64_t>(distributed.rank()),
                                 .sampler = distributed.sampler(o.seed)});
+  const int64_t steps_per_epoch = loader.size();
+  auto scheduler = make_scheduler(o, *optimizer, steps_per_epoch);
+  const bool schedule_per_batch = o.schedule == "onecycle";
 
   History history;
   int first_epoch = 0;
   if (!o.resume.empty()) {
     // load_checkpoint checks every entry before it changes anything (examples/common/checkpoint.hpp).
     first_epoch = static_cast<int>(load_checkpoint(o.resume, model, *optimizer, history));
-    if (scheduler) scheduler->set_epoch(first_epoch);
+    if (scheduler) scheduler->set_epoch(schedule_per_batch ? first_epoch * steps_per_epoch : first_epoch);
     if (distributed.is_main()) fmt::print(stderr, "resumed from {} at epoch {}\n", o.resume, first_epoch + 1);
   }
   if (distributed.is_main() && distributed.ranks() > 1) {
@@ -244,6 +255,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
       const Tensor loss = F::cross_entropy(logits, batch.targets);
       loss.backward();
       optimizer->step();
+      if (scheduler && schedule_per_batch) scheduler->step();
       const int64_t batch_correct = logits.argmax(1).eq(batch.targets).sum().item<int64_t>();
       loss_sum += loss.item() * static_cast<double>(batch.size());
       correct += batch_correct;
@@ -255,7 +267,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
     const double seconds = progress.stop();
     history.train_seconds += seconds;
     if (!distributed.is_main()) {  // rank 0 alone evaluates, reports and checkpoints
-      if (scheduler) scheduler->step();
+      if (scheduler && !schedule_per_batch) scheduler->step();
       continue;
     }
     evaluation = evaluate(model, test, run.flatten_inputs);
@@ -266,7 +278,7 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
     history.test_accuracy.push_back(evaluation.accuracy);
     history.epoch_seconds.push_back(seconds);
     if (history.seconds_to_99 < 0 && evaluation.accuracy >= 0.99) history.seconds_to_99 = history.train_seconds;
-    if (scheduler) scheduler->step();
+    if (scheduler && !schedule_per_batch) scheduler->step();
     if (!o.save.empty()) save_checkpoint(o.save, model, *optimizer, epoch + 1, history);
   }
   if (!distributed.is_main()) return {0.0, history.train_seconds, out_dir.string()};
@@ -343,8 +355,11 @@ RunSummary train_classifier(const ClassifierRun& run, const CommonOptions& o) {
                          history.seconds_to_99 >= 0 ? json_number(history.seconds_to_99) : "null", json_number(rss),
                          json_array(history.train_loss), json_array(history.train_accuracy), json_array(history.test_loss),
                          json_array(history.test_accuracy), json_array(history.epoch_seconds), per_class));
-  fmt::print(report, "test accuracy {:.2f}% after {} epochs ({:.1f} s training); pictures and metrics in {}/\n",
-             100 * evaluation.accuracy, o.epochs, history.train_seconds, out_dir.string());
+  const std::string reached_99 = run.report_seconds_to_99 && history.seconds_to_99 >= 0
+                                     ? fmt::format(", 99 % reached after {:.1f} s", history.seconds_to_99)
+                                     : std::string();
+  fmt::print(report, "test accuracy {:.2f}% after {} epochs ({:.1f} s training{}); pictures and metrics in {}/\n",
+             100 * evaluation.accuracy, o.epochs, history.train_seconds, reached_99, out_dir.string());
   if (o.json) {
     std::string line = fmt::format("{{\"example\":\"{}\",\"model\":\"{}\",\"epochs\":{},\"train_seconds\":{},\"test_accuracy\":{}",
                                    run.example, run.model_description, o.epochs, json_number(history.train_seconds),

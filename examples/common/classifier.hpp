@@ -21,7 +21,7 @@ struct CommonOptions {
   std::string optimizer = "adam";  // sgd | adam | adamw | rmsprop
   double momentum = 0.0;         // sgd and rmsprop
   double weight_decay = 0.0;
-  std::string schedule = "none";  // none | cosine | step
+  std::string schedule = "none";  // none | cosine | step | onecycle (per batch)
   int threads = 0;               // 0: all cores
   uint64_t seed = 1;
   int64_t limit = 0;             // train on the first N images (0: all)

@@ -67,6 +67,29 @@ TEST_CASE("examples: mnist_mlp trained on 10,000 MNIST images for one epoch reac
   fs::remove_all(out);
 }
 
+TEST_CASE("examples: mnist_cnn --fast trains its small BatchNorm network on the 1cycle schedule", "[examples][e2e]") {
+  const std::string data = mnist_dir();
+  if (data.empty()) {
+    WARN("MNIST not found beside the project (../shared/data/mnist); skipping");
+    return;
+  }
+  const fs::path out = examples_test::scratch("examples", "cnn-fast");
+  // 1 epoch (the recipe's) on 6,400 images: 100 steps of batch 64 with the lr warming up and
+  // annealing within them.
+  const Output result = run(binary("mnist_cnn") + " --fast --limit 6400 --json --data " + data + " --out " + out.string());
+  INFO(result.text);
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(result.text, Catch::Contains("fast: conv16-conv32-conv64"));
+  CHECK_THAT(result.text, Catch::Contains("29178 parameters"));  // 3 convs without bias, 3 BatchNorms, fc 576-10
+  CHECK(json_value(result.text, "epochs") == 1);
+  CHECK(json_value(result.text, "test_accuracy") >= 0.93);
+  // A flag given explicitly overrides the recipe's value.
+  const Output two = run(binary("mnist_cnn") + " --fast --epochs 2 --limit 640 --json --data " + data + " --out " + out.string());
+  REQUIRE(two.exit_code == 0);
+  CHECK(json_value(two.text, "epochs") == 2);
+  fs::remove_all(out);
+}
+
 TEST_CASE("examples: a run resumed from its checkpoint ends exactly where an uninterrupted run does", "[examples][checkpoint]") {
   const std::string data = mnist_dir();
   if (data.empty()) {
