@@ -7,6 +7,7 @@ RESULTS_DIR holds results.jsonl (one line per run: the benchmark's JSON plus "co
 "loadavg_before", added by bench/run) and meta.json (the machine and the session).
 """
 import json
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -88,6 +89,11 @@ def best(cells, config, model):
     return min(candidates, key=lambda tc: tc[1].seconds) if candidates else None
 
 
+def load_before_after(cell):
+    """The 1-minute load average at the start and end of each run of a cell."""
+    return " ".join(f"{r.get('loadavg_before', '?')}→{r.get('loadavg_after', '?')}" for r in cell.runs)
+
+
 def main():
     results_dir, output = Path(sys.argv[1]), Path(sys.argv[2])
     runs, meta = load(results_dir)
@@ -121,7 +127,7 @@ def main():
     w("|---|---|")
     w(f"| CPU | {meta['cpu_model']} ({meta['cpu_vendor']}, family {meta['cpu_family']} model {meta['cpu_model_number']}) |")
     w(f"| cores | {meta['cores']} |")
-    w(f"| AVX-512 | {meta['avx512']} |")
+    w(f"| SIMD flags (/proc/cpuinfo) | {meta['avx512']} |")
     w(f"| OpenBLAS | {meta['openblas_version']} |")
     w(f"| OPENBLAS_CORETYPE in the environment | {('`' + env_value + '`') if env_value else 'not set'} |")
     cores_in_use = defaultdict(set)
@@ -130,6 +136,12 @@ def main():
     for config in configs:
         w(f"| OpenBLAS core in use, {config} | {', '.join(sorted(cores_in_use[config]))} |")
     w(f"| libtorch | {meta.get('libtorch') or 'not run'} |")
+    runtimes = defaultdict(set)
+    for r in runs:
+        if r.get("runtime"):
+            runtimes[(r["config"], r["threads"])].add(r["runtime"])
+    for (config, threads), texts in sorted(runtimes.items()):
+        w(f"| what `{config}` ran on at T={threads} (its --show-config) | {' / '.join(sorted(texts))} |")
     w(f"| load average before / after | {meta['loadavg_start']} / {meta.get('loadavg_end', '?')} |")
     w(f"| session | REPS={meta['reps']}, threads {meta['threads']}, cnn trained on {meta['cnn_limit']} images, "
       f"lstm/vit on {meta.get('seq_limit', 60000)}, dcgan on {meta.get('dcgan_limit', '?')} (scaled to 60k), "
@@ -200,7 +212,8 @@ def main():
     w("")
     w("GFLOP/s = training FLOP per image (mlp30 95.9k, mlp 2.41M, cnn 71.6M, dcgan ~275M; forward + dW + dX, from "
       "shared/anchors/RESULTS.md) x 60k / seconds per 60k. Peak RSS is getrusage's high-water mark at exit "
-      "(it includes evaluation at batch 1000); nabla's train peak is read right after training. The cnn "
+      "(it includes evaluation: libtorch's at batch 1000, nabla's at the batch its JSON line's eval_batch gives, 200 by "
+      "default, which evaluates as fast with a third of the memory); nabla's train peak is read right after training. The cnn "
       f"accuracy is after training on {meta['cnn_limit']} images only, lstm's and vit's on "
       f"{meta.get('seq_limit', 60000)}. The dcgan's \"eval\" is sampling: generated images per second at batch 1000; "
       "it has no test accuracy, and its train loss is the discriminator's.")
@@ -210,7 +223,7 @@ def main():
     w("## Every configuration")
     w("")
     w("| workload | config | T | BLAS core / threads | runs | s per 60k, median [min..max] | GFLOP/s | eval img/s | "
-      "peak RSS MB | test acc | data wait s/epoch | load before |")
+      "peak RSS MB | test acc | data wait s/epoch | load before → after |")
     w("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for model in MODELS:
         for c in configs:
@@ -221,16 +234,21 @@ def main():
                 w(f"| {model} | `{c}` | {key[2]} | {r0.get('blas_core', '?')} / {r0.get('blas_threads', '?')} | "
                   f"{len(cell.runs)} | {fmt_range(cell.values('train_seconds_per_60k'), 3)} | {cell.gflops(model)} | "
                   f"{cell.show('eval_images_per_second', '.0f')} | {cell.show('peak_rss_mb', '.0f')} | "
-                  f"{cell.show('test_accuracy', '.4f')} | {wait} | {' '.join(str(v) for v in cell.values('loadavg_before'))} |")
+                  f"{cell.show('test_accuracy', '.4f')} | {wait} | {load_before_after(cell)} |")
     w("")
     w("Data wait: seconds per epoch nabla's training loop spent getting the DataLoader's next batch "
       "(converting the batch's uint8 images to float, in the training thread); included in the time. "
       "libtorch's benchmark converts the whole set before timing and gathers each epoch's shuffle "
-      "outside the clock. Load before: the 1-minute load average when each run started (it includes the "
-      "previous run's own threads); on 2 cores anything well above 2 means other jobs competed. libtorch's "
+      "outside the clock. Load before → after: the 1-minute load average when each run started and ended "
+      "(it includes the previous run's and the run's own threads); on 2 cores anything well above 2 means other jobs competed. libtorch's "
       "2-thread runs suffer most from that: its OpenMP workers spin-wait, so a competing process stalls every "
       "parallel region.")
     w("")
+    # bench/run-distributed's section (between its markers) survives a rewrite of the rest.
+    if output.exists():
+        kept = re.search(r"<!-- distributed:begin -->.*?<!-- distributed:end -->", output.read_text(), re.S)
+        if kept:
+            out += ["", kept.group(0), ""]
     output.write_text("\n".join(out))
 
 
