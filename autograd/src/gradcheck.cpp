@@ -15,10 +15,12 @@ namespace {
 // non-contiguous path is the one checked). Inputs that alias themselves (an expanded dimension of stride
 // 0) are packed instead: perturbing one element would move all its aliases.
 kernels::Tensor copy_keeping_layout(const kernels::Tensor& t, DType dtype) {
-  if (t.is_contiguous() || t.numel() == 0) return t.to(dtype).clone();
+  // A conversion already makes a fresh array; only a same-dtype copy needs clone().
+  auto packed_copy = [&] { return t.dtype() == dtype ? t.clone() : t.to(dtype); };
+  if (t.is_contiguous() || t.numel() == 0) return packed_copy();
   int64_t span = 1;
   for (int64_t d = 0; d < t.dim(); ++d) {
-    if (t.shape()[d] > 1 && t.strides()[d] <= 0) return t.to(dtype).clone();
+    if (t.shape()[d] > 1 && t.strides()[d] <= 0) return packed_copy();
     if (t.shape()[d] > 1) span += (t.shape()[d] - 1) * t.strides()[d];
   }
   const kernels::Tensor buffer = kernels::zeros({span}, dtype);
