@@ -245,9 +245,10 @@ TEST_CASE("activations: gradcheck of the composed activations, first and second 
   };
   for (const auto& [label, fn] : unary) {
     const Tensor input = off_half_integers({12}, generator);
-    check_gradients(label, [fn](const Args& a) { return fn(a[0]); }, {input});
+    // [f = fn], not [fn]: capturing a structured binding is C++20, which clang 14 lacks.
+    check_gradients(label, [f = fn](const Args& a) { return f(a[0]); }, {input});
     INFO("gradgradcheck: " << label);
-    CHECK(autograd::gradgradcheck([fn](const Args& a) { return fn(a[0]); }, {input}).passed);
+    CHECK(autograd::gradgradcheck([f = fn](const Args& a) { return f(a[0]); }, {input}).passed);
   }
   const auto prelu = [](const Args& a) { return F::prelu(a[0], a[1]); };
   check_gradients("prelu one weight per channel", prelu,

@@ -152,7 +152,7 @@ TEST_CASE("hooks: they run on every call path except ->forward", "[hooks]") {
   for (const auto& [name, module] : model->named_modules()) {
     if (name.empty()) continue;
     handles.push_back(module->register_forward_hook(
-        [&shapes, name](nn::Module& m, const std::vector<Tensor>&, const std::vector<Tensor>& out) {
+        [&shapes, name = name](nn::Module& m, const std::vector<Tensor>&, const std::vector<Tensor>& out) {
           shapes.push_back(name + " " + m.type_name() + " " + to_string(out[0].shape()));
         }));
   }
