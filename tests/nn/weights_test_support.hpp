@@ -78,7 +78,11 @@ inline uint32_t crc32(const std::string& bytes) {
 // A zip archive of stored (uncompressed) records, as torch.save writes them.
 inline std::string stored_zip(const std::vector<std::pair<std::string, std::string>>& records) {
   std::string out, directory;
-  for (const auto& [name, data] : records) {
+  for (const auto& record : records) {
+    // Plain references, not a structured binding: the lambda below uses them, and clang 14 cannot
+    // capture bindings.
+    const auto& name = record.first;
+    const auto& data = record.second;
     const uint64_t offset = out.size();
     const uint32_t crc = crc32(data);
     auto header = [&](std::string& to, bool central) {
