@@ -393,7 +393,18 @@ const Tensor& Tensor::fill_(double value) const {
   dispatch(dtype_, [&](auto tag) {
     using T = decltype(tag);
     const T v = detail::convert<T>(value);
-    detail::unary_loop<T, T>(*this, *this, [v](T) { return v; });
+    // Writes only: reading the old values first (as a unary op over the tensor would) reads memory
+    // that may be uninitialised, which for bool is undefined behaviour (UBSan: "load of value 86").
+    T* base = static_cast<T*>(raw_data());
+    const auto plan = detail::make_plan<1>(shape(), {strides()});
+    detail::for_each_row<1>(plan, [&](const std::array<int64_t, 1>& offset, int64_t n, const std::array<int64_t, 1>& step) {
+      T* row = base + offset[0];
+      if (step[0] == 1) {
+        std::fill_n(row, n, v);
+      } else {
+        for (int64_t i = 0; i < n; ++i) row[i * step[0]] = v;
+      }
+    });
   });
   return *this;
 }
