@@ -59,9 +59,8 @@ class Cell:
 
     def show(self, key, spec):
         """The median formatted with spec, or a dash for a figure this workload does not report."""
-        if any(key not in r for r in self.runs):
-            return "–"
-        return format(self.median(key), spec)
+        median = self.median(key) if all(key in r for r in self.runs) else None
+        return "–" if median is None else format(median, spec)
 
     def values(self, key):
         return [r[key] for r in self.runs]
