@@ -10,6 +10,7 @@
 #include "nabla/tensor/mixed_dtypes.hpp"
 #include "nabla/tensor/simd.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "norm_support.hpp"
 
 namespace nabla::kernels {
 
@@ -98,11 +99,6 @@ NABLA_SIMD_CLONES void add_plane_gradient_sums(const T* __restrict dy, const T* 
 }
 
 template <class T>
-NABLA_SIMD_CLONES void scale_shift(const T* __restrict x, T* __restrict y, T scale, T shift, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) y[j] = x[j] * scale + shift;
-}
-
-template <class T>
 NABLA_SIMD_CLONES void affine_pair(const T* __restrict dy, const T* __restrict x, T* __restrict dx, T a, T b, T c,
                                    int64_t n) {
   for (int64_t j = 0; j < n; ++j) dx[j] = a * dy[j] + b * x[j] + c;
@@ -152,8 +148,8 @@ BatchNormForward batch_norm(const Tensor& x_in, const Tensor& weight_in, const T
         const double scale = rstd * (pw ? static_cast<double>(pw[c]) : 1.0);
         const double shift = (pb ? static_cast<double>(pb[c]) : 0.0) - mean * scale;
         for (int64_t n = 0; n < s.batch; ++n) {
-          scale_shift<T>(px + s.offset(n, c), py + s.offset(n, c), static_cast<T>(scale), static_cast<T>(shift),
-                         s.positions);
+          detail::scale_shift<T>(px + s.offset(n, c), py + s.offset(n, c), static_cast<T>(scale),
+                                 static_cast<T>(shift), s.positions);
         }
       }
     });
@@ -163,10 +159,7 @@ BatchNormForward batch_norm(const Tensor& x_in, const Tensor& weight_in, const T
 
 BatchNormGradients batch_norm_backward(const Tensor& grad_output, const Tensor& x_in, const BatchNormForward& forward,
                                        const Tensor& weight_in, bool want_x, bool want_weight, bool want_bias) {
-  if (!grad_output.defined() || grad_output.shape() != x_in.shape()) {
-    fail("batch_norm backward: the gradient has shape {}, the input {}",
-         grad_output.defined() ? to_string(grad_output.shape()) : "undefined", x_in.shape());
-  }
+  detail::check_gradient_shape("batch_norm", grad_output, x_in);
   const ChannelShape s = check_batch_norm(x_in, weight_in, Tensor());
   const Tensor x = x_in.contiguous();
   const Tensor dy = grad_output.contiguous();

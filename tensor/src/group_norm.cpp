@@ -10,6 +10,7 @@
 #include "nabla/tensor/fused_layers.hpp"
 #include "nabla/tensor/simd.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "norm_support.hpp"
 #include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::kernels {
@@ -42,11 +43,6 @@ GroupShape check_group_norm(const Tensor& x, int64_t num_groups, const Tensor& w
     }
   }
   return s;
-}
-
-template <class T>
-NABLA_SIMD_CLONES void scale_shift(const T* __restrict x, T* __restrict y, T scale, T shift, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) y[j] = x[j] * scale + shift;
 }
 
 }  // namespace
@@ -93,7 +89,7 @@ GroupNormForward group_norm(const Tensor& x_in, int64_t num_groups, const Tensor
           const int64_t channel = first_channel + c;
           const double scale = rstd * (pw ? static_cast<double>(pw[channel]) : 1.0);
           const double shift = (pb ? static_cast<double>(pb[channel]) : 0.0) - mean * scale;
-          scale_shift<T>(xr + c * s.positions, py + r * length + c * s.positions, static_cast<T>(scale),
+          detail::scale_shift<T>(xr + c * s.positions, py + r * length + c * s.positions, static_cast<T>(scale),
                          static_cast<T>(shift), s.positions);
         }
       }
@@ -104,10 +100,7 @@ GroupNormForward group_norm(const Tensor& x_in, int64_t num_groups, const Tensor
 
 GroupNormGradients group_norm_backward(const Tensor& grad_output, const Tensor& x_in, const GroupNormForward& forward,
                                        const Tensor& weight_in, bool want_x, bool want_weight, bool want_bias) {
-  if (!grad_output.defined() || grad_output.shape() != x_in.shape()) {
-    fail("group_norm backward: the gradient has shape {}, the input {}",
-         grad_output.defined() ? to_string(grad_output.shape()) : "undefined", x_in.shape());
-  }
+  detail::check_gradient_shape("group_norm", grad_output, x_in);
   const GroupShape s = check_group_norm(x_in, forward.mean.defined() ? forward.mean.size(1) : 0, weight_in, Tensor());
   const Tensor x = x_in.contiguous();
   const Tensor dy = grad_output.contiguous();

@@ -8,6 +8,7 @@
 #include "nabla/tensor/fused_layers.hpp"
 #include "nabla/tensor/simd.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "norm_support.hpp"
 #include "nabla/tensor/mixed_dtypes.hpp"
 
 namespace nabla::kernels {
@@ -94,10 +95,7 @@ LayerNormForward layer_norm(const Tensor& x_in, int64_t normalized, const Tensor
 
 LayerNormGradients layer_norm_backward(const Tensor& grad_output, const Tensor& x_in, const LayerNormForward& forward,
                                        const Tensor& weight_in, bool want_x, bool want_weight, bool want_bias) {
-  if (!grad_output.defined() || grad_output.shape() != x_in.shape()) {
-    fail("layer_norm backward: the gradient has shape {}, the input {}",
-         grad_output.defined() ? to_string(grad_output.shape()) : "undefined", x_in.shape());
-  }
+  detail::check_gradient_shape("layer_norm", grad_output, x_in);
   const Tensor x = x_in.contiguous();
   const Tensor dy = grad_output.contiguous();
   const Tensor weight = weight_in.defined() ? weight_in.contiguous() : Tensor();
