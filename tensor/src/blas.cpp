@@ -155,8 +155,11 @@ void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T
     call_blas(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  // Split the longer side of C into one block per thread; each block is an independent product.
-  if (m >= n) {
+  // One block of C per thread; each block is an independent product. Rows when k is the smallest
+  // size (a weight gradient, g^T x over a batch): each thread then streams its own contiguous
+  // block of C, which dominates such products; splitting columns there ran 1.6-2x slower on
+  // 512x784x64 and 256x512x64 (Zen 5, OpenBLAS 0.3.21). Otherwise the longer side.
+  if (m >= n || k < std::min(m, n)) {
     parallel_for(0, m, std::max<int64_t>(1, m / threads), [&](int64_t lo, int64_t hi) {
       const T* a_rows = transpose_a ? a + lo : a + lo * lda;  // rows lo..hi of op(A)
       call_blas(transpose_a, transpose_b, hi - lo, n, k, alpha, a_rows, lda, b, ldb, beta, c + lo * ldc, ldc);

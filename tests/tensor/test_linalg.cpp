@@ -121,6 +121,32 @@ TEST_CASE("matmul agrees with a naive loop for every layout and broadcast", "[li
   }
 }
 
+TEST_CASE("matmul splits large products across two threads and agrees with a naive loop", "[linalg][threads]") {
+  // From 2^21 multiply-adds a product is cut into one block of C per thread: by rows when k is the
+  // smallest size (a weight gradient) or m >= n, by columns otherwise. Each cut, each operand
+  // contiguous or transposed (BLAS's two layouts), both dtypes.
+  struct Sizes {
+    int64_t m, n, k;
+  };
+  const int saved_threads = get_num_threads();
+  set_num_threads(2);
+  reference::Rng rng(20261206);
+  for (const Sizes& sizes : {Sizes{130, 200, 90}, Sizes{40, 310, 200}, Sizes{310, 40, 200}, Sizes{70, 300, 110}}) {
+    for (DType dtype : {float32, float64}) {
+      for (Layout a_layout : {Layout::contiguous, Layout::transposed}) {
+        for (Layout b_layout : {Layout::contiguous, Layout::transposed}) {
+          const Tensor a = reference::random_tensor({sizes.m, sizes.k}, dtype, a_layout, rng);
+          const Tensor b = reference::random_tensor({sizes.k, sizes.n}, dtype, b_layout, rng);
+          INFO(dtype_name(dtype) << " m " << sizes.m << " n " << sizes.n << " k " << sizes.k << ", a "
+                                 << reference::layout_name(a_layout) << ", b " << reference::layout_name(b_layout));
+          check_matmul(a, b, matmul(a, b), matmul_tolerance(dtype));
+        }
+      }
+    }
+  }
+  set_num_threads(saved_threads);
+}
+
 TEST_CASE("matmul reads transposed and sliced views in place", "[linalg]") {
   Generator generator(7);
   for (DType dtype : {float32, float64}) {
