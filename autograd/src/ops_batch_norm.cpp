@@ -33,7 +33,7 @@ NativeBatchNorm native_batch_norm(const Tensor& x, const Tensor& weight, const T
   if (!x.defined()) fail("batch_norm: the input is undefined");
   kernels::BatchNormForward forward =
       kernels::batch_norm(x.raw(), raw_or_undefined(weight), raw_or_undefined(bias), eps);  // checks
-  NativeBatchNorm result{.mean = Tensor(forward.mean), .var = Tensor(forward.var)};
+  NativeBatchNorm result{.output = Tensor(), .mean = Tensor(forward.mean), .var = Tensor(forward.var)};
   kernels::Tensor out = forward.output;
   result.output = record("batch_norm", {x, weight, bias}, std::move(out),
                          [saved_x = save(x), saved_w = save(weight), saved_b = save(bias), forward = std::move(forward),

@@ -127,27 +127,48 @@ Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const 
 
 }  // namespace detail
 
+namespace {
+
 // y = conv(x, w) + b. With gy = dL/dy:  dL/dx = conv_backward_input(gy, w),
 // dL/dw = conv_backward_weight(x, gy), dL/db = gy summed over N, H, W. When both x and w need
 // gradients, one kernel computes both (it shares work between them) and each is recorded as its
 // own op, exactly as if computed apart.
+Gradients conv2d_gradients(const Tensor& grad, const Tensor& x, const Tensor& w, const Conv2dParams& params,
+                           const NeedsInputGrad& needs_input_grad) {
+  const Tensor grad_bias = needs_input_grad[2] ? sum(sum(grad, {2, 3}), {0}) : Tensor();
+  if (needs_input_grad[0] && needs_input_grad[1]) {
+    auto [grad_x, grad_w] = kernels::conv2d_backward(x.raw(), grad.raw(), w.raw(), params);
+    return Gradients{detail::record_backward_input(grad, w, params, std::move(grad_x)),
+                     detail::record_backward_weight(x, grad, params, std::move(grad_w)), grad_bias};
+  }
+  return Gradients{needs_input_grad[0] ? detail::conv2d_backward_input(grad, w, x.shape(), params) : Tensor(),
+                   needs_input_grad[1] ? detail::conv2d_backward_weight(x, grad, w.shape(), params) : Tensor(),
+                   grad_bias};
+}
+
+}  // namespace
+
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   if (!x.defined() || !weight.defined()) fail("conv2d: the input or the weight is undefined");
   kernels::Tensor out = kernels::conv2d(x.raw(), weight.raw(), bias.defined() ? bias.raw() : kernels::Tensor(), params);
   return record("conv2d", {x, weight, bias}, std::move(out),
                 [input = save(x), saved_weight = save(weight), params](const Tensor& grad,
                                                                       const NeedsInputGrad& needs_input_grad) {
-                  const Tensor& x = input.get();
-                  const Tensor& w = saved_weight.get();
-                  const Tensor grad_bias = needs_input_grad[2] ? sum(sum(grad, {2, 3}), {0}) : Tensor();
-                  if (needs_input_grad[0] && needs_input_grad[1]) {
-                    auto [grad_x, grad_w] = kernels::conv2d_backward(x.raw(), grad.raw(), w.raw(), params);
-                    return Gradients{detail::record_backward_input(grad, w, params, std::move(grad_x)),
-                                     detail::record_backward_weight(x, grad, params, std::move(grad_w)), grad_bias};
-                  }
-                  return Gradients{needs_input_grad[0] ? detail::conv2d_backward_input(grad, w, x.shape(), params) : Tensor(),
-                                   needs_input_grad[1] ? detail::conv2d_backward_weight(x, grad, w.shape(), params) : Tensor(),
-                                   grad_bias};
+                  return conv2d_gradients(grad, input.get(), saved_weight.get(), params, needs_input_grad);
+                });
+}
+
+// y = relu(z), z = conv(x, w) + b, in one pass over y. dL/dz = relu_backward(gy, y) (y > 0
+// exactly where z > 0), then conv2d's gradients of z; both differentiable ops, as in the pair.
+Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
+  if (!x.defined() || !weight.defined()) fail("conv2d_relu: the input or the weight is undefined");
+  kernels::Tensor out =
+      kernels::conv2d(x.raw(), weight.raw(), bias.defined() ? bias.raw() : kernels::Tensor(), params, /*relu=*/true);
+  return record("conv2d_relu", {x, weight, bias}, std::move(out),
+                [input = save(x), saved_weight = save(weight), params](const Tensor& grad, const Tensor& result,
+                                                                      const NeedsInputGrad& needs_input_grad) {
+                  return conv2d_gradients(detail::relu_backward(grad, result), input.get(), saved_weight.get(), params,
+                                          needs_input_grad);
                 });
 }
 

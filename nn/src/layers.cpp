@@ -77,6 +77,13 @@ Tensor Conv2d::forward(const Tensor& input) {
                             o.dilation, o.groups);
 }
 
+Tensor Conv2d::forward_relu(const Tensor& input) {
+  const auto& o = options_;
+  // padding=same (possibly uneven) and the other padding modes pad first: left unfused.
+  if (o.padding_mode != PaddingMode::zeros || o.padding.is_same()) return relu(forward(input));
+  return conv2d_relu(input, weight, bias, Conv2dParams{o.stride, o.padding.sizes(), o.dilation, o.groups});
+}
+
 std::string Conv2d::extra_repr() const {
   std::string out = fmt::format("{}, {}, kernel_size={}", options_.in_channels, options_.out_channels, size2d(options_.kernel_size));
   if (!(options_.stride == Size2d(1))) out += ", stride=" + size2d(options_.stride);

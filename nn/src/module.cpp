@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <typeinfo>
 
+#include "nabla/nn/layers.hpp"
+
 namespace nabla::nn {
 
 Tensor Module::forward(const Tensor&) {
@@ -300,10 +302,29 @@ std::shared_ptr<Module> Sequential::operator[](size_t index) const {
   return named_children()[index].second;
 }
 
+namespace {
+// A Conv2d followed by a ReLU runs as one op (Conv2d::forward_relu: the same values and
+// gradients, one pass fewer over the activations), unless a hook must see the pair apart. Exact
+// types only: a subclass may have changed what either does.
+bool fuses_with_relu(const Module& layer, const Module& next) {
+  return typeid(layer) == typeid(Conv2d) && typeid(next) == typeid(ReLU) && !layer.has_forward_hooks() &&
+         !next.has_forward_hooks();
+}
+}  // namespace
+
 Tensor Sequential::forward(const Tensor& input) {
   Tensor x = input;
-  for (const auto& [name, child] : named_children()) {
+  const auto& layers = named_children();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const auto& [name, child] = layers[i];
     try {
+      if (i + 1 < layers.size() && fuses_with_relu(*child, *layers[i + 1].second)) {
+        x = static_cast<Conv2d&>(*child).forward_relu(x);
+        const std::string shape = detail::describe_output(x);
+        child->note_output(shape);  // what summary() shows for each layer
+        layers[++i].second->note_output(shape);
+        continue;
+      }
       x = (*child)(x);
     } catch (const Error& e) {
       // Name the layer, so a shape mismatch deep in a model says where it happened.

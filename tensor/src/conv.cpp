@@ -20,6 +20,12 @@ namespace nabla::kernels {
 
 namespace {
 
+// relu as pointwise.def defines it (x < 0 ? 0 : x: NaN and -0.0 pass), for conv2d's fused form.
+template <class T>
+T relu_of(T x) {
+  return x < T(0) ? T(0) : x;
+}
+
 struct ConvShape {
   int64_t batch, in_channels, out_channels, groups;
   int64_t kernel_h, kernel_w;
@@ -139,16 +145,17 @@ void gather_outputs(const T* images, int64_t count, const ConvShape& s, T* rows)
   }
 }
 template <class T>
-void scatter_outputs(const T* rows, int64_t count, const ConvShape& s, const T* bias, T* images) {
+void scatter_outputs(const T* rows, int64_t count, const ConvShape& s, const T* bias, bool relu, T* images) {
   const int64_t L = s.positions(), width = count * L;
   for (int64_t i = 0; i < count; ++i) {
     for (int64_t o = 0; o < s.out_channels; ++o) {
       const T* src = rows + o * width + i * L;
       T* dst = images + (i * s.out_channels + o) * L;
-      if (bias) {
-        for (int64_t l = 0; l < L; ++l) dst[l] = src[l] + bias[o];
+      const T b = bias ? bias[o] : T(0);
+      if (relu) {
+        for (int64_t l = 0; l < L; ++l) dst[l] = relu_of(src[l] + b);
       } else {
-        std::copy_n(src, L, dst);
+        for (int64_t l = 0; l < L; ++l) dst[l] = src[l] + b;
       }
     }
   }
@@ -167,7 +174,8 @@ void for_each_image_group(const ConvShape& s, int64_t lo, int64_t hi, DType dtyp
 }
 
 template <class T>
-void conv2d_batched(const T* x, const T* w, const T* bias, T* y, const ConvShape& s, Size2d in, DType dtype) {
+void conv2d_batched(const T* x, const T* w, const T* bias, bool relu, T* y, const ConvShape& s, Size2d in,
+                    DType dtype) {
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
   parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
     for_each_image_group<T>(s, lo, hi, dtype, [&](int64_t first, int64_t count, T* cols, T* rows) {
@@ -177,7 +185,7 @@ void conv2d_batched(const T* x, const T* w, const T* bias, T* y, const ConvShape
         detail::gemm<T>(false, false, O, width, K, T(1), w + g * O * K, K, cols + g * K * width, width, T(0),
                         rows + g * O * width, width);
       }
-      scatter_outputs<T>(rows, count, s, bias, y + first * s.out_channels * L);
+      scatter_outputs<T>(rows, count, s, bias, relu, y + first * s.out_channels * L);
     });
   });
 }
@@ -224,7 +232,8 @@ detail::Winograd3x3 winograd_geometry(const ConvShape& s, Size2d in, const Conv2
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dParams& params) {
+Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dParams& params,
+              bool relu) {
   if (!x_in.defined() || !weight_in.defined()) fail("conv2d: an operand is undefined");
   check_same_dtype("conv2d", "input", x_in.dtype(), "weight", weight_in.dtype());
   if (bias_in.defined()) check_same_dtype("conv2d", "input", x_in.dtype(), "bias", bias_in.dtype());
@@ -242,7 +251,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
     dispatch_floating(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       detail::winograd_conv3x3<T>(x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
-                                  out.data<T>(), winograd_geometry(s, {x.size(2), x.size(3)}, params));
+                                  out.data<T>(), winograd_geometry(s, {x.size(2), x.size(3)}, params), relu);
     });
     return out;
   }
@@ -255,7 +264,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
     const T* px = x.data<T>();
     const Size2d in{x.size(2), x.size(3)};
     if (use_batched(s)) {
-      conv2d_batched<T>(px, w, b, y, s, in, x.dtype());
+      conv2d_batched<T>(px, w, b, relu, y, s, in, x.dtype());
       return;
     }
     parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
@@ -269,6 +278,9 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
         for (int64_t g = 0; g < s.groups; ++g) {
           detail::gemm<T>(false, false, O, L, K, T(1), w + g * O * K, K, cols + g * K * L, L, b ? T(1) : T(0),
                           y_n + g * O * L, L);
+        }
+        if (relu) {  // while this image's output is still in cache
+          for (int64_t i = 0; i < s.out_channels * L; ++i) y_n[i] = relu_of(y_n[i]);
         }
       }
     });

@@ -237,7 +237,8 @@ void check_activation_backward(const Tensor& grad_output, const Tensor& output, 
 Tensor relu_backward(const Tensor& grad_output, const Tensor& output) {
   check_activation_backward(grad_output, output, "relu_backward");
   return binary(grad_output, output, "relu_backward", output.dtype(), output.dtype(),
-                [](auto g, auto y) { return y > decltype(y)(0) ? g : decltype(g)(0); });
+                // PyTorch's threshold_backward: 0 where y <= 0, so a NaN output passes its gradient.
+                [](auto g, auto y) { return y <= decltype(y)(0) ? decltype(g)(0) : g; });
 }
 Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
   check_activation_backward(grad_output, output, "sigmoid_backward");

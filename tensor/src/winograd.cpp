@@ -194,8 +194,8 @@ struct Kernels {
   // dM[xi][k][first + tile] = (A dY A^T)[xi] for every 4x4 block dY of one image's output gradient.
   void (*output_grad)(const T* grad_y, T* scratch, T* dm, int64_t channels, Size2d out, const Tiling& t,
                       int64_t row_lo, int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
-  // y[k] = A^T m A (+ bias) for every tile of one image; m = M[xi][k][first + tile].
-  void (*output)(const T* m, const T* bias, T* y, int64_t channels, Size2d out, const Tiling& t, int64_t row_lo,
+  // y[k] = A^T m A (+ bias, then max(., 0) when relu) for every tile of one image; m = M[xi][k][first + tile].
+  void (*output)(const T* m, const T* bias, bool relu, T* y, int64_t channels, Size2d out, const Tiling& t, int64_t row_lo,
                  int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
   // grad_x = the adjoint of `input` applied to dV[xi][c][first + tile]; see the .inc.
   void (*input_adjoint)(const T* dv, T* scratch, T* grad_x, int64_t channels, Size2d in, Size2d padding,
@@ -366,7 +366,7 @@ void sum_filter_grads(const std::vector<Block>& blocks, const Tiling& t, int64_t
 }  // namespace
 
 template <class T>
-void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Winograd3x3& g) {
+void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Winograd3x3& g, bool relu) {
   const int64_t C = g.in_channels, K = g.out_channels;
   const Tiling t = tiling_of(g);
   const Kernels<T>& kernel = kernels<T>();
@@ -385,7 +385,7 @@ void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Wi
               e.ld);
     }
     for (int64_t i = 0; i < b.images; ++i) {
-      kernel.output(m, bias, y + (b.first_image + i) * out_size, K, g.out, t, b.row_lo, b.row_hi, i * e.per_image,
+      kernel.output(m, bias, relu, y + (b.first_image + i) * out_size, K, g.out, t, b.row_lo, b.row_hi, i * e.per_image,
                     e.ld, e.k_pitch);
     }
   });
@@ -521,8 +521,9 @@ void winograd_conv3x3_weight_grad(const T* x, const T* grad_y, T* grad_weight, c
   sum_filter_grads<T>(blocks, t, C, K, grad_weight, block);
 }
 
-template void winograd_conv3x3<float>(const float*, const float*, const float*, float*, const Winograd3x3&);
-template void winograd_conv3x3<double>(const double*, const double*, const double*, double*, const Winograd3x3&);
+template void winograd_conv3x3<float>(const float*, const float*, const float*, float*, const Winograd3x3&, bool);
+template void winograd_conv3x3<double>(const double*, const double*, const double*, double*, const Winograd3x3&,
+                                       bool);
 template void winograd_conv3x3_input_grad<float>(const float*, const float*, float*, const Winograd3x3&);
 template void winograd_conv3x3_input_grad<double>(const double*, const double*, double*, const Winograd3x3&);
 template void winograd_conv3x3_backward<float>(const float*, const float*, const float*, float*, float*,

@@ -18,9 +18,10 @@ struct Winograd3x3 {
   Size2d in, padding, out;  // out = in + 2 * padding - 2
 };
 
-// y [N, K, OH, OW] = x [N, C, H, W] (*) weight [K, C, 3, 3] + bias [K] (bias may be null).
+// y [N, K, OH, OW] = x [N, C, H, W] (*) weight [K, C, 3, 3] + bias [K] (bias may be null), then
+// max(y, 0) when relu, applied as each tile is written.
 template <class T>
-void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Winograd3x3& g);
+void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Winograd3x3& g, bool relu = false);
 
 // grad_x [N, C, H, W] = the gradient of the convolution above with respect to its input, given
 // grad_y [N, K, OH, OW] (the adjoint: dV = U^T (A dY A^T), then the input transform's adjoint).

@@ -277,6 +277,15 @@ std::vector<OpCase> core_rows() {
   t.row("conv2d_backward_weight", "Winograd, padding 1",
         [winograd_conv](const Args& x) { return detail::conv2d_backward_weight(x[0], x[1], {3, 2, 3, 3}, winograd_conv); },
         {{{2, 2, 4, 5}}, {{2, 3, 4, 5}}});
+  // The fused pair (nn::Sequential's Conv2d + ReLU), on each kernel path that writes the relu.
+  t.row("conv2d_relu", "3x3 with bias (im2col)", [plain_conv](const Args& x) { return conv2d_relu(x[0], x[1], x[2], plain_conv); },
+        {{{2, 2, 5, 5}}, {{3, 2, 3, 3}}, {{3}}});
+  t.row("conv2d_relu", "Winograd, padding 1, odd output",
+        [winograd_conv](const Args& x) { return conv2d_relu(x[0], x[1], x[2], winograd_conv); },
+        {{{2, 3, 5, 4}}, {{2, 3, 3, 3}}, {{2}}});
+  t.row("conv2d_relu", "stride 2, padding 1, no bias (batched im2col), non-contiguous input",
+        [strided_conv](const Args& x) { return conv2d_relu(x[0], x[1], Tensor(), strided_conv); },
+        {{{2, 2, 5, 5}, transposed(normal)}, {{3, 2, 3, 3}}});
   const Tensor ce_target = int_index({2, 0, 3});
   t.row("cross_entropy_rows", "plain", [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target); },
         {{{3, 4}}});
@@ -368,6 +377,8 @@ std::vector<OpCase> core_second_order_rows() {
         {{{1, 2, 4, 4}}, {{2, 2, 3, 3}}, {{2}}});
   const Conv2dParams winograd_conv{.padding = 1, .algorithm = ConvAlgorithm::winograd};
   t.row("conv2d", "Winograd, padding 1", [winograd_conv](const Args& x) { return conv2d(x[0], x[1], x[2], winograd_conv); },
+        {{{1, 2, 3, 4}}, {{2, 2, 3, 3}}, {{2}}});
+  t.row("conv2d_relu", "Winograd, padding 1", [winograd_conv](const Args& x) { return conv2d_relu(x[0], x[1], x[2], winograd_conv); },
         {{{1, 2, 3, 4}}, {{2, 2, 3, 3}}, {{2}}});
   const Tensor ce_target = tensor({1, 0}, {2}, int64);
   t.row("cross_entropy_rows", "label smoothing 0.1",

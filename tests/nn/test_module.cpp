@@ -327,3 +327,47 @@ TEST_CASE("module: a user module nests inside Sequential with prefixed names", "
           Approx(1.0).epsilon(1e-6));
   }
 }
+
+TEST_CASE("module: Sequential runs Conv2d + ReLU as one op with the pair's values and gradients", "[module][sequential]") {
+  manual_seed(41);
+  // 8 channels in and out: the second convolution takes the Winograd path, the first im2col.
+  nn::Sequential model{std::make_shared<nn::Conv2d>(3, 8, 3), std::make_shared<nn::ReLU>(),
+                       std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 8, .out_channels = 8,
+                                                                      .kernel_size = 3, .padding = 1}),
+                       std::make_shared<nn::ReLU>(), std::make_shared<nn::Flatten>()};
+  const Tensor x = randn({2, 3, 9, 9}).requires_grad_();
+  const Tensor y = model(x);
+  const Tensor g = randn(y.shape());
+  sum(y * g).backward();
+  const Tensor fused_input_grad = x.grad().clone();
+  std::vector<Tensor> fused_parameter_grads;
+  for (const Tensor& p : model.parameters()) fused_parameter_grads.push_back(p.grad().clone());
+  CHECK(model.summary().find("[2, 8, 7, 7]") != std::string::npos);  // both layers of a pair show their output
+
+  // The same layers one by one: the values and every gradient agree bit for bit.
+  x.zero_grad();
+  model.zero_grad();
+  Tensor unfused = x;
+  for (const auto& layer : model.children()) unfused = (*layer)(unfused);
+  CHECK(equal(unfused, y));
+  sum(unfused * g).backward();
+  CHECK(equal(x.grad(), fused_input_grad));
+  const std::vector<Tensor> parameters = model.parameters();
+  for (size_t i = 0; i < parameters.size(); ++i) CHECK(equal(parameters[i].grad(), fused_parameter_grads[i]));
+
+  // A hook on either layer sees the pair apart: the convolution's own output, negatives included.
+  Tensor seen;
+  auto handle = model[0]->register_forward_hook(
+      [&](nn::Module&, const std::vector<Tensor>&, const std::vector<Tensor>& out) { seen = out[0]; });
+  CHECK(equal(model(x), y));
+  REQUIRE(seen.defined());
+  CHECK(amin(seen).item() < 0.0);
+  handle.remove();
+
+  // What the tape records: the fused op for a pair, the two ops when a hook is on either layer.
+  nn::Sequential pair{std::make_shared<nn::Conv2d>(3, 4, 3), std::make_shared<nn::ReLU>()};
+  CHECK(std::string(pair(x).grad_fn()->name()) == "conv2d_relu");
+  auto relu_hook = pair[1]->register_forward_pre_hook([](nn::Module&, const std::vector<Tensor>&) {});
+  CHECK(std::string(pair(x).grad_fn()->name()) == "relu");
+  relu_hook.remove();
+}

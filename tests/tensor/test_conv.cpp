@@ -1,6 +1,8 @@
 // conv2d and its two adjoints, both algorithms (im2col + GEMM, Winograd F(4x4, 3x3)), against a
 // direct loop in double precision, and the adjoint identities that tie the three kernels together:
 // <conv(x, w), g> = <x, backward_input(g, w)> = <w, backward_weight(x, g)>.
+#include <limits>
+
 #include <nabla/tensor.hpp>
 
 #include "reference.hpp"
@@ -240,6 +242,40 @@ TEST_CASE("conv2d: the batched and the per-image im2col paths match direct loops
                   tolerance);
       check_close(conv2d_backward_input(g, w, c.input, c.params), expected.gx, tolerance);
       check_close(conv2d_backward_weight(x, g, c.weight, c.params), expected.gw, dtype == float64 ? 1e-10 : 1e-3);
+    }
+  }
+}
+
+TEST_CASE("conv2d with relu writes relu(conv2d) on every path, NaN kept", "[conv]") {
+  // The fused form behind conv2d_relu: the same sums, each value through relu as it is written
+  // (Winograd's output transform, the per-image GEMM's block, the batched path's scatter).
+  const std::vector<Case> cases = {
+      {"Winograd", {2, 8, 10, 10}, {9, 8, 3, 3}, {.padding = 1}},
+      {"im2col per image", {2, 3, 20, 20}, {4, 3, 3, 3}, {.padding = 1, .algorithm = ConvAlgorithm::im2col}},
+      {"im2col batched (4x4 stride 2)", {5, 6, 9, 9}, {8, 6, 4, 4}, {.stride = 2, .padding = 1}},
+  };
+  reference::Rng rng(29);
+  for (DType dtype : {float64, float32}) {
+    for (const Case& c : cases) {
+      for (bool with_bias : {true, false}) {
+        INFO(c.name << ", " << dtype_name(dtype) << (with_bias ? ", bias" : ", no bias"));
+        const Tensor x = random_tensor(c.input, dtype, rng);
+        const Tensor w = random_tensor(c.weight, dtype, rng);
+        const Tensor bias = with_bias ? random_tensor({c.weight[0]}, dtype, rng) : Tensor();
+        const Tensor plain = conv2d(x, w, bias, c.params);
+        const Tensor fused = conv2d(x, w, bias, c.params, /*relu=*/true);
+        CHECK(equal(fused, relu(plain)));
+        CHECK(reference::elements(amin(fused))[0] == 0.0);  // some outputs were negative
+        CHECK(reference::elements(amax(fused))[0] > 0.0);
+
+        // A NaN in the input spreads to every output its windows reach, and relu keeps it there.
+        Tensor poisoned = x.clone();
+        poisoned.narrow(2, 2, 1).narrow(3, 3, 1).fill_(std::numeric_limits<double>::quiet_NaN());
+        const Tensor poisoned_plain = conv2d(poisoned, w, bias, c.params);
+        const Tensor poisoned_fused = conv2d(poisoned, w, bias, c.params, true);
+        CHECK(reference::elements(sum(isnan(poisoned_fused).to(int64)))[0] > 0);
+        CHECK(equal(isnan(poisoned_fused), isnan(poisoned_plain)));
+      }
     }
   }
 }

@@ -205,6 +205,12 @@ TEST_CASE("unary ops: special values", "[elementwise]") {
     check_values(sigmoid(tensor({-1000, 1000, -80}, {3}, dtype)), {3}, {0, 1, ref_sigmoid(-80)}, 1e-30);
     check_values(tanh(tensor({-1000, 1000}, {2}, dtype)), {2}, {-1, 1});
     check_values(relu(tensor({-kInf, kInf}, {2}, dtype)), {2}, {0, kInf});
+    // As PyTorch's (torch.relu): NaN stays NaN and -0.0 stays -0.0; the gradient passes where the
+    // output is NaN (threshold_backward zeroes only output <= 0).
+    const Tensor odd = relu(tensor({kNaN, -0.0}, {2}, dtype));
+    CHECK(std::isnan(odd.to(float64).to_vector<double>()[0]));
+    CHECK(std::signbit(odd.to(float64).to_vector<double>()[1]));
+    check_values(relu_backward(tensor({2, 3, 4}, {3}, dtype), tensor({kNaN, 0, 1}, {3}, dtype)), {3}, {2, 0, 4});
     check_values(clamp(tensor({-kInf, kInf}, {2}, dtype), -1, 1), {2}, {-1, 1});
     check_values(abs(tensor({-kInf}, {1}, dtype)), {1}, {kInf});
     check_values(div(tensor({1, -1}, {2}, dtype), 0.0), {2}, {kInf, -kInf});

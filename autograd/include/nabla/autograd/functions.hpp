@@ -249,6 +249,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 // Its gradients are its two adjoints, differentiable in turn, so convolutions have second
 // derivatives too.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& params = {});
+// relu(conv2d(x, weight, bias)) as one recorded op whose kernel writes each output once, already
+// through relu (nn::Sequential runs a Conv2d followed by a ReLU this way). Same values and
+// gradients as the two ops, second derivatives included.
+Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& params = {});
 // Max pooling: values [N, C, OH, OW] and int64 indices of each winner within its H*W input plane.
 ValuesIndices max_pool2d(const Tensor& x, const Window2d& window);
 // divisor_override, when set, replaces the window's element count as the divisor.

@@ -43,6 +43,9 @@ class Conv2d : public Module {
   Conv2d(int64_t in_channels, int64_t out_channels, Size2d kernel_size)
       : Conv2d(Conv2dOptions{.in_channels = in_channels, .out_channels = out_channels, .kernel_size = kernel_size}) {}
   Tensor forward(const Tensor& input) override;
+  // relu(forward(input)), as one fused op where the padding allows (nabla::conv2d_relu): how
+  // Sequential runs a Conv2d followed by a ReLU.
+  Tensor forward_relu(const Tensor& input);
   std::string type_name() const override { return "Conv2d"; }
   std::string extra_repr() const override;
   const Conv2dOptions& options() const { return options_; }

@@ -29,8 +29,10 @@ struct Conv2dParams {
 
 namespace nabla::kernels {
 
-// x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] (optional) -> [N, O, OH, OW].
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params);
+// x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] (optional) -> [N, O, OH, OW]. With relu,
+// max(y, 0) (NaN kept, as relu) is written in the same pass that writes y: conv2d_relu's forward.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params,
+              bool relu = false);
 // The gradient with respect to x: the adjoint of conv2d in x (a transposed convolution).
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,
                              const Conv2dParams& params);
