@@ -172,4 +172,26 @@ Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, co
                 });
 }
 
+// (values, indices) = max_pool2d(relu(conv(x, w) + b), 2x2, stride 2). The pooled gradient goes
+// back as in the three ops: relu's mask at each winner (its pooled value > 0, since the winner is
+// the pooled value), scattered to the winners (zero elsewhere), then conv2d's gradients.
+ValuesIndices conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
+  if (!x.defined() || !weight.defined()) fail("conv2d_relu_max_pool2d: the input or the weight is undefined");
+  kernels::PoolResult pooled =
+      kernels::conv2d_relu_max_pool2d(x.raw(), weight.raw(), bias.defined() ? bias.raw() : kernels::Tensor(), params);
+  const Tensor indices(pooled.indices);
+  const Window2d conv_window{.kernel = {weight.size(2), weight.size(3)}, .stride = params.stride,
+                             .padding = params.padding, .dilation = params.dilation};
+  const Size2d conv_out = window_output_size({x.size(2), x.size(3)}, conv_window, "conv2d");
+  const Shape conv_shape{x.size(0), weight.size(0), conv_out.h, conv_out.w};
+  Tensor values = record("conv2d_relu_max_pool2d", {x, weight, bias}, std::move(pooled.values),
+                         [input = save(x), saved_weight = save(weight), indices, conv_shape, params](
+                             const Tensor& grad, const Tensor& result, const NeedsInputGrad& needs_input_grad) {
+                           const Tensor grad_conv =
+                               detail::max_pool2d_backward(detail::relu_backward(grad, result), indices, conv_shape);
+                           return conv2d_gradients(grad_conv, input.get(), saved_weight.get(), params, needs_input_grad);
+                         });
+  return {values, indices};
+}
+
 }  // namespace nabla

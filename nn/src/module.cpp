@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <typeinfo>
 
 #include "nabla/nn/layers.hpp"
@@ -310,6 +311,34 @@ bool fuses_with_relu(const Module& layer, const Module& next) {
   return typeid(layer) == typeid(Conv2d) && typeid(next) == typeid(ReLU) && !layer.has_forward_hooks() &&
          !next.has_forward_hooks();
 }
+
+// A fusable Conv2d + ReLU followed by MaxPool2d(2) run as one op, nabla::conv2d_relu_max_pool2d
+// (where Winograd computes the convolution, its output is pooled as it is made and never stored),
+// when the convolution pads with zeros by given sizes and the pooling is the plain 2x2 window of
+// stride 2. Returns the convolution's parameters then.
+std::optional<Conv2dParams> fused_triple(const Module& layer, const Module& next, const Module& after) {
+  if (!fuses_with_relu(layer, next) || typeid(after) != typeid(MaxPool2d) || after.has_forward_hooks()) return {};
+  const Pool2dOptions& pool = static_cast<const MaxPool2d&>(after).options();
+  const bool plain_pool = pool.kernel_size == Size2d(2) && (pool.stride == Size2d(0) || pool.stride == Size2d(2)) &&
+                          pool.padding == Size2d(0) && pool.dilation == Size2d(1) && !pool.ceil_mode;
+  const Conv2dOptions& conv = static_cast<const Conv2d&>(layer).options();
+  if (!plain_pool || conv.padding_mode != PaddingMode::zeros || conv.padding.is_same()) return {};
+  return Conv2dParams{conv.stride, conv.padding.sizes(), conv.dilation, conv.groups};
+}
+
+// Runs the triple fused_triple accepted on x, noting each layer's output for summary().
+Tensor run_fused_triple(Module& layer, Module& next, Module& after, const Conv2dParams& params, const Tensor& x) {
+  const auto& conv = static_cast<const Conv2d&>(layer);
+  Tensor pooled = conv2d_relu_max_pool2d(x, conv.weight, conv.bias, params).values;
+  const Size2d out = window_output_size({x.size(2), x.size(3)},
+                                        Window2d{conv.options().kernel_size, params.stride, params.padding, params.dilation},
+                                        "Conv2d");
+  const std::string conv_shape = to_string(Shape{x.size(0), conv.options().out_channels, out.h, out.w});
+  layer.note_output(conv_shape);
+  next.note_output(conv_shape);
+  after.note_output(detail::describe_output(pooled));
+  return pooled;
+}
 }  // namespace
 
 Tensor Sequential::forward(const Tensor& input) {
@@ -318,6 +347,13 @@ Tensor Sequential::forward(const Tensor& input) {
   for (size_t i = 0; i < layers.size(); ++i) {
     const auto& [name, child] = layers[i];
     try {
+      if (i + 2 < layers.size()) {
+        if (const auto params = fused_triple(*child, *layers[i + 1].second, *layers[i + 2].second)) {
+          x = run_fused_triple(*child, *layers[i + 1].second, *layers[i + 2].second, *params, x);
+          i += 2;
+          continue;
+        }
+      }
       if (i + 1 < layers.size() && fuses_with_relu(*child, *layers[i + 1].second)) {
         x = static_cast<Conv2d&>(*child).forward_relu(x);
         const std::string shape = detail::describe_output(x);

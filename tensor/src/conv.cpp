@@ -232,19 +232,33 @@ detail::Winograd3x3 winograd_geometry(const ConvShape& s, Size2d in, const Conv2
 
 }  // namespace
 
+namespace {
+
+// conv2d's operands, checked (naming conv2d) and contiguous, with the convolution's shape.
+struct ConvOperands {
+  ConvShape s;
+  Tensor x, weight, bias;
+};
+
+ConvOperands conv_operands(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
+  if (!x.defined() || !weight.defined()) fail("conv2d: an operand is undefined");
+  check_same_dtype("conv2d", "input", x.dtype(), "weight", weight.dtype());
+  if (bias.defined()) check_same_dtype("conv2d", "input", x.dtype(), "bias", bias.dtype());
+  check_float_operands("conv2d", {&x, &weight, &bias});
+  const ConvShape s = conv_shape(x.shape(), weight.shape(), params, "conv2d");
+  if (bias.defined() && bias.shape() != Shape{s.out_channels}) {
+    fail("conv2d: bias of shape {} does not match out_channels {}", bias.shape(), s.out_channels);
+  }
+  return {s, x.contiguous(), weight.contiguous(), bias.defined() ? bias.contiguous() : Tensor()};
+}
+
+}  // namespace
+
 Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dParams& params,
               bool relu) {
-  if (!x_in.defined() || !weight_in.defined()) fail("conv2d: an operand is undefined");
-  check_same_dtype("conv2d", "input", x_in.dtype(), "weight", weight_in.dtype());
-  if (bias_in.defined()) check_same_dtype("conv2d", "input", x_in.dtype(), "bias", bias_in.dtype());
-  check_float_operands("conv2d", {&x_in, &weight_in, &bias_in});
-  const ConvShape s = conv_shape(x_in.shape(), weight_in.shape(), params, "conv2d");
-  if (bias_in.defined() && bias_in.shape() != Shape{s.out_channels}) {
-    fail("conv2d: bias of shape {} does not match out_channels {}", bias_in.shape(), s.out_channels);
-  }
-  const Tensor x = x_in.contiguous();
-  const Tensor weight = weight_in.contiguous();
-  const Tensor bias = bias_in.defined() ? bias_in.contiguous() : Tensor();
+  const ConvOperands operands = conv_operands(x_in, weight_in, bias_in, params);
+  const ConvShape& s = operands.s;  // (named references: lambdas below capture them)
+  const Tensor &x = operands.x, &weight = operands.weight, &bias = operands.bias;
   Tensor out = Tensor::empty({s.batch, s.out_channels, s.out.h, s.out.w}, x.dtype());
   if (out.numel() == 0) return out;
   if (use_winograd(s, params, "conv2d")) {
@@ -286,6 +300,27 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
     });
   });
   return out;
+}
+
+PoolResult conv2d_relu_max_pool2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in,
+                                  const Conv2dParams& params) {
+  const Window2d pool{.kernel = 2, .stride = 2};
+  const ConvOperands operands = conv_operands(x_in, weight_in, bias_in, params);
+  const ConvShape& s = operands.s;  // (named references: lambdas below capture them)
+  const Tensor &x = operands.x, &weight = operands.weight, &bias = operands.bias;
+  if (!use_winograd(s, params, "conv2d") || s.out.h < 2 || s.out.w < 2) {
+    return max_pool2d(conv2d(x, weight, bias, params, /*relu=*/true), pool);  // the two kernels in turn
+  }
+  const Shape pooled_shape{s.batch, s.out_channels, s.out.h / 2, s.out.w / 2};
+  PoolResult result{Tensor::empty(pooled_shape, x.dtype()), Tensor::empty(pooled_shape, int64)};
+  if (result.values.numel() == 0) return result;
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    detail::winograd_conv3x3_relu_max_pool<T>(x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
+                                              result.values.data<T>(), result.indices.data<int64_t>(),
+                                              winograd_geometry(s, {x.size(2), x.size(3)}, params));
+  });
+  return result;
 }
 
 Tensor conv2d_backward_input(const Tensor& grad_output_in, const Tensor& weight_in, const Shape& input_shape,

@@ -8,6 +8,7 @@
 #include "nabla/tensor/conv_kernels.hpp"
 
 #include "nabla/tensor/simd.hpp"
+#include "pool_rows.hpp"
 #include "window.hpp"
 
 #include <algorithm>
@@ -269,28 +270,6 @@ void col2im_kernel(const T* columns, T* image, const Geometry& g, int64_t row_st
   });
 }
 
-// The common 2x2, stride-2 window without padding, one output row from two input rows: written
-// so that it vectorises. The same rule as the general kernel: the first of equal maxima wins, and
-// the first NaN wins and propagates.
-template <class T, bool kIndices>
-inline void max_pool_2x2_row(const T* __restrict top, const T* __restrict bottom, T* __restrict values,
-                             int64_t* __restrict indices, int64_t first_index, int64_t in_w, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    T best = top[2 * i];
-    int64_t best_index = first_index + 2 * i;
-    const T candidates[3] = {top[2 * i + 1], bottom[2 * i], bottom[2 * i + 1]};
-    const int64_t offsets[3] = {1, in_w, in_w + 1};
-    for (int k = 0; k < 3; ++k) {
-      const T v = candidates[k];
-      const bool take = v > best || (v != v && best == best);
-      best = take ? v : best;
-      best_index = take ? first_index + 2 * i + offsets[k] : best_index;
-    }
-    values[i] = best;
-    if constexpr (kIndices) indices[i] = best_index;
-  }
-}
-
 template <class T>
 NABLA_SIMD_CLONES void max_pool_2x2_planes(const T* image, T* values, int64_t* indices, const Geometry& g,
                                            int64_t first_plane, int64_t last_plane) {
@@ -300,10 +279,10 @@ NABLA_SIMD_CLONES void max_pool_2x2_planes(const T* image, T* values, int64_t* i
       const int64_t row = 2 * oh * g.in_w;
       T* value_row = values + plane * g.out_plane() + oh * g.out_w;
       if (indices) {
-        max_pool_2x2_row<T, true>(in + row, in + row + g.in_w, value_row, indices + plane * g.out_plane() + oh * g.out_w,
+        detail::max_pool_2x2_row<T, true>(in + row, in + row + g.in_w, value_row, indices + plane * g.out_plane() + oh * g.out_w,
                                   row, g.in_w, g.out_w);
       } else {
-        max_pool_2x2_row<T, false>(in + row, in + row + g.in_w, value_row, nullptr, row, g.in_w, g.out_w);
+        detail::max_pool_2x2_row<T, false>(in + row, in + row + g.in_w, value_row, nullptr, row, g.in_w, g.out_w);
       }
     }
   }

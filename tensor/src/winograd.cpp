@@ -38,6 +38,7 @@
 #include "nabla/tensor/simd.hpp"  // NABLA_SIMD_DISPATCH
 #include "nabla/tensor/tensor.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "pool_rows.hpp"
 #include "winograd_simd.hpp"
 
 namespace nabla::kernels::detail {
@@ -197,6 +198,9 @@ struct Kernels {
   // y[k] = A^T m A (+ bias, then max(., 0) when relu) for every tile of one image; m = M[xi][k][first + tile].
   void (*output)(const T* m, const T* bias, bool relu, T* y, int64_t channels, Size2d out, const Tiling& t, int64_t row_lo,
                  int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
+  // The same with relu, then 2x2 stride-2 max pooling into pooled, with each winner's index.
+  void (*output_relu_pool)(const T* m, const T* bias, T* pooled, int64_t* indices, int64_t channels, Size2d out,
+                           const Tiling& t, int64_t row_lo, int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
   // grad_x = the adjoint of `input` applied to dV[xi][c][first + tile]; see the .inc.
   void (*input_adjoint)(const T* dv, T* scratch, T* grad_x, int64_t channels, Size2d in, Size2d padding,
                         const Tiling& t, int64_t row_lo, int64_t owned_from, int64_t row_hi, int64_t first, int64_t ld,
@@ -365,8 +369,12 @@ void sum_filter_grads(const std::vector<Block>& blocks, const Tiling& t, int64_t
 
 }  // namespace
 
-template <class T>
-void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Winograd3x3& g, bool relu) {
+namespace {
+
+// The forward's input transform and 36 GEMMs per block of tiles; then write(m, image, first,
+// block, geometry) turns M into the output of each of the block's images (its tiles from `first`).
+template <class T, class Write>
+void winograd_forward(const T* x, const T* weight, const Winograd3x3& g, Write&& write) {
   const int64_t C = g.in_channels, K = g.out_channels;
   const Tiling t = tiling_of(g);
   const Kernels<T>& kernel = kernels<T>();
@@ -374,7 +382,7 @@ void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Wi
   Tensor filters = Tensor::empty({kXi * K * C}, dtype_v<T>), taps = Tensor::empty({9 * K * C}, dtype_v<T>);
   kernel.filters(weight, taps.data<T>(), filters.data<T>(), K, C);
   const T* u = filters.data<T>();
-  const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
+  const int64_t in_size = C * g.in.h * g.in.w;
   for_each_block<T>(blocks, t, C, K, [&](int64_t, const Block& b, const BlockGeometry& e, T* scratch, T* v, T* m) {
     for (int64_t i = 0; i < b.images; ++i) {
       kernel.input(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo, b.row_hi,
@@ -384,10 +392,32 @@ void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Wi
       gemm<T>(false, false, K, e.tiles, C, T(1), u + xi * K * C, C, v + xi * e.c_pitch, e.ld, T(0), m + xi * e.k_pitch,
               e.ld);
     }
-    for (int64_t i = 0; i < b.images; ++i) {
-      kernel.output(m, bias, relu, y + (b.first_image + i) * out_size, K, g.out, t, b.row_lo, b.row_hi, i * e.per_image,
-                    e.ld, e.k_pitch);
-    }
+    for (int64_t i = 0; i < b.images; ++i) write(m, b.first_image + i, i * e.per_image, b, e);
+  });
+}
+
+}  // namespace
+
+template <class T>
+void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Winograd3x3& g, bool relu) {
+  const Tiling t = tiling_of(g);
+  const Kernels<T>& kernel = kernels<T>();
+  const int64_t out_size = g.out_channels * g.out.h * g.out.w;
+  winograd_forward<T>(x, weight, g, [&](const T* m, int64_t image, int64_t first, const Block& b, const BlockGeometry& e) {
+    kernel.output(m, bias, relu, y + image * out_size, g.out_channels, g.out, t, b.row_lo, b.row_hi, first, e.ld,
+                  e.k_pitch);
+  });
+}
+
+template <class T>
+void winograd_conv3x3_relu_max_pool(const T* x, const T* weight, const T* bias, T* pooled, int64_t* indices,
+                                    const Winograd3x3& g) {
+  const Tiling t = tiling_of(g);
+  const Kernels<T>& kernel = kernels<T>();
+  const int64_t pooled_size = g.out_channels * (g.out.h / 2) * (g.out.w / 2);
+  winograd_forward<T>(x, weight, g, [&](const T* m, int64_t image, int64_t first, const Block& b, const BlockGeometry& e) {
+    kernel.output_relu_pool(m, bias, pooled + image * pooled_size, indices + image * pooled_size, g.out_channels, g.out,
+                            t, b.row_lo, b.row_hi, first, e.ld, e.k_pitch);
   });
 }
 
@@ -524,6 +554,10 @@ void winograd_conv3x3_weight_grad(const T* x, const T* grad_y, T* grad_weight, c
 template void winograd_conv3x3<float>(const float*, const float*, const float*, float*, const Winograd3x3&, bool);
 template void winograd_conv3x3<double>(const double*, const double*, const double*, double*, const Winograd3x3&,
                                        bool);
+template void winograd_conv3x3_relu_max_pool<float>(const float*, const float*, const float*, float*, int64_t*,
+                                                   const Winograd3x3&);
+template void winograd_conv3x3_relu_max_pool<double>(const double*, const double*, const double*, double*, int64_t*,
+                                                    const Winograd3x3&);
 template void winograd_conv3x3_input_grad<float>(const float*, const float*, float*, const Winograd3x3&);
 template void winograd_conv3x3_input_grad<double>(const double*, const double*, double*, const Winograd3x3&);
 template void winograd_conv3x3_backward<float>(const float*, const float*, const float*, float*, float*,

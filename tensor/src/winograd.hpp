@@ -23,6 +23,12 @@ struct Winograd3x3 {
 template <class T>
 void winograd_conv3x3(const T* x, const T* weight, const T* bias, T* y, const Winograd3x3& g, bool relu = false);
 
+// max_pool2d(relu(y), 2x2, stride 2) of the convolution above, without writing y: pooled
+// [N, K, OH/2, OW/2] and each winner's index within its OH x OW plane (as max_pool2d's).
+template <class T>
+void winograd_conv3x3_relu_max_pool(const T* x, const T* weight, const T* bias, T* pooled, int64_t* indices,
+                                    const Winograd3x3& g);
+
 // grad_x [N, C, H, W] = the gradient of the convolution above with respect to its input, given
 // grad_y [N, K, OH, OW] (the adjoint: dV = U^T (A dY A^T), then the input transform's adjoint).
 template <class T>

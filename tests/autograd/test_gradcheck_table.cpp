@@ -286,6 +286,14 @@ std::vector<OpCase> core_rows() {
   t.row("conv2d_relu", "stride 2, padding 1, no bias (batched im2col), non-contiguous input",
         [strided_conv](const Args& x) { return conv2d_relu(x[0], x[1], Tensor(), strided_conv); },
         {{{2, 2, 5, 5}, transposed(normal)}, {{3, 2, 3, 3}}});
+  // The fused triple (Conv2d, ReLU, MaxPool2d(2)): pooled in Winograd's output transform, or the
+  // kernels in turn.
+  t.row("conv2d_relu_max_pool2d", "Winograd, padding 1, odd pooled size",
+        [winograd_conv](const Args& x) { return conv2d_relu_max_pool2d(x[0], x[1], x[2], winograd_conv).values; },
+        {{{2, 3, 5, 6}}, {{2, 3, 3, 3}}, {{2}}});
+  t.row("conv2d_relu_max_pool2d", "im2col, no bias, non-contiguous input",
+        [plain_conv](const Args& x) { return conv2d_relu_max_pool2d(x[0], x[1], Tensor(), plain_conv).values; },
+        {{{1, 2, 6, 7}, transposed(normal)}, {{3, 2, 3, 3}}});
   const Tensor ce_target = int_index({2, 0, 3});
   t.row("cross_entropy_rows", "plain", [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target); },
         {{{3, 4}}});
@@ -380,6 +388,9 @@ std::vector<OpCase> core_second_order_rows() {
         {{{1, 2, 3, 4}}, {{2, 2, 3, 3}}, {{2}}});
   t.row("conv2d_relu", "Winograd, padding 1", [winograd_conv](const Args& x) { return conv2d_relu(x[0], x[1], x[2], winograd_conv); },
         {{{1, 2, 3, 4}}, {{2, 2, 3, 3}}, {{2}}});
+  t.row("conv2d_relu_max_pool2d", "Winograd, padding 1",
+        [winograd_conv](const Args& x) { return conv2d_relu_max_pool2d(x[0], x[1], x[2], winograd_conv).values; },
+        {{{1, 2, 4, 4}}, {{2, 2, 3, 3}}, {{2}}});
   const Tensor ce_target = tensor({1, 0}, {2}, int64);
   t.row("cross_entropy_rows", "label smoothing 0.1",
         [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1); }, {{{2, 3}}});

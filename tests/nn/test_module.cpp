@@ -371,3 +371,44 @@ TEST_CASE("module: Sequential runs Conv2d + ReLU as one op with the pair's value
   CHECK(std::string(pair(x).grad_fn()->name()) == "relu");
   relu_hook.remove();
 }
+
+TEST_CASE("module: Sequential runs Conv2d + ReLU + MaxPool2d(2) as one op with the three's values and gradients",
+          "[module][sequential]") {
+  manual_seed(43);
+  // The second convolution (8 channels in and out, 3x3) pools inside Winograd's output transform;
+  // the first (3 channels in) runs its kernels in turn. Odd sizes: 11x11 -> 9x9 -> pooled 4x4.
+  nn::Sequential model{std::make_shared<nn::Conv2d>(3, 8, 3), std::make_shared<nn::ReLU>(),
+                       std::make_shared<nn::MaxPool2d>(2),
+                       std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 8, .out_channels = 8,
+                                                                      .kernel_size = 3, .padding = 1}),
+                       std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(2), std::make_shared<nn::Flatten>()};
+  const Tensor x = randn({2, 3, 11, 11}).requires_grad_();
+  const Tensor y = model(x);
+  CHECK(y.shape() == Shape{2, 8 * 2 * 2});
+  const Tensor g = randn(y.shape());
+  sum(y * g).backward();
+  const Tensor fused_input_grad = x.grad().clone();
+  std::vector<Tensor> fused_parameter_grads;
+  for (const Tensor& p : model.parameters()) fused_parameter_grads.push_back(p.grad().clone());
+  const std::string summary = model.summary();
+  CHECK(summary.find("[2, 8, 9, 9]") != std::string::npos);  // the convolution's and relu's own output
+  CHECK(summary.find("[2, 8, 4, 4]") != std::string::npos);  // the first pooling's
+
+  x.zero_grad();
+  model.zero_grad();
+  Tensor unfused = x;
+  for (const auto& layer : model.children()) unfused = (*layer)(unfused);
+  CHECK(equal(unfused, y));
+  sum(unfused * g).backward();
+  CHECK(equal(x.grad(), fused_input_grad));
+  const std::vector<Tensor> parameters = model.parameters();
+  for (size_t i = 0; i < parameters.size(); ++i) CHECK(equal(parameters[i].grad(), fused_parameter_grads[i]));
+
+  // Recorded as one op; a pooling other than 2x2 stride 2 leaves the pair fused and the pool apart.
+  nn::Sequential triple{std::make_shared<nn::Conv2d>(3, 4, 3), std::make_shared<nn::ReLU>(),
+                        std::make_shared<nn::MaxPool2d>(2)};
+  CHECK(std::string(triple(x).grad_fn()->name()) == "conv2d_relu_max_pool2d");
+  nn::Sequential overlapping{std::make_shared<nn::Conv2d>(3, 4, 3), std::make_shared<nn::ReLU>(),
+                             std::make_shared<nn::MaxPool2d>(nn::Pool2dOptions{.kernel_size = 2, .stride = 1})};
+  CHECK(std::string(overlapping(x).grad_fn()->name()) == "max_pool2d");
+}

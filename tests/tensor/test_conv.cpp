@@ -279,3 +279,43 @@ TEST_CASE("conv2d with relu writes relu(conv2d) on every path, NaN kept", "[conv
     }
   }
 }
+
+TEST_CASE("conv2d_relu_max_pool2d equals max_pool2d of conv2d with relu, values and indices", "[conv]") {
+  // Winograd pools in its output transform (odd output sizes leave their last row or column out,
+  // large images go in bands of tile rows, small ones in blocks of images); other convolutions run
+  // the two kernels in turn.
+  const std::vector<Case> cases = {
+      {"Winograd, 24x24 output", {3, 8, 26, 26}, {9, 8, 3, 3}, {}},
+      {"Winograd, odd 7x9 output", {2, 8, 7, 9}, {8, 8, 3, 3}, {.padding = 1}},
+      {"Winograd, a large image in bands", {1, 8, 41, 37}, {8, 8, 3, 3}, {}},
+      {"Winograd, blocks of small images", {37, 8, 6, 6}, {8, 8, 3, 3}, {.padding = 1}},
+      {"Winograd, 2x3 output", {2, 8, 4, 5}, {8, 8, 3, 3}, {}},
+      {"im2col (one input channel)", {2, 1, 12, 12}, {4, 1, 3, 3}, {}},
+  };
+  const Window2d pool{.kernel = 2, .stride = 2};
+  reference::Rng rng(31);
+  for (DType dtype : {float64, float32}) {
+    for (const Case& c : cases) {
+      INFO(c.name << ", " << dtype_name(dtype));
+      const Tensor x = random_tensor(c.input, dtype, rng);
+      const Tensor w = random_tensor(c.weight, dtype, rng);
+      const Tensor bias = random_tensor({c.weight[0]}, dtype, rng);
+      const PoolResult fused = conv2d_relu_max_pool2d(x, w, bias, c.params);
+      const PoolResult apart = max_pool2d(conv2d(x, w, bias, c.params, /*relu=*/true), pool);
+      REQUIRE(fused.values.shape() == apart.values.shape());
+      CHECK(equal(fused.values, apart.values));
+      CHECK(equal(fused.indices, apart.indices));
+      CHECK(equal(conv2d_relu_max_pool2d(x, w, Tensor(), c.params).values,
+                  max_pool2d(conv2d(x, w, Tensor(), c.params, true), pool).values));
+
+      // The first NaN of a window wins and propagates, as max_pool2d's.
+      Tensor poisoned = x.clone();
+      poisoned.narrow(2, 1, 1).narrow(3, 2, 1).fill_(std::numeric_limits<double>::quiet_NaN());
+      const PoolResult fused_nan = conv2d_relu_max_pool2d(poisoned, w, bias, c.params);
+      const PoolResult apart_nan = max_pool2d(conv2d(poisoned, w, bias, c.params, true), pool);
+      CHECK(reference::elements(sum(isnan(fused_nan.values).to(int64)))[0] > 0);
+      CHECK(equal(isnan(fused_nan.values), isnan(apart_nan.values)));
+      CHECK(equal(fused_nan.indices, apart_nan.indices));
+    }
+  }
+}

@@ -253,6 +253,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, co
 // through relu (nn::Sequential runs a Conv2d followed by a ReLU this way). Same values and
 // gradients as the two ops, second derivatives included.
 Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& params = {});
+// max_pool2d(relu(conv2d(x, weight, bias)), 2x2 window, stride 2) as one recorded op (Sequential
+// runs Conv2d, ReLU, MaxPool2d(2) this way): values and each winner's index, as max_pool2d's.
+// Where Winograd applies the convolution's output is pooled as it is computed and never stored.
+ValuesIndices conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+                                     const Conv2dParams& params = {});
 // Max pooling: values [N, C, OH, OW] and int64 indices of each winner within its H*W input plane.
 ValuesIndices max_pool2d(const Tensor& x, const Window2d& window);
 // divisor_override, when set, replaces the window's element count as the divisor.

@@ -77,6 +77,7 @@ class MaxPool2d : public Module {
   ValuesIndices forward_with_indices(const Tensor& input);
   std::string type_name() const override { return "MaxPool2d"; }
   std::string extra_repr() const override;
+  const Pool2dOptions& options() const { return options_; }
 
  private:
   Pool2dOptions options_;

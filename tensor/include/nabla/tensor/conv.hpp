@@ -33,6 +33,12 @@ namespace nabla::kernels {
 // max(y, 0) (NaN kept, as relu) is written in the same pass that writes y: conv2d_relu's forward.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params,
               bool relu = false);
+// max_pool2d(conv2d(x, weight, bias, params, relu = true), 2x2 window, stride 2): values and
+// indices as max_pool2d's (each winner's index within its OH x OW plane). Where Winograd computes
+// the convolution, its output transform pools as it writes, and the convolution's own output
+// never reaches memory; otherwise the two kernels run in turn.
+PoolResult conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                  const Conv2dParams& params);
 // The gradient with respect to x: the adjoint of conv2d in x (a transposed convolution).
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,
                              const Conv2dParams& params);
