@@ -328,23 +328,18 @@ TEST_CASE("module: a user module nests inside Sequential with prefixed names", "
   }
 }
 
-TEST_CASE("module: Sequential runs Conv2d + ReLU as one op with the pair's values and gradients", "[module][sequential]") {
-  manual_seed(41);
-  // 8 channels in and out: the second convolution takes the Winograd path, the first im2col.
-  nn::Sequential model{std::make_shared<nn::Conv2d>(3, 8, 3), std::make_shared<nn::ReLU>(),
-                       std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 8, .out_channels = 8,
-                                                                      .kernel_size = 3, .padding = 1}),
-                       std::make_shared<nn::ReLU>(), std::make_shared<nn::Flatten>()};
-  const Tensor x = randn({2, 3, 9, 9}).requires_grad_();
-  const Tensor y = model(x);
+namespace {
+// y = model(x) ran Sequential's fused groups: running the same layers one by one gives the same
+// values and, for a random upstream gradient, the same input and parameter gradients, bit for bit.
+void check_same_as_layers_one_by_one(nn::Sequential& model, const Tensor& x, const Tensor& y) {
   const Tensor g = randn(y.shape());
+  x.zero_grad();
+  model.zero_grad();
   sum(y * g).backward();
   const Tensor fused_input_grad = x.grad().clone();
   std::vector<Tensor> fused_parameter_grads;
   for (const Tensor& p : model.parameters()) fused_parameter_grads.push_back(p.grad().clone());
-  CHECK(model.summary().find("[2, 8, 7, 7]") != std::string::npos);  // both layers of a pair show their output
 
-  // The same layers one by one: the values and every gradient agree bit for bit.
   x.zero_grad();
   model.zero_grad();
   Tensor unfused = x;
@@ -354,6 +349,20 @@ TEST_CASE("module: Sequential runs Conv2d + ReLU as one op with the pair's value
   CHECK(equal(x.grad(), fused_input_grad));
   const std::vector<Tensor> parameters = model.parameters();
   for (size_t i = 0; i < parameters.size(); ++i) CHECK(equal(parameters[i].grad(), fused_parameter_grads[i]));
+}
+}  // namespace
+
+TEST_CASE("module: Sequential runs Conv2d + ReLU as one op with the pair's values and gradients", "[module][sequential]") {
+  manual_seed(41);
+  // 8 channels in and out: the second convolution takes the Winograd path, the first im2col.
+  nn::Sequential model{std::make_shared<nn::Conv2d>(3, 8, 3), std::make_shared<nn::ReLU>(),
+                       std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 8, .out_channels = 8,
+                                                                      .kernel_size = 3, .padding = 1}),
+                       std::make_shared<nn::ReLU>(), std::make_shared<nn::Flatten>()};
+  const Tensor x = randn({2, 3, 9, 9}).requires_grad_();
+  const Tensor y = model(x);
+  CHECK(model.summary().find("[2, 8, 7, 7]") != std::string::npos);  // both layers of a pair show their output
+  check_same_as_layers_one_by_one(model, x, y);
 
   // A hook on either layer sees the pair apart: the convolution's own output, negatives included.
   Tensor seen;
@@ -385,24 +394,10 @@ TEST_CASE("module: Sequential runs Conv2d + ReLU + MaxPool2d(2) as one op with t
   const Tensor x = randn({2, 3, 11, 11}).requires_grad_();
   const Tensor y = model(x);
   CHECK(y.shape() == Shape{2, 8 * 2 * 2});
-  const Tensor g = randn(y.shape());
-  sum(y * g).backward();
-  const Tensor fused_input_grad = x.grad().clone();
-  std::vector<Tensor> fused_parameter_grads;
-  for (const Tensor& p : model.parameters()) fused_parameter_grads.push_back(p.grad().clone());
-  const std::string summary = model.summary();
+  const std::string summary = model.summary();  // (before the layers run one by one below)
   CHECK(summary.find("[2, 8, 9, 9]") != std::string::npos);  // the convolution's and relu's own output
   CHECK(summary.find("[2, 8, 4, 4]") != std::string::npos);  // the first pooling's
-
-  x.zero_grad();
-  model.zero_grad();
-  Tensor unfused = x;
-  for (const auto& layer : model.children()) unfused = (*layer)(unfused);
-  CHECK(equal(unfused, y));
-  sum(unfused * g).backward();
-  CHECK(equal(x.grad(), fused_input_grad));
-  const std::vector<Tensor> parameters = model.parameters();
-  for (size_t i = 0; i < parameters.size(); ++i) CHECK(equal(parameters[i].grad(), fused_parameter_grads[i]));
+  check_same_as_layers_one_by_one(model, x, y);
 
   // Recorded as one op; a pooling other than 2x2 stride 2 leaves the pair fused and the pool apart.
   nn::Sequential triple{std::make_shared<nn::Conv2d>(3, 4, 3), std::make_shared<nn::ReLU>(),
