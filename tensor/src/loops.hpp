@@ -114,15 +114,19 @@ void unary_loop(const Tensor& out, const Tensor& x, Op op) {
   const Tin* px = static_cast<const Tin*>(x.raw_data());
   auto plan = make_plan<2>(out.shape(), {out.strides(), broadcast_strides(x, out.shape())});
   for_each_row<2>(plan, [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {
+    // A copy of op on this frame: its captures (a slope, a scale) then cannot alias the output,
+    // so they stay in registers and the loops vectorise; through `op` they are reloaded after
+    // every store.
+    const Op f = op;
     Tout* o = po + off[0];
     const Tin* a = px + off[1];
     if (st[0] == 1 && st[1] == 1) {
-      for (int64_t i = 0; i < n; ++i) o[i] = op(a[i]);
+      for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
     } else if (st[0] == 1 && st[1] == 0) {
-      const Tout v = op(a[0]);
+      const Tout v = f(a[0]);
       for (int64_t i = 0; i < n; ++i) o[i] = v;
     } else {
-      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = op(a[i * st[1]]);
+      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(a[i * st[1]]);
     }
   });
 }
@@ -135,19 +139,20 @@ void binary_loop(const Tensor& out, const Tensor& x, const Tensor& y, Op op) {
   auto plan = make_plan<3>(out.shape(), {out.strides(), broadcast_strides(x, out.shape()),
                                          broadcast_strides(y, out.shape())});
   for_each_row<3>(plan, [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& st) {
+    const Op f = op;  // as in unary_loop: captures kept out of the output's reach
     Tout* o = po + off[0];
     const Tin* a = px + off[1];
     const Tin* b = py + off[2];
     if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
-      for (int64_t i = 0; i < n; ++i) o[i] = op(a[i], b[i]);
+      for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
     } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
       const Tin bv = b[0];
-      for (int64_t i = 0; i < n; ++i) o[i] = op(a[i], bv);
+      for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], bv);
     } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
       const Tin av = a[0];
-      for (int64_t i = 0; i < n; ++i) o[i] = op(av, b[i]);
+      for (int64_t i = 0; i < n; ++i) o[i] = f(av, b[i]);
     } else {
-      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = op(a[i * st[1]], b[i * st[2]]);
+      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(a[i * st[1]], b[i * st[2]]);
     }
   });
 }
