@@ -12,7 +12,9 @@
 #include "window.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -203,6 +205,122 @@ NABLA_NO_MEMSET_LOOPS inline void im2col_strided_row(
   for (int64_t o = inside.last; o < length; ++o) dst[o] = T(0);
 }
 
+// Where the output rows are short or strided (a 4x4 stride-2 layer's are 3 to 14 long), im2col
+// and col2im walk a table instead of the rows: per tap and output position, the offset in the
+// input plane it reads, or -1 where it reads padding. One flat loop of OH*OW per tap then replaces
+// OH short loops, each with its own set-up and padding edges.
+bool use_tap_table(const Geometry& g) {
+  constexpr int64_t kMostEntries = 1 << 16;  // 256 KB of table; larger planes have long rows anyway
+  return (g.stride_w != 1 || g.out_w < 16) && g.taps() * g.out_plane() <= kMostEntries &&
+         g.in_plane() <= INT32_MAX;
+}
+
+// The table for g, built once per geometry and thread: a batch unfolds image after image (and
+// threads each their own images) with one geometry, so it is built once per call, not per image.
+const int32_t* tap_table(const Geometry& g) {
+  struct Cached {
+    std::array<int64_t, 12> key{};
+    std::vector<int32_t> offsets;
+  };
+  thread_local Cached cached;
+  const std::array<int64_t, 12> key{g.in_h,     g.in_w,      g.out_h,     g.out_w,     g.kernel_h,   g.kernel_w,
+                                    g.stride_h, g.stride_w,  g.padding_h, g.padding_w, g.dilation_h, g.dilation_w};
+  if (cached.key == key && !cached.offsets.empty()) return cached.offsets.data();
+  cached.key = key;
+  cached.offsets.resize(static_cast<size_t>(g.taps() * g.out_plane()));
+  int32_t* entry = cached.offsets.data();
+  for (int64_t i = 0; i < g.kernel_h; ++i) {
+    for (int64_t j = 0; j < g.kernel_w; ++j) {
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        const int64_t row = oh * g.stride_h - g.padding_h + i * g.dilation_h;
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const int64_t column = ow * g.stride_w - g.padding_w + j * g.dilation_w;
+          const bool inside = row >= 0 && row < g.in_h && column >= 0 && column < g.in_w;
+          *entry++ = inside ? static_cast<int32_t>(row * g.in_w + column) : -1;
+        }
+      }
+    }
+  }
+  return cached.offsets.data();
+}
+
+// columns[l] = plane[offsets[l]], 0 where the offset is -1.
+template <class T>
+NABLA_SIMD_CLONES void gather_by_table(const T* __restrict plane, T* __restrict columns, const int32_t* __restrict offsets, int64_t n) {
+  for (int64_t l = 0; l < n; ++l) {
+    const int32_t k = offsets[l];
+    const T v = plane[k < 0 ? 0 : k];
+    columns[l] = k < 0 ? T(0) : v;
+  }
+}
+
+// col2im's table, the other way round: for each input position, the column entries that add into
+// it (tap * row_stride + output position, taps in order), `per_input` of them, -1 padding the
+// shorter lists. Stored entry-major ([per_input, H*W]), so that col2im is per_input passes of
+// gathers over the plane (no scatter, no zero fill first), each input summed in im2col's tap order.
+struct Contributions {
+  const int32_t* entries = nullptr;
+  int64_t per_input = 0;
+};
+
+// False when a plane's columns (taps rows of row_stride) are too long for int32 entries.
+bool fits_contribution_table(const Geometry& g, int64_t row_stride) {
+  return g.taps() * row_stride <= INT32_MAX;
+}
+
+Contributions contribution_table(const Geometry& g, int64_t row_stride) {
+  struct Cached {
+    std::array<int64_t, 13> key{};
+    std::vector<int32_t> entries;
+    int64_t per_input = 0;
+  };
+  thread_local Cached cached;
+  const std::array<int64_t, 13> key{g.in_h,      g.in_w,       g.out_h,        g.out_w,   g.kernel_h,
+                                    g.kernel_w,  g.stride_h,   g.stride_w,     g.padding_h, g.padding_w,
+                                    g.dilation_h, g.dilation_w, row_stride};
+  if (cached.key == key && !cached.entries.empty()) return {cached.entries.data(), cached.per_input};
+  const int32_t* offsets = tap_table(g);
+  const int64_t length = g.out_plane();
+  std::vector<int64_t> count(static_cast<size_t>(g.in_plane()), 0);
+  for (int64_t e = 0; e < g.taps() * length; ++e) {
+    if (offsets[e] >= 0) ++count[static_cast<size_t>(offsets[e])];
+  }
+  const int64_t per_input = std::max<int64_t>(1, *std::max_element(count.begin(), count.end()));
+  cached.key = key;
+  cached.per_input = per_input;
+  cached.entries.assign(static_cast<size_t>(per_input * g.in_plane()), -1);
+  std::fill(count.begin(), count.end(), 0);
+  for (int64_t t = 0; t < g.taps(); ++t) {
+    for (int64_t l = 0; l < length; ++l) {
+      const int32_t k = offsets[t * length + l];
+      if (k < 0) continue;
+      int64_t& filled = count[static_cast<size_t>(k)];
+      cached.entries[static_cast<size_t>(filled * g.in_plane() + k)] = static_cast<int32_t>(t * row_stride + l);
+      ++filled;
+    }
+  }
+  return {cached.entries.data(), per_input};
+}
+
+// plane[p] = the sum over e of columns[entries[e][p]] (skipping -1), for p in [0, n).
+template <class T>
+NABLA_SIMD_CLONES void sum_by_table(const T* __restrict columns, T* __restrict plane, const int32_t* __restrict entries,
+                                    int64_t per_input, int64_t n) {
+  for (int64_t p = 0; p < n; ++p) {
+    const int32_t k = entries[p];
+    const T v = columns[k < 0 ? 0 : k];
+    plane[p] = T(0) + (k < 0 ? T(0) : v);  // 0 + v, as the zero-filled plane of the row path
+  }
+  for (int64_t e = 1; e < per_input; ++e) {
+    const int32_t* row = entries + e * n;
+    for (int64_t p = 0; p < n; ++p) {
+      const int32_t k = row[p];
+      const T v = columns[k < 0 ? 0 : k];
+      plane[p] += k < 0 ? T(0) : v;
+    }
+  }
+}
+
 // Row r of the columns starts at columns + r * row_stride (row_stride >= OH*OW; 0 means OH*OW), so
 // that the columns of several images can sit side by side in one matrix.
 template <class T>
@@ -210,6 +328,18 @@ void im2col_kernel(const T* image, T* columns, const Geometry& g, int64_t row_st
   const TapOutputs outputs = tap_outputs(g);
   const int64_t length = g.out_plane();
   const int64_t ld = row_stride > 0 ? row_stride : length;
+  if (use_tap_table(g)) {
+    parallel_for(0, g.planes, plane_grain(g.taps() * length), [&](int64_t lo, int64_t hi) {
+      const int32_t* table = tap_table(g);
+      for (int64_t plane = lo; plane < hi; ++plane) {
+        for (int64_t t = 0; t < g.taps(); ++t) {
+          gather_by_table<T>(image + plane * g.in_plane(), columns + (plane * g.taps() + t) * ld, table + t * length,
+                             length);
+        }
+      }
+    });
+    return;
+  }
   parallel_for(0, g.planes, plane_grain(g.taps() * length), [&](int64_t lo, int64_t hi) {
     for (int64_t plane = lo; plane < hi; ++plane) {
       const T* in = image + plane * g.in_plane();
@@ -246,6 +376,16 @@ void col2im_kernel(const T* columns, T* image, const Geometry& g, int64_t row_st
   const TapOutputs outputs = tap_outputs(g);
   const int64_t length = g.out_plane();
   const int64_t ld = row_stride > 0 ? row_stride : length;
+  if (use_tap_table(g) && fits_contribution_table(g, ld)) {
+    parallel_for(0, g.planes, plane_grain(g.taps() * length), [&](int64_t lo, int64_t hi) {
+      const Contributions table = contribution_table(g, ld);
+      for (int64_t plane = lo; plane < hi; ++plane) {
+        sum_by_table<T>(columns + plane * g.taps() * ld, image + plane * g.in_plane(), table.entries, table.per_input,
+                        g.in_plane());
+      }
+    });
+    return;
+  }
   parallel_for(0, g.planes, plane_grain(g.taps() * length), [&](int64_t lo, int64_t hi) {
     for (int64_t plane = lo; plane < hi; ++plane) {
       T* out = image + plane * g.in_plane();
