@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
+#include <vector>
+
 #include "nabla/tensor.hpp"
 
 using namespace nabla;
@@ -41,4 +45,39 @@ TEST_CASE("float32 sigmoid (vectorised exp) matches double precision over the wh
   CHECK(special[0] == 1.0f);
   CHECK(special[1] == 0.0f);
   CHECK(std::isnan(special[2]));
+}
+
+TEST_CASE("leaky_relu keeps NaN, infinities and -0.0 as PyTorch does, in vector bodies and tails", "[elementwise]") {
+  // torch 2.x, slope 0.2: leaky_relu([nan, -0., 0., -inf, inf, -2, 3]) = [nan, -0., 0., -inf, inf, -0.4, 3],
+  // and its backward for grad [5, 1, 1, 1, 1, 1, nan] is [1, 0.2, 0.2, 0.2, 1, 0.2, nan]: x > 0 ? g
+  // : g * slope, so NaN inputs take the slope. The seven values repeat over 37 elements, so that
+  // each meets every lane of the vectorised loop and its scalar tail.
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> x{nan, -0.0, 0.0, -inf, inf, -2.0, 3.0};
+  const std::vector<double> y{nan, -0.0, 0.0, -inf, inf, -0.4, 3.0};
+  const std::vector<double> g{5, 1, 1, 1, 1, 1, nan};
+  const std::vector<double> dx{1, 0.2, 0.2, 0.2, 1, 0.2, nan};
+  auto repeated = [](const std::vector<double>& pattern) {
+    std::vector<double> out(37);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = pattern[i % pattern.size()];
+    return out;
+  };
+  for (DType dtype : {float32, float64}) {
+    INFO(dtype_name(dtype));
+    const Tensor input = from_vector(repeated(x), {37}).to(dtype);
+    const std::vector<double> values = leaky_relu(input, 0.2).to(float64).to_vector<double>();
+    const std::vector<double> grads =
+        leaky_relu_backward(from_vector(repeated(g), {37}).to(dtype), input, 0.2).to(float64).to_vector<double>();
+    for (size_t i = 0; i < values.size(); ++i) {
+      INFO("element " << i);
+      const double want = y[i % y.size()], want_grad = dx[i % dx.size()];
+      CHECK(std::isnan(values[i]) == std::isnan(want));
+      if (!std::isnan(want)) {
+        CHECK(values[i] == Approx(want).epsilon(1e-7));
+        CHECK(std::signbit(values[i]) == std::signbit(want));
+      }
+      CHECK(std::isnan(grads[i]) == std::isnan(want_grad));
+      if (!std::isnan(want_grad)) CHECK(grads[i] == Approx(want_grad).epsilon(1e-7));
+    }
+  }
 }
