@@ -48,7 +48,7 @@ TEST_CASE("float32 sigmoid (vectorised exp) matches double precision over the wh
 }
 
 TEST_CASE("leaky_relu keeps NaN, infinities and -0.0 as PyTorch does, in vector bodies and tails", "[elementwise]") {
-  // torch 2.x, slope 0.2: leaky_relu([nan, -0., 0., -inf, inf, -2, 3]) = [nan, -0., 0., -inf, inf, -0.4, 3],
+  // torch 1.13, slope 0.2: leaky_relu([nan, -0., 0., -inf, inf, -2, 3]) = [nan, -0., 0., -inf, inf, -0.4, 3],
   // and its backward for grad [5, 1, 1, 1, 1, 1, nan] is [1, 0.2, 0.2, 0.2, 1, 0.2, nan]: x > 0 ? g
   // : g * slope, so NaN inputs take the slope. The seven values repeat over 37 elements, so that
   // each meets every lane of the vectorised loop and its scalar tail.
