@@ -4,7 +4,8 @@
 //
 // Padding is never materialised. For each kernel tap the range of output positions that read
 // inside the input is computed once per call, so the inner loops run over exactly the in-bounds
-// part with no per-element test (and, for stride 1, as a memcpy).
+// part with no per-element test (and, for stride 1, as a memcpy). im2col and col2im on short or
+// strided rows use a per-geometry table of input offsets instead (see use_tap_table).
 #include "nabla/tensor/conv_kernels.hpp"
 
 #include "nabla/tensor/simd.hpp"
@@ -215,16 +216,23 @@ bool use_tap_table(const Geometry& g) {
          g.in_plane() <= INT32_MAX;
 }
 
+// Everything of g but the plane count: what the tables below depend on.
+using GeometryKey = std::array<int64_t, 12>;
+GeometryKey geometry_key(const Geometry& g) {
+  return {g.in_h,     g.in_w,     g.out_h,     g.out_w,     g.kernel_h,   g.kernel_w,
+          g.stride_h, g.stride_w, g.padding_h, g.padding_w, g.dilation_h, g.dilation_w};
+}
+
 // The table for g, built once per geometry and thread: a batch unfolds image after image (and
 // threads each their own images) with one geometry, so it is built once per call, not per image.
+// The pointer stays valid until this thread asks for another geometry's table.
 const int32_t* tap_table(const Geometry& g) {
   struct Cached {
-    std::array<int64_t, 12> key{};
+    GeometryKey key{};
     std::vector<int32_t> offsets;
   };
   thread_local Cached cached;
-  const std::array<int64_t, 12> key{g.in_h,     g.in_w,      g.out_h,     g.out_w,     g.kernel_h,   g.kernel_w,
-                                    g.stride_h, g.stride_w,  g.padding_h, g.padding_w, g.dilation_h, g.dilation_w};
+  const GeometryKey key = geometry_key(g);
   if (cached.key == key && !cached.offsets.empty()) return cached.offsets.data();
   cached.key = key;
   cached.offsets.resize(static_cast<size_t>(g.taps() * g.out_plane()));
@@ -268,25 +276,28 @@ bool fits_contribution_table(const Geometry& g, int64_t row_stride) {
   return g.taps() * row_stride <= INT32_MAX;
 }
 
+// Built once per geometry, row stride and thread, as tap_table.
 Contributions contribution_table(const Geometry& g, int64_t row_stride) {
   struct Cached {
-    std::array<int64_t, 13> key{};
+    GeometryKey key{};
+    int64_t row_stride = -1;
     std::vector<int32_t> entries;
     int64_t per_input = 0;
   };
   thread_local Cached cached;
-  const std::array<int64_t, 13> key{g.in_h,      g.in_w,       g.out_h,        g.out_w,   g.kernel_h,
-                                    g.kernel_w,  g.stride_h,   g.stride_w,     g.padding_h, g.padding_w,
-                                    g.dilation_h, g.dilation_w, row_stride};
-  if (cached.key == key && !cached.entries.empty()) return {cached.entries.data(), cached.per_input};
+  const GeometryKey key = geometry_key(g);
+  if (cached.key == key && cached.row_stride == row_stride && !cached.entries.empty()) {
+    return {cached.entries.data(), cached.per_input};
+  }
   const int32_t* offsets = tap_table(g);
   const int64_t length = g.out_plane();
   std::vector<int64_t> count(static_cast<size_t>(g.in_plane()), 0);
   for (int64_t e = 0; e < g.taps() * length; ++e) {
     if (offsets[e] >= 0) ++count[static_cast<size_t>(offsets[e])];
   }
-  const int64_t per_input = std::max<int64_t>(1, *std::max_element(count.begin(), count.end()));
+  const int64_t per_input = std::max<int64_t>(1, count.empty() ? 1 : *std::max_element(count.begin(), count.end()));
   cached.key = key;
+  cached.row_stride = row_stride;
   cached.per_input = per_input;
   cached.entries.assign(static_cast<size_t>(per_input * g.in_plane()), -1);
   std::fill(count.begin(), count.end(), 0);
