@@ -220,6 +220,25 @@ Tensor Optimizer::step(const LossClosure& closure) {
   return loss;
 }
 
+void Optimizer::for_each_gradient(
+    const std::function<void(size_t group_index)>& begin_group,
+    const std::function<void(size_t i, const kernels::Tensor& values, const kernels::Tensor& gradient)>& update) {
+  NoGradGuard no_grad;
+  ++step_count_;
+  for (size_t group_index = 0; group_index < groups_.size(); ++group_index) {
+    begin_group(group_index);
+    const ParamGroup& group = groups_[group_index];
+    for (size_t k = 0; k < group.params.size(); ++k) {
+      const size_t i = group_offset(group_index) + k;
+      const Tensor& parameter = group.params[k];
+      const kernels::Tensor gradient = detail::gradient_of(parameter, i, type_name());
+      if (!gradient.defined()) continue;
+      update(i, parameter.raw(), gradient);
+      parameter.raw().storage()->bump_version();
+    }
+  }
+}
+
 void Optimizer::zero_grad() {
   for (const Tensor& parameter : parameters_) parameter.zero_grad();
 }

@@ -49,34 +49,25 @@ void Adagrad::check_options(const ParamGroup& group, size_t group_index) const {
 }
 
 void Adagrad::step() {
-  NoGradGuard no_grad;
-  ++step_count_;
-  for (size_t group_index = 0; group_index < param_groups().size(); ++group_index) {
-    const ParamGroup& group = param_groups()[group_index];
-    const AdagradOptions o = checked_options(group, where(group_index));
-    for (size_t k = 0; k < group.params.size(); ++k) {
-      const size_t i = group_offset(group_index) + k;
-      const Tensor& parameter = group.params[k];
-      const kernels::Tensor grad = detail::gradient_of(parameter, i, "Adagrad");
-      if (!grad.defined()) continue;
-      const kernels::Tensor& values = parameter.raw();
-      const int64_t t = ++*buffer(i, detail::kStepBuffer).data<int64_t>();
-      kernels::Tensor sum = buffer(i, "sum", o.initial_accumulator_value);
-      const double clr = o.lr / (1.0 + static_cast<double>(t - 1) * o.lr_decay);
-      dispatch_floating(values.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        T* p = values.data<T>();
-        const T* g = grad.data<T>();
-        T* s = sum.data<T>();
-        const T sign = static_cast<T>(detail::gradient_sign(o.maximize));
-        detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-          adagrad_update<T>(p + begin, g + begin, s + begin, end - begin, sign, static_cast<T>(o.weight_decay),
-                            static_cast<T>(clr), static_cast<T>(o.eps));
+  AdagradOptions o;  // the options of the group being stepped
+  for_each_gradient(
+      [&](size_t group_index) { o = checked_options(param_groups()[group_index], where(group_index)); },
+      [&](size_t i, const kernels::Tensor& values, const kernels::Tensor& grad) {
+        const int64_t t = ++*buffer(i, detail::kStepBuffer).data<int64_t>();
+        kernels::Tensor sum = buffer(i, "sum", o.initial_accumulator_value);
+        const double clr = o.lr / (1.0 + static_cast<double>(t - 1) * o.lr_decay);
+        dispatch_floating(values.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          T* p = values.data<T>();
+          const T* g = grad.data<T>();
+          T* s = sum.data<T>();
+          const T sign = static_cast<T>(detail::gradient_sign(o.maximize));
+          detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
+            adagrad_update<T>(p + begin, g + begin, s + begin, end - begin, sign, static_cast<T>(o.weight_decay),
+                              static_cast<T>(clr), static_cast<T>(o.eps));
+          });
         });
       });
-      values.storage()->bump_version();
-    }
-  }
 }
 
 }  // namespace nabla::nn

@@ -72,50 +72,41 @@ void Adam::check_options(const ParamGroup& group, size_t group_index) const {
 }
 
 void Adam::step() {
-  NoGradGuard no_grad;
-  ++step_count_;
-  for (size_t group_index = 0; group_index < param_groups().size(); ++group_index) {
-    const ParamGroup& group = param_groups()[group_index];
-    const AdamOptions o = checked_options(group, where(group_index));
-    for (size_t k = 0; k < group.params.size(); ++k) {
-      const size_t i = group_offset(group_index) + k;
-      const Tensor& parameter = group.params[k];
-      const kernels::Tensor grad = detail::gradient_of(parameter, i, type_name());
-      if (!grad.defined()) continue;
-      const kernels::Tensor& values = parameter.raw();
-      int64_t& steps = *buffer(i, detail::kStepBuffer).data<int64_t>();
-      const int64_t t = ++steps;
-      kernels::Tensor exp_avg = buffer(i, "exp_avg");
-      kernels::Tensor exp_avg_sq = buffer(i, "exp_avg_sq");
-      kernels::Tensor max_exp_avg_sq = o.amsgrad ? buffer(i, "max_exp_avg_sq") : kernels::Tensor();
+  AdamOptions o;  // the options of the group being stepped
+  for_each_gradient(
+      [&](size_t group_index) { o = checked_options(param_groups()[group_index], where(group_index)); },
+      [&](size_t i, const kernels::Tensor& values, const kernels::Tensor& grad) {
+        int64_t& steps = *buffer(i, detail::kStepBuffer).data<int64_t>();
+        const int64_t t = ++steps;
+        kernels::Tensor exp_avg = buffer(i, "exp_avg");
+        kernels::Tensor exp_avg_sq = buffer(i, "exp_avg_sq");
+        kernels::Tensor max_exp_avg_sq = o.amsgrad ? buffer(i, "max_exp_avg_sq") : kernels::Tensor();
 
-      const double bias_correction1 = 1.0 - std::pow(o.beta1, static_cast<double>(t));
-      const double bias_correction2 = 1.0 - std::pow(o.beta2, static_cast<double>(t));
-      dispatch_floating(values.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        T* p = values.data<T>();
-        const T* g = grad.data<T>();
-        T* m = exp_avg.data<T>();
-        T* v = exp_avg_sq.data<T>();
-        T* v_max = o.amsgrad ? max_exp_avg_sq.data<T>() : nullptr;
-        // 1 - beta in double, then rounded once (as PyTorch passes it), not 1 - float(beta).
-        const AdamConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
-                                 static_cast<T>(o.beta1),
-                                 static_cast<T>(o.beta2),
-                                 static_cast<T>(1.0 - o.beta1),
-                                 static_cast<T>(1.0 - o.beta2),
-                                 static_cast<T>(o.eps),
-                                 static_cast<T>(decoupled_ ? 0.0 : o.weight_decay),
-                                 static_cast<T>(decoupled_ ? 1.0 - o.lr * o.weight_decay : 1.0),
-                                 static_cast<T>(o.lr / bias_correction1),
-                                 static_cast<T>(std::sqrt(bias_correction2))};
-        detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-          adam_update<T>(p + begin, g + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, end - begin, c);
+        const double bias_correction1 = 1.0 - std::pow(o.beta1, static_cast<double>(t));
+        const double bias_correction2 = 1.0 - std::pow(o.beta2, static_cast<double>(t));
+        dispatch_floating(values.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          T* p = values.data<T>();
+          const T* g = grad.data<T>();
+          T* m = exp_avg.data<T>();
+          T* v = exp_avg_sq.data<T>();
+          T* v_max = o.amsgrad ? max_exp_avg_sq.data<T>() : nullptr;
+          // 1 - beta in double, then rounded once (as PyTorch passes it), not 1 - float(beta).
+          const AdamConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
+                                   static_cast<T>(o.beta1),
+                                   static_cast<T>(o.beta2),
+                                   static_cast<T>(1.0 - o.beta1),
+                                   static_cast<T>(1.0 - o.beta2),
+                                   static_cast<T>(o.eps),
+                                   static_cast<T>(decoupled_ ? 0.0 : o.weight_decay),
+                                   static_cast<T>(decoupled_ ? 1.0 - o.lr * o.weight_decay : 1.0),
+                                   static_cast<T>(o.lr / bias_correction1),
+                                   static_cast<T>(std::sqrt(bias_correction2))};
+          detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
+            adam_update<T>(p + begin, g + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, end - begin, c);
+          });
         });
       });
-      values.storage()->bump_version();
-    }
-  }
 }
 
 }  // namespace nabla::nn

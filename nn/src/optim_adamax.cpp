@@ -48,41 +48,32 @@ void Adamax::check_options(const ParamGroup& group, size_t group_index) const {
 }
 
 void Adamax::step() {
-  NoGradGuard no_grad;
-  ++step_count_;
-  for (size_t group_index = 0; group_index < param_groups().size(); ++group_index) {
-    const ParamGroup& group = param_groups()[group_index];
-    const AdamaxOptions o = checked_options(group, where(group_index));
-    for (size_t k = 0; k < group.params.size(); ++k) {
-      const size_t i = group_offset(group_index) + k;
-      const Tensor& parameter = group.params[k];
-      const kernels::Tensor grad = detail::gradient_of(parameter, i, "Adamax");
-      if (!grad.defined()) continue;
-      const kernels::Tensor& values = parameter.raw();
-      const int64_t t = ++*buffer(i, detail::kStepBuffer).data<int64_t>();
-      kernels::Tensor exp_avg = buffer(i, "exp_avg");
-      kernels::Tensor exp_inf = buffer(i, "exp_inf");
-      const double clr = o.lr / (1.0 - std::pow(o.beta1, static_cast<double>(t)));
-      dispatch_floating(values.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        T* p = values.data<T>();
-        const T* g = grad.data<T>();
-        T* m = exp_avg.data<T>();
-        T* u = exp_inf.data<T>();
-        const AdamaxConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
-                                   static_cast<T>(o.weight_decay),
-                                   static_cast<T>(o.beta1),
-                                   static_cast<T>(1.0 - o.beta1),
-                                   static_cast<T>(o.beta2),
-                                   static_cast<T>(o.eps),
-                                   static_cast<T>(clr)};
-        detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-          adamax_update<T>(p + begin, g + begin, m + begin, u + begin, end - begin, c);
+  AdamaxOptions o;  // the options of the group being stepped
+  for_each_gradient(
+      [&](size_t group_index) { o = checked_options(param_groups()[group_index], where(group_index)); },
+      [&](size_t i, const kernels::Tensor& values, const kernels::Tensor& grad) {
+        const int64_t t = ++*buffer(i, detail::kStepBuffer).data<int64_t>();
+        kernels::Tensor exp_avg = buffer(i, "exp_avg");
+        kernels::Tensor exp_inf = buffer(i, "exp_inf");
+        const double clr = o.lr / (1.0 - std::pow(o.beta1, static_cast<double>(t)));
+        dispatch_floating(values.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          T* p = values.data<T>();
+          const T* g = grad.data<T>();
+          T* m = exp_avg.data<T>();
+          T* u = exp_inf.data<T>();
+          const AdamaxConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
+                                     static_cast<T>(o.weight_decay),
+                                     static_cast<T>(o.beta1),
+                                     static_cast<T>(1.0 - o.beta1),
+                                     static_cast<T>(o.beta2),
+                                     static_cast<T>(o.eps),
+                                     static_cast<T>(clr)};
+          detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
+            adamax_update<T>(p + begin, g + begin, m + begin, u + begin, end - begin, c);
+          });
         });
       });
-      values.storage()->bump_version();
-    }
-  }
 }
 
 }  // namespace nabla::nn

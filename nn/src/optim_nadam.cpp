@@ -61,51 +61,42 @@ std::pair<DType, Shape> NAdam::buffer_spec(const std::string& name, const Tensor
 }
 
 void NAdam::step() {
-  NoGradGuard no_grad;
-  ++step_count_;
-  for (size_t group_index = 0; group_index < param_groups().size(); ++group_index) {
-    const ParamGroup& group = param_groups()[group_index];
-    const NAdamOptions o = checked_options(group, where(group_index));
-    for (size_t k = 0; k < group.params.size(); ++k) {
-      const size_t i = group_offset(group_index) + k;
-      const Tensor& parameter = group.params[k];
-      const kernels::Tensor grad = detail::gradient_of(parameter, i, "NAdam");
-      if (!grad.defined()) continue;
-      const kernels::Tensor& values = parameter.raw();
-      const int64_t t = ++*buffer(i, detail::kStepBuffer).data<int64_t>();
-      double& mu_product = *buffer(i, kMuProduct, 1.0).data<double>();
-      kernels::Tensor exp_avg = buffer(i, "exp_avg");
-      kernels::Tensor exp_avg_sq = buffer(i, "exp_avg_sq");
-      const double step = static_cast<double>(t);
-      const double mu = o.beta1 * (1.0 - 0.5 * std::pow(0.96, step * o.momentum_decay));
-      const double mu_next = o.beta1 * (1.0 - 0.5 * std::pow(0.96, (step + 1.0) * o.momentum_decay));
-      mu_product *= mu;
-      const double mu_product_next = mu_product * mu_next;
-      const bool decoupled = o.decoupled_weight_decay;
-      dispatch_floating(values.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        T* p = values.data<T>();
-        const T* g = grad.data<T>();
-        T* m = exp_avg.data<T>();
-        T* v = exp_avg_sq.data<T>();
-        const NAdamConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
-                                  static_cast<T>(decoupled ? 0.0 : o.weight_decay),
-                                  static_cast<T>(decoupled ? 1.0 - o.lr * o.weight_decay : 1.0),
-                                  static_cast<T>(o.beta1),
-                                  static_cast<T>(1.0 - o.beta1),
-                                  static_cast<T>(o.beta2),
-                                  static_cast<T>(1.0 - o.beta2),
-                                  static_cast<T>(1.0 - std::pow(o.beta2, step)),
-                                  static_cast<T>(o.eps),
-                                  static_cast<T>(o.lr * (1.0 - mu) / (1.0 - mu_product)),
-                                  static_cast<T>(o.lr * mu_next / (1.0 - mu_product_next))};
-        detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-          nadam_update<T>(p + begin, g + begin, m + begin, v + begin, end - begin, c);
+  NAdamOptions o;  // the options of the group being stepped
+  for_each_gradient(
+      [&](size_t group_index) { o = checked_options(param_groups()[group_index], where(group_index)); },
+      [&](size_t i, const kernels::Tensor& values, const kernels::Tensor& grad) {
+        const int64_t t = ++*buffer(i, detail::kStepBuffer).data<int64_t>();
+        double& mu_product = *buffer(i, kMuProduct, 1.0).data<double>();
+        kernels::Tensor exp_avg = buffer(i, "exp_avg");
+        kernels::Tensor exp_avg_sq = buffer(i, "exp_avg_sq");
+        const double step = static_cast<double>(t);
+        const double mu = o.beta1 * (1.0 - 0.5 * std::pow(0.96, step * o.momentum_decay));
+        const double mu_next = o.beta1 * (1.0 - 0.5 * std::pow(0.96, (step + 1.0) * o.momentum_decay));
+        mu_product *= mu;
+        const double mu_product_next = mu_product * mu_next;
+        const bool decoupled = o.decoupled_weight_decay;
+        dispatch_floating(values.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          T* p = values.data<T>();
+          const T* g = grad.data<T>();
+          T* m = exp_avg.data<T>();
+          T* v = exp_avg_sq.data<T>();
+          const NAdamConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
+                                    static_cast<T>(decoupled ? 0.0 : o.weight_decay),
+                                    static_cast<T>(decoupled ? 1.0 - o.lr * o.weight_decay : 1.0),
+                                    static_cast<T>(o.beta1),
+                                    static_cast<T>(1.0 - o.beta1),
+                                    static_cast<T>(o.beta2),
+                                    static_cast<T>(1.0 - o.beta2),
+                                    static_cast<T>(1.0 - std::pow(o.beta2, step)),
+                                    static_cast<T>(o.eps),
+                                    static_cast<T>(o.lr * (1.0 - mu) / (1.0 - mu_product)),
+                                    static_cast<T>(o.lr * mu_next / (1.0 - mu_product_next))};
+          detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
+            nadam_update<T>(p + begin, g + begin, m + begin, v + begin, end - begin, c);
+          });
         });
       });
-      values.storage()->bump_version();
-    }
-  }
 }
 
 }  // namespace nabla::nn

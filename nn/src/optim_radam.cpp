@@ -54,56 +54,47 @@ void RAdam::check_options(const ParamGroup& group, size_t group_index) const {
 }
 
 void RAdam::step() {
-  NoGradGuard no_grad;
-  ++step_count_;
-  for (size_t group_index = 0; group_index < param_groups().size(); ++group_index) {
-    const ParamGroup& group = param_groups()[group_index];
-    const RAdamOptions o = checked_options(group, where(group_index));
-    for (size_t k = 0; k < group.params.size(); ++k) {
-      const size_t i = group_offset(group_index) + k;
-      const Tensor& parameter = group.params[k];
-      const kernels::Tensor grad = detail::gradient_of(parameter, i, "RAdam");
-      if (!grad.defined()) continue;
-      const kernels::Tensor& values = parameter.raw();
-      const int64_t t = ++*buffer(i, detail::kStepBuffer).data<int64_t>();
-      kernels::Tensor exp_avg = buffer(i, "exp_avg");
-      kernels::Tensor exp_avg_sq = buffer(i, "exp_avg_sq");
-      const double step = static_cast<double>(t);
-      const double bias_correction1 = 1.0 - std::pow(o.beta1, step);
-      const double bias_correction2 = 1.0 - std::pow(o.beta2, step);
-      const double rho_inf = 2.0 / (1.0 - o.beta2) - 1.0;
-      const double rho_t = rho_inf - 2.0 * step * std::pow(o.beta2, step) / bias_correction2;
-      const bool rectified = rho_t > 5.0;
-      const double rect =
-          rectified ? std::sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
-                    : 0.0;
-      const bool decoupled = o.decoupled_weight_decay;
-      dispatch_floating(values.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        T* p = values.data<T>();
-        const T* g = grad.data<T>();
-        T* m = exp_avg.data<T>();
-        T* v = exp_avg_sq.data<T>();
-        const RAdamConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
-                                  static_cast<T>(decoupled ? 0.0 : o.weight_decay),
-                                  static_cast<T>(decoupled ? 1.0 - o.lr * o.weight_decay : 1.0),
-                                  static_cast<T>(o.beta1),
-                                  static_cast<T>(1.0 - o.beta1),
-                                  static_cast<T>(o.beta2),
-                                  static_cast<T>(1.0 - o.beta2),
-                                  static_cast<T>(bias_correction1),
-                                  static_cast<T>(o.lr),
-                                  static_cast<T>(std::sqrt(bias_correction2)),
-                                  static_cast<T>(o.eps),
-                                  static_cast<T>(rect),
-                                  rectified};
-        detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-          radam_update<T>(p + begin, g + begin, m + begin, v + begin, end - begin, c);
+  RAdamOptions o;  // the options of the group being stepped
+  for_each_gradient(
+      [&](size_t group_index) { o = checked_options(param_groups()[group_index], where(group_index)); },
+      [&](size_t i, const kernels::Tensor& values, const kernels::Tensor& grad) {
+        const int64_t t = ++*buffer(i, detail::kStepBuffer).data<int64_t>();
+        kernels::Tensor exp_avg = buffer(i, "exp_avg");
+        kernels::Tensor exp_avg_sq = buffer(i, "exp_avg_sq");
+        const double step = static_cast<double>(t);
+        const double bias_correction1 = 1.0 - std::pow(o.beta1, step);
+        const double bias_correction2 = 1.0 - std::pow(o.beta2, step);
+        const double rho_inf = 2.0 / (1.0 - o.beta2) - 1.0;
+        const double rho_t = rho_inf - 2.0 * step * std::pow(o.beta2, step) / bias_correction2;
+        const bool rectified = rho_t > 5.0;
+        const double rect =
+            rectified ? std::sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+                      : 0.0;
+        const bool decoupled = o.decoupled_weight_decay;
+        dispatch_floating(values.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          T* p = values.data<T>();
+          const T* g = grad.data<T>();
+          T* m = exp_avg.data<T>();
+          T* v = exp_avg_sq.data<T>();
+          const RAdamConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
+                                    static_cast<T>(decoupled ? 0.0 : o.weight_decay),
+                                    static_cast<T>(decoupled ? 1.0 - o.lr * o.weight_decay : 1.0),
+                                    static_cast<T>(o.beta1),
+                                    static_cast<T>(1.0 - o.beta1),
+                                    static_cast<T>(o.beta2),
+                                    static_cast<T>(1.0 - o.beta2),
+                                    static_cast<T>(bias_correction1),
+                                    static_cast<T>(o.lr),
+                                    static_cast<T>(std::sqrt(bias_correction2)),
+                                    static_cast<T>(o.eps),
+                                    static_cast<T>(rect),
+                                    rectified};
+          detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
+            radam_update<T>(p + begin, g + begin, m + begin, v + begin, end - begin, c);
+          });
         });
       });
-      values.storage()->bump_version();
-    }
-  }
 }
 
 }  // namespace nabla::nn

@@ -30,57 +30,48 @@ void RMSprop::check_options(const ParamGroup& group, size_t group_index) const {
 }
 
 void RMSprop::step() {
-  NoGradGuard no_grad;
-  ++step_count_;
-  for (size_t group_index = 0; group_index < param_groups().size(); ++group_index) {
-    const ParamGroup& group = param_groups()[group_index];
-    const RMSpropOptions o = checked_options(group, where(group_index));
-    for (size_t k = 0; k < group.params.size(); ++k) {
-      const size_t i = group_offset(group_index) + k;
-      const Tensor& parameter = group.params[k];
-      const kernels::Tensor grad = detail::gradient_of(parameter, i, "RMSprop");
-      if (!grad.defined()) continue;
-      const kernels::Tensor& values = parameter.raw();
-      kernels::Tensor square_avg = buffer(i, "square_avg");
-      kernels::Tensor grad_avg = o.centered ? buffer(i, "grad_avg") : kernels::Tensor();
-      kernels::Tensor momentum_buffer = o.momentum > 0.0 ? buffer(i, "momentum_buffer") : kernels::Tensor();
-      dispatch_floating(values.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        T* p = values.data<T>();
-        const T* g = grad.data<T>();
-        T* s = square_avg.data<T>();
-        T* a = o.centered ? grad_avg.data<T>() : nullptr;
-        T* b = o.momentum > 0.0 ? momentum_buffer.data<T>() : nullptr;
-        const T sign = static_cast<T>(detail::gradient_sign(o.maximize));
-        const T lr = static_cast<T>(o.lr);
-        const T alpha = static_cast<T>(o.alpha);
-        const T one_minus_alpha = static_cast<T>(1.0 - o.alpha);
-        const T eps = static_cast<T>(o.eps);
-        const T weight_decay = static_cast<T>(o.weight_decay);
-        const T momentum = static_cast<T>(o.momentum);
-        detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-          for (int64_t k = begin; k < end; ++k) {
-            const T gk = sign * g[k] + weight_decay * p[k];
-            s[k] = alpha * s[k] + one_minus_alpha * gk * gk;
-            T variance = s[k];
-            if (a) {
-              a[k] = alpha * a[k] + one_minus_alpha * gk;
-              variance -= a[k] * a[k];
+  RMSpropOptions o;  // the options of the group being stepped
+  for_each_gradient(
+      [&](size_t group_index) { o = checked_options(param_groups()[group_index], where(group_index)); },
+      [&](size_t i, const kernels::Tensor& values, const kernels::Tensor& grad) {
+        kernels::Tensor square_avg = buffer(i, "square_avg");
+        kernels::Tensor grad_avg = o.centered ? buffer(i, "grad_avg") : kernels::Tensor();
+        kernels::Tensor momentum_buffer = o.momentum > 0.0 ? buffer(i, "momentum_buffer") : kernels::Tensor();
+        dispatch_floating(values.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          T* p = values.data<T>();
+          const T* g = grad.data<T>();
+          T* s = square_avg.data<T>();
+          T* a = o.centered ? grad_avg.data<T>() : nullptr;
+          T* b = o.momentum > 0.0 ? momentum_buffer.data<T>() : nullptr;
+          const T sign = static_cast<T>(detail::gradient_sign(o.maximize));
+          const T lr = static_cast<T>(o.lr);
+          const T alpha = static_cast<T>(o.alpha);
+          const T one_minus_alpha = static_cast<T>(1.0 - o.alpha);
+          const T eps = static_cast<T>(o.eps);
+          const T weight_decay = static_cast<T>(o.weight_decay);
+          const T momentum = static_cast<T>(o.momentum);
+          detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
+            for (int64_t k = begin; k < end; ++k) {
+              const T gk = sign * g[k] + weight_decay * p[k];
+              s[k] = alpha * s[k] + one_minus_alpha * gk * gk;
+              T variance = s[k];
+              if (a) {
+                a[k] = alpha * a[k] + one_minus_alpha * gk;
+                variance -= a[k] * a[k];
+              }
+              // s >= a^2 in exact arithmetic; clamp so rounding cannot make the root NaN.
+              const T denominator = std::sqrt(std::max(variance, T(0))) + eps;
+              if (b) {
+                b[k] = momentum * b[k] + gk / denominator;
+                p[k] -= lr * b[k];
+              } else {
+                p[k] -= lr * gk / denominator;
+              }
             }
-            // s >= a^2 in exact arithmetic; clamp so rounding cannot make the root NaN.
-            const T denominator = std::sqrt(std::max(variance, T(0))) + eps;
-            if (b) {
-              b[k] = momentum * b[k] + gk / denominator;
-              p[k] -= lr * b[k];
-            } else {
-              p[k] -= lr * gk / denominator;
-            }
-          }
+          });
         });
       });
-      values.storage()->bump_version();
-    }
-  }
 }
 
 }  // namespace nabla::nn

@@ -57,45 +57,36 @@ void SGD::check_options(const ParamGroup& group, size_t group_index) const {
 }
 
 void SGD::step() {
-  NoGradGuard no_grad;
-  ++step_count_;
-  for (size_t group_index = 0; group_index < param_groups().size(); ++group_index) {
-    const ParamGroup& group = param_groups()[group_index];
-    const SGDOptions o = checked_options(group, where(group_index));
-    for (size_t k = 0; k < group.params.size(); ++k) {
-      const size_t i = group_offset(group_index) + k;
-      const Tensor& parameter = group.params[k];
-      const kernels::Tensor grad = detail::gradient_of(parameter, i, "SGD");
-      if (!grad.defined()) continue;
-      const kernels::Tensor& values = parameter.raw();
-      const bool use_momentum = o.momentum != 0.0;
-      bool first_step = false;
-      kernels::Tensor momentum_buffer;
-      if (use_momentum) {
-        int64_t& steps = *buffer(i, detail::kStepBuffer).data<int64_t>();
-        first_step = steps == 0;
-        ++steps;
-        momentum_buffer = buffer(i, "momentum_buffer");
-      }
-      dispatch_floating(values.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        T* p = values.data<T>();
-        const T* g = grad.data<T>();
-        T* b = use_momentum ? momentum_buffer.data<T>() : nullptr;
-        const SgdConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
-                                static_cast<T>(o.lr),
-                                static_cast<T>(o.weight_decay),
-                                static_cast<T>(o.momentum),
-                                static_cast<T>(1.0 - o.dampening),
-                                o.nesterov,
-                                first_step};
-        detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
-          sgd_update<T>(p + begin, g + begin, b ? b + begin : nullptr, end - begin, c);
+  SGDOptions o;  // the options of the group being stepped
+  for_each_gradient(
+      [&](size_t group_index) { o = checked_options(param_groups()[group_index], where(group_index)); },
+      [&](size_t i, const kernels::Tensor& values, const kernels::Tensor& grad) {
+        const bool use_momentum = o.momentum != 0.0;
+        bool first_step = false;
+        kernels::Tensor momentum_buffer;
+        if (use_momentum) {
+          int64_t& steps = *buffer(i, detail::kStepBuffer).data<int64_t>();
+          first_step = steps == 0;
+          ++steps;
+          momentum_buffer = buffer(i, "momentum_buffer");
+        }
+        dispatch_floating(values.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          T* p = values.data<T>();
+          const T* g = grad.data<T>();
+          T* b = use_momentum ? momentum_buffer.data<T>() : nullptr;
+          const SgdConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
+                                  static_cast<T>(o.lr),
+                                  static_cast<T>(o.weight_decay),
+                                  static_cast<T>(o.momentum),
+                                  static_cast<T>(1.0 - o.dampening),
+                                  o.nesterov,
+                                  first_step};
+          detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
+            sgd_update<T>(p + begin, g + begin, b ? b + begin : nullptr, end - begin, c);
+          });
         });
       });
-      values.storage()->bump_version();
-    }
-  }
 }
 
 }  // namespace nabla::nn

@@ -94,6 +94,14 @@ class Optimizer {
 
   // Index (in parameters()) of group g's first parameter.
   size_t group_offset(size_t group_index) const { return group_offsets_.at(group_index); }
+  // The loop of an element-wise optimiser's step(): runs without recording and counts the step;
+  // per group calls begin_group(group_index) (the optimiser reads and checks its options there),
+  // then for each of the group's parameters that backward reached update(i, values, gradient), i
+  // the parameter's index in parameters() and the gradient contiguous in its dtype; then bumps the
+  // parameter's version (what autograd checks to catch tensors changed in place after saving).
+  void for_each_gradient(const std::function<void(size_t group_index)>& begin_group,
+                         const std::function<void(size_t i, const kernels::Tensor& values,
+                                                  const kernels::Tensor& gradient)>& update);
   // Per-parameter state, created on first use: "step" as an int64 scalar; others like the
   // parameter, filled with `initial` (zeros unless given).
   kernels::Tensor& buffer(size_t parameter_index, const std::string& name, double initial = 0.0);
