@@ -190,20 +190,13 @@ PoolTaps pool_taps(const Geometry& g, const Window2d& window, const char* op) {
 // ---- kernels
 
 // One row of columns from a strided input row: zeros outside `inside`, in[o * stride] within.
-// The rows are short (7 or 14 for DCGAN's 4x4 stride-2 layers): std::fill's calls into memset
-// for the one or two padding zeros at each end cost more than the copy, so the zeros are plain
-// stores, kept from being turned back into memset calls.
-#if defined(__GNUC__) && !defined(__clang__)
-#define NABLA_NO_MEMSET_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define NABLA_NO_MEMSET_LOOPS  // a GCC option; other compilers get the plain loops
-#endif
+// (Short strided rows take the offset table below; the rows that reach this are long.)
 template <class T>
-NABLA_NO_MEMSET_LOOPS inline void im2col_strided_row(
-    const T* __restrict in, T* __restrict dst, Range inside, int64_t stride, int64_t length) {
-  for (int64_t o = 0; o < inside.first; ++o) dst[o] = T(0);
+inline void im2col_strided_row(const T* __restrict in, T* __restrict dst, Range inside, int64_t stride,
+                               int64_t length) {
+  std::fill(dst, dst + inside.first, T(0));
   for (int64_t o = inside.first; o < inside.last; ++o) dst[o] = in[o * stride];
-  for (int64_t o = inside.last; o < length; ++o) dst[o] = T(0);
+  std::fill(dst + inside.last, dst + length, T(0));
 }
 
 // Where the output rows are short or strided (a 4x4 stride-2 layer's are 3 to 14 long), im2col
@@ -336,7 +329,6 @@ NABLA_SIMD_CLONES void sum_by_table(const T* __restrict columns, T* __restrict p
 // that the columns of several images can sit side by side in one matrix.
 template <class T>
 void im2col_kernel(const T* image, T* columns, const Geometry& g, int64_t row_stride = 0) {
-  const TapOutputs outputs = tap_outputs(g);
   const int64_t length = g.out_plane();
   const int64_t ld = row_stride > 0 ? row_stride : length;
   if (use_tap_table(g)) {
@@ -351,6 +343,7 @@ void im2col_kernel(const T* image, T* columns, const Geometry& g, int64_t row_st
     });
     return;
   }
+  const TapOutputs outputs = tap_outputs(g);
   parallel_for(0, g.planes, plane_grain(g.taps() * length), [&](int64_t lo, int64_t hi) {
     for (int64_t plane = lo; plane < hi; ++plane) {
       const T* in = image + plane * g.in_plane();
@@ -384,7 +377,6 @@ void im2col_kernel(const T* image, T* columns, const Geometry& g, int64_t row_st
 // row_stride as im2col_kernel's.
 template <class T>
 void col2im_kernel(const T* columns, T* image, const Geometry& g, int64_t row_stride = 0) {
-  const TapOutputs outputs = tap_outputs(g);
   const int64_t length = g.out_plane();
   const int64_t ld = row_stride > 0 ? row_stride : length;
   if (use_tap_table(g) && fits_contribution_table(g, ld)) {
@@ -397,6 +389,7 @@ void col2im_kernel(const T* columns, T* image, const Geometry& g, int64_t row_st
     });
     return;
   }
+  const TapOutputs outputs = tap_outputs(g);
   parallel_for(0, g.planes, plane_grain(g.taps() * length), [&](int64_t lo, int64_t hi) {
     for (int64_t plane = lo; plane < hi; ++plane) {
       T* out = image + plane * g.in_plane();

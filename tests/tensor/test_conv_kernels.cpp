@@ -137,6 +137,23 @@ TEST_CASE("im2col agrees with a naive loop and col2im is its adjoint", "[conv]")
   }
 }
 
+TEST_CASE("im2col on planes too large for the offset table reads strided rows row by row", "[conv]") {
+  // 130x130 with a 3x3 window, column stride 2: 9 taps x 130 x 65 positions is past the table's
+  // bound, so the strided columns go through the row path.
+  reference::Rng rng(202);
+  const Shape shape{1, 2, 130, 130};
+  const Size2d in(shape[2], shape[3]);
+  const Window2d w{.kernel = 3, .stride = Size2d(1, 2), .padding = 1};
+  const Tensor x = reference::random_tensor(shape, float64, reference::all_layouts[0], rng);
+  const Size2d out = window_output_size(in, w, "test");
+  check_elements(im2col(x, w), {1, 2 * 9, out.h * out.w}, [&](const Index& o) {
+    const int64_t c = o[1] / 9, i = o[1] / 3 % 3, j = o[1] % 3;
+    int64_t ih = 0, iw = 0;
+    if (!tap_position(w, in, o[2] / out.w, o[2] % out.w, i, j, ih, iw)) return 0.0;
+    return read(x, {o[0], c, ih, iw});
+  }, {0, 0});
+}
+
 TEST_CASE("col2im adds overlapping windows", "[conv]") {
   // Each pixel receives one contribution per window that covers it.
   const Window2d w{.kernel = 2};
