@@ -2,11 +2,12 @@
 // time and multiplies it with the weight of each group in a single-threaded GEMM. The threads own
 // the cores (BLAS runs one thread inside them), and the only column matrix alive is one image's
 // per thread. Batched im2col path, for layers with few output positions per image: each thread
-// unfolds all its images side by side into one column matrix and runs one GEMM for them.
-// Winograd path: winograd.cpp.
+// unfolds all its images side by side into one column matrix and runs one GEMM for them (with the
+// channels last where a layer has many). Winograd path: winograd.cpp.
 #include "nabla/tensor/conv.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "blas.hpp"
@@ -161,6 +162,30 @@ void scatter_outputs(const T* rows, int64_t count, const ConvShape& s, const T* 
   }
 }
 
+// Layers with this many channels or more unfold with the channels last (columns_channels_last.cpp):
+// columns [images * L, kh*kw * C] built from runs of C numbers, not element by element; the weight
+// is reordered to [O, kh*kw, C] to match, and the GEMMs take the columns transposed. One group only.
+constexpr int64_t kChannelsLastMinChannels = 16;
+constexpr int64_t kChannelsLastMostTableEntries = int64_t{1} << 16;  // kh*kw * L: the offset table
+
+bool use_channels_last(const ConvShape& s, Size2d in) {
+  return s.groups == 1 && s.in_channels >= kChannelsLastMinChannels &&
+         s.kernel_h * s.kernel_w * s.positions() <= kChannelsLastMostTableEntries && in.h * in.w <= INT32_MAX;
+}
+
+// The weight [O, C, kh, kw] as [O, kh*kw, C], once per call.
+template <class T>
+Tensor weight_channels_last(const T* w, const ConvShape& s, DType dtype) {
+  Tensor reordered = Tensor::empty({s.out_channels, s.patch()}, dtype);
+  detail::weight_taps_then_channels<T>(w, s.out_channels, s.in_channels, s.kernel_h * s.kernel_w, reordered.data<T>());
+  return reordered;
+}
+
+// A thread's plane of [H*W + 1, C] for the channels-last unfolding (undefined when not used).
+Tensor channels_last_scratch(bool channels_last, const ConvShape& s, Size2d in, DType dtype) {
+  return channels_last ? Tensor::empty({(in.h * in.w + 1) * s.in_channels}, dtype) : Tensor();
+}
+
 // Runs step(first, count, columns, rows) over images [lo, hi) in groups of images_per_gemm, all
 // groups sharing one column buffer [groups * K, count * L] and one row buffer [C_out, count * L].
 template <class T, class Step>
@@ -177,9 +202,20 @@ template <class T>
 void conv2d_batched(const T* x, const T* w, const T* bias, bool relu, T* y, const ConvShape& s, Size2d in,
                     DType dtype) {
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+  const bool channels_last = use_channels_last(s, in);
+  const Tensor reordered = channels_last ? weight_channels_last<T>(w, s, dtype) : Tensor();
   parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
+    const Tensor scratch = channels_last_scratch(channels_last, s, in, dtype);
     for_each_image_group<T>(s, lo, hi, dtype, [&](int64_t first, int64_t count, T* cols, T* rows) {
       const int64_t width = count * L;
+      if (channels_last) {
+        detail::im2col_channels_last<T>(x + first * s.in_channels * in.h * in.w, count, s.in_channels, in, s.window,
+                                        scratch.data<T>(), cols);
+        // rows [O, count * L] = W [O, K] @ columns^T [K, count * L]
+        detail::gemm<T>(false, true, O, width, K, T(1), reordered.data<T>(), K, cols, K, T(0), rows, width);
+        scatter_outputs<T>(rows, count, s, bias, relu, y + first * s.out_channels * L);
+        return;
+      }
       unfold_images<T>(x, first, count, s, in, cols);
       for (int64_t g = 0; g < s.groups; ++g) {
         detail::gemm<T>(false, false, O, width, K, T(1), w + g * O * K, K, cols + g * K * width, width, T(0),
@@ -193,10 +229,20 @@ void conv2d_batched(const T* x, const T* w, const T* bias, bool relu, T* y, cons
 template <class T>
 void conv2d_backward_input_batched(const T* gy, const T* w, T* gx, const ConvShape& s, Size2d in, DType dtype) {
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+  const bool channels_last = use_channels_last(s, in);
+  const Tensor reordered = channels_last ? weight_channels_last<T>(w, s, dtype) : Tensor();
   parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
+    const Tensor scratch = channels_last_scratch(channels_last, s, in, dtype);
     for_each_image_group<T>(s, lo, hi, dtype, [&](int64_t first, int64_t count, T* cols, T* rows) {
       const int64_t width = count * L;
       gather_outputs<T>(gy + first * s.out_channels * L, count, s, rows);
+      if (channels_last) {
+        // columns [count * L, K] = gy^T [count * L, O] @ W [O, K]
+        detail::gemm<T>(true, false, width, K, O, T(1), rows, width, reordered.data<T>(), K, T(0), cols, K);
+        detail::col2im_channels_last<T>(cols, count, s.in_channels, in, s.window, scratch.data<T>(),
+                                        gx + first * s.in_channels * in.h * in.w);
+        return;
+      }
       for (int64_t g = 0; g < s.groups; ++g) {
         // columns of group g = W_g^T [K, O] @ gy_g [O, count * L]
         detail::gemm<T>(true, false, K, width, O, T(1), w + g * O * K, K, rows + g * O * width, width, T(0),
@@ -215,15 +261,28 @@ template <class T>
 void conv2d_backward_weight_batched(const T* x, const T* gy, T* gw, int64_t lo, int64_t hi, const ConvShape& s,
                                     Size2d in, DType dtype) {
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+  const bool channels_last = use_channels_last(s, in);
+  const Tensor scratch = channels_last_scratch(channels_last, s, in, dtype);
+  const Tensor reordered_gw = channels_last ? zeros({O, K}, dtype) : Tensor();  // [O, kh*kw, C]
   for_each_image_group<T>(s, lo, hi, dtype, [&](int64_t first, int64_t count, T* cols, T* rows) {
     const int64_t width = count * L;
-    unfold_images<T>(x, first, count, s, in, cols);
     gather_outputs<T>(gy + first * s.out_channels * L, count, s, rows);
+    if (channels_last) {
+      detail::im2col_channels_last<T>(x + first * s.in_channels * in.h * in.w, count, s.in_channels, in, s.window,
+                                      scratch.data<T>(), cols);
+      // dW [O, K] += gy [O, count * L] @ columns [count * L, K]
+      detail::gemm<T>(false, false, O, K, width, T(1), rows, width, cols, K, T(1), reordered_gw.data<T>(), K);
+      return;
+    }
+    unfold_images<T>(x, first, count, s, in, cols);
     for (int64_t g = 0; g < s.groups; ++g) {
       detail::gemm<T>(false, true, O, K, width, T(1), rows + g * O * width, width, cols + g * K * width, width, T(1),
                       gw + g * O * K, K);
     }
   });
+  if (channels_last) {
+    detail::add_weight_channels_then_taps<T>(reordered_gw.data<T>(), O, s.in_channels, s.kernel_h * s.kernel_w, gw);
+  }
 }
 
 detail::Winograd3x3 winograd_geometry(const ConvShape& s, Size2d in, const Conv2dParams& p) {

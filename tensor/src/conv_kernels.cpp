@@ -596,6 +596,10 @@ namespace nabla::kernels {
 
 namespace detail {
 
+const int32_t* window_offset_table(Size2d in, const Window2d& window) {
+  return tap_table(window_geometry({1, 1, in.h, in.w}, window, "im2col"));
+}
+
 template <class T>
 void im2col_image(const T* image, T* columns, int64_t channels, Size2d in, const Window2d& window, int64_t row_stride) {
   im2col_kernel<T>(image, columns, window_geometry({1, channels, in.h, in.w}, window, "im2col"), row_stride);

@@ -17,4 +17,27 @@ template <class T>
 void col2im_image(const T* columns, T* image, int64_t channels, Size2d in, const Window2d& window,
                   int64_t row_stride = 0);
 
+
+// Per kernel tap and output position, [kh*kw, OH*OW]: the offset in an [H, W] plane that the tap
+// reads there, or -1 where it reads padding. Built once per geometry and thread; the pointer is
+// valid until this thread asks for another geometry's table. Needs H*W <= INT32_MAX.
+const int32_t* window_offset_table(Size2d in, const Window2d& window);
+
+// ---- the same with the channels last (columns_channels_last.cpp)
+// images [count, C, H, W] -> columns [count * OH*OW, kh*kw * C]: row (i, l) holds image i's window
+// at output position l, tap by tap, each tap's C channels side by side. scratch: (H*W + 1) * C elements.
+template <class T>
+void im2col_channels_last(const T* images, int64_t count, int64_t channels, Size2d in, const Window2d& window,
+                          T* scratch, T* columns);
+// The adjoint: columns [count * OH*OW, kh*kw * C] -> images [count, C, H, W], overwriting them.
+template <class T>
+void col2im_channels_last(const T* columns, int64_t count, int64_t channels, Size2d in, const Window2d& window,
+                          T* scratch, T* images);
+// A convolution weight [O, C, kh*kw] reordered to [O, kh*kw, C], the order of those columns.
+template <class T>
+void weight_taps_then_channels(const T* weight, int64_t out_channels, int64_t channels, int64_t taps, T* result);
+// weight [O, C, kh*kw] += grad [O, kh*kw, C] put back in the weight's order.
+template <class T>
+void add_weight_channels_then_taps(const T* grad, int64_t out_channels, int64_t channels, int64_t taps, T* weight);
+
 }  // namespace nabla::kernels::detail

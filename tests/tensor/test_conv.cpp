@@ -175,7 +175,7 @@ TEST_CASE("conv2d: Winograd refuses shapes it cannot compute", "[conv][errors]")
 namespace {
 
 // Direct strided, grouped convolution in double and its two adjoints from the same loop nest:
-// y[n][k][i][j] = sum x[n][g*Cg + c][i*s - p + a][j*s - p + b] w[k][c][a][b], g = k / (K / groups);
+// y[n][k][i][j] = sum x[n][g*Cg + c][i*s - p + a*d][j*s - p + b*d] w[k][c][a][b], g = k / (K / groups);
 // gx and gw accumulate g_out[n][k][i][j] times the other factor along the same terms.
 struct DirectResult {
   std::vector<double> y, gx, gw;
@@ -194,7 +194,8 @@ DirectResult direct_strided(const Tensor& x, const Tensor& w, const Tensor& g_ou
           for (int64_t c = 0; c < Cg; ++c)
             for (int64_t a = 0; a < kh; ++a)
               for (int64_t b = 0; b < kw; ++b) {
-                const int64_t row = i * p.stride.h - p.padding.h + a, col = j * p.stride.w - p.padding.w + b;
+                const int64_t row = i * p.stride.h - p.padding.h + a * p.dilation.h;
+                const int64_t col = j * p.stride.w - p.padding.w + b * p.dilation.w;
                 if (row < 0 || row >= H || col < 0 || col >= W) continue;
                 const size_t xi = static_cast<size_t>(((n * C + (k / per_group) * Cg + c) * H + row) * W + col);
                 const size_t wi = static_cast<size_t>(((k * Cg + c) * kh + a) * kw + b);
@@ -210,8 +211,10 @@ DirectResult direct_strided(const Tensor& x, const Tensor& w, const Tensor& g_ou
 
 TEST_CASE("conv2d: the batched and the per-image im2col paths match direct loops, strided and grouped", "[conv]") {
   // Few output positions per image (L < 256) take the batched path (all of a thread's images in one
-  // GEMM); many, or a batch of one, the per-image one. The last case is more columns than one GEMM
-  // holds, so its images go in two parts.
+  // GEMM); many, or a batch of one, the per-image one. With 16 channels or more and one group, the
+  // batched path unfolds with the channels last (runs of C channels per tap; 20 leaves a tail past
+  // the eight-wide copies and transposes). The last case is more columns than one GEMM holds, so its
+  // images go in two parts.
   struct StridedCase {
     const char* name;
     Shape input, weight;
@@ -221,6 +224,12 @@ TEST_CASE("conv2d: the batched and the per-image im2col paths match direct loops
       {"DCGAN-like 4x4 stride 2, batched", {5, 6, 9, 9}, {8, 6, 4, 4}, {.stride = 2, .padding = 1}},
       {"3x3 stride 2, two groups, batched", {3, 4, 8, 8}, {6, 2, 3, 3}, {.stride = 2, .padding = 1, .groups = 2}},
       {"one output position per image (a GEMV each), batched", {7, 3, 4, 4}, {5, 3, 4, 4}, {}},
+      {"DCGAN's 4x4 stride 2 with the channels last", {5, 16, 9, 9}, {8, 16, 4, 4}, {.stride = 2, .padding = 1}},
+      {"channels last: 20 channels, 3x2 kernel, uneven stride and padding, dilation 2", {3, 20, 11, 10}, {7, 20, 3, 2},
+       {.stride = {2, 1}, .padding = {2, 1}, .dilation = 2}},
+      {"channels last, one output position per image", {6, 24, 4, 4}, {9, 24, 4, 4}, {}},
+      {"32 channels in two groups: channel by channel", {3, 32, 6, 6}, {8, 16, 3, 3},
+       {.stride = 2, .padding = 1, .groups = 2}},
       {"batch of one, per image", {1, 6, 9, 9}, {8, 6, 4, 4}, {.stride = 2, .padding = 1}},
       {"400 positions, per image", {2, 3, 20, 20}, {4, 3, 3, 3}, {.padding = 1, .algorithm = ConvAlgorithm::im2col}},
       {"more columns than one GEMM holds, batched in parts", {40, 256, 16, 16}, {3, 256, 4, 4}, {.stride = 2, .padding = 1}},
