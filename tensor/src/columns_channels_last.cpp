@@ -143,28 +143,14 @@ void col2im_channels_last(const T* columns, int64_t count, int64_t channels, Siz
 }
 
 template <class T>
-void weight_taps_then_channels(const T* weight, int64_t out_channels, int64_t channels, int64_t taps, T* result) {
-  for (int64_t o = 0; o < out_channels; ++o) {
-    transpose<T>(weight + o * channels * taps, result + o * taps * channels, channels, taps);
-  }
-}
-
-template <class T>
-void add_weight_channels_then_taps(const T* grad, int64_t out_channels, int64_t channels, int64_t taps, T* weight) {
-  for (int64_t o = 0; o < out_channels; ++o) {
-    const T* g = grad + o * taps * channels;
-    T* w = weight + o * channels * taps;
-    for (int64_t c = 0; c < channels; ++c) {
-      for (int64_t t = 0; t < taps; ++t) w[c * taps + t] += g[t * channels + c];
-    }
-  }
+void transpose_each(const T* matrices, int64_t count, int64_t rows, int64_t cols, T* result) {
+  for (int64_t i = 0; i < count; ++i) transpose<T>(matrices + i * rows * cols, result + i * rows * cols, rows, cols);
 }
 
 #define NABLA_CHANNELS_LAST(T)                                                                                   \
   template void im2col_channels_last<T>(const T*, int64_t, int64_t, Size2d, const Window2d&, T*, T*);             \
   template void col2im_channels_last<T>(const T*, int64_t, int64_t, Size2d, const Window2d&, T*, T*);             \
-  template void weight_taps_then_channels<T>(const T*, int64_t, int64_t, int64_t, T*);                           \
-  template void add_weight_channels_then_taps<T>(const T*, int64_t, int64_t, int64_t, T*);
+  template void transpose_each<T>(const T*, int64_t, int64_t, int64_t, T*);
 NABLA_CHANNELS_LAST(float)
 NABLA_CHANNELS_LAST(double)
 #undef NABLA_CHANNELS_LAST

@@ -177,7 +177,7 @@ bool use_channels_last(const ConvShape& s, Size2d in) {
 template <class T>
 Tensor weight_channels_last(const T* w, const ConvShape& s, DType dtype) {
   Tensor reordered = Tensor::empty({s.out_channels, s.patch()}, dtype);
-  detail::weight_taps_then_channels<T>(w, s.out_channels, s.in_channels, s.kernel_h * s.kernel_w, reordered.data<T>());
+  detail::transpose_each<T>(w, s.out_channels, s.in_channels, s.kernel_h * s.kernel_w, reordered.data<T>());
   return reordered;
 }
 
@@ -256,32 +256,35 @@ void conv2d_backward_input_batched(const T* gy, const T* w, T* gx, const ConvSha
   });
 }
 
-// dW [groups * O, K] += gy [O, L] @ columns^T over images [lo, hi).
+// dW [groups * O, K] = gy [O, L] @ columns^T summed over images [lo, hi), lo < hi: written, not added.
 template <class T>
 void conv2d_backward_weight_batched(const T* x, const T* gy, T* gw, int64_t lo, int64_t hi, const ConvShape& s,
                                     Size2d in, DType dtype) {
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
   const bool channels_last = use_channels_last(s, in);
   const Tensor scratch = channels_last_scratch(channels_last, s, in, dtype);
-  const Tensor reordered_gw = channels_last ? zeros({O, K}, dtype) : Tensor();  // [O, kh*kw, C]
+  const Tensor reordered_gw = channels_last ? Tensor::empty({O, K}, dtype) : Tensor();  // [O, kh*kw, C]
+  T beta = T(0);  // the first group of images writes dW, the others add to it
   for_each_image_group<T>(s, lo, hi, dtype, [&](int64_t first, int64_t count, T* cols, T* rows) {
     const int64_t width = count * L;
     gather_outputs<T>(gy + first * s.out_channels * L, count, s, rows);
     if (channels_last) {
       detail::im2col_channels_last<T>(x + first * s.in_channels * in.h * in.w, count, s.in_channels, in, s.window,
                                       scratch.data<T>(), cols);
-      // dW [O, K] += gy [O, count * L] @ columns [count * L, K]
-      detail::gemm<T>(false, false, O, K, width, T(1), rows, width, cols, K, T(1), reordered_gw.data<T>(), K);
+      // dW [O, K] (+)= gy [O, count * L] @ columns [count * L, K]
+      detail::gemm<T>(false, false, O, K, width, T(1), rows, width, cols, K, beta, reordered_gw.data<T>(), K);
+      beta = T(1);
       return;
     }
     unfold_images<T>(x, first, count, s, in, cols);
     for (int64_t g = 0; g < s.groups; ++g) {
-      detail::gemm<T>(false, true, O, K, width, T(1), rows + g * O * width, width, cols + g * K * width, width, T(1),
+      detail::gemm<T>(false, true, O, K, width, T(1), rows + g * O * width, width, cols + g * K * width, width, beta,
                       gw + g * O * K, K);
     }
+    beta = T(1);
   });
-  if (channels_last) {
-    detail::add_weight_channels_then_taps<T>(reordered_gw.data<T>(), O, s.in_channels, s.kernel_h * s.kernel_w, gw);
+  if (channels_last) {  // [O, kh*kw, C] back to the weight's [O, C, kh*kw]
+    detail::transpose_each<T>(reordered_gw.data<T>(), O, s.kernel_h * s.kernel_w, s.in_channels, gw);
   }
 }
 
@@ -434,9 +437,9 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
   check_grad_output(grad_output_in, s, "conv2d_backward_weight");
   const Tensor x = x_in.contiguous();
   const Tensor gy = grad_output_in.contiguous();
-  Tensor gw = zeros(weight_shape, x.dtype());
-  if (gw.numel() == 0 || s.batch == 0) return gw;
+  if (shape_numel(weight_shape) == 0 || s.batch == 0) return zeros(weight_shape, x.dtype());
   if (use_winograd(s, params, "conv2d_backward_weight")) {
+    Tensor gw = zeros(weight_shape, x.dtype());
     dispatch_floating(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       detail::winograd_conv3x3_weight_grad<T>(x.data<T>(), gy.data<T>(), gw.data<T>(),
@@ -445,7 +448,8 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
     return gw;
   }
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
-  // Each thread sums its images into its own partial gradient; the partials are added at the end.
+  // Each thread sums its images into its own partial gradient; the partials are added at the end
+  // (a chunk without images has none).
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), s.batch));
   std::vector<Tensor> partials(static_cast<size_t>(chunks));
   const int64_t per_chunk = (s.batch + chunks - 1) / chunks;
@@ -457,14 +461,16 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
     parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
       Tensor buffer = Tensor::empty({s.groups * K * L}, x.dtype());
       for (int64_t chunk = lo; chunk < hi; ++chunk) {
-        Tensor partial = zeros(weight_shape, x.dtype());
-        T* pw = partial.data<T>();
         const int64_t first = chunk * per_chunk, last = std::min(s.batch, first + per_chunk);
-        if (use_batched(s)) {
-          if (first < last) conv2d_backward_weight_batched<T>(px, g_all, pw, first, last, s, in, x.dtype());
+        if (first >= last) continue;
+        if (use_batched(s)) {  // writes all of the partial
+          Tensor partial = Tensor::empty(weight_shape, x.dtype());
+          conv2d_backward_weight_batched<T>(px, g_all, partial.data<T>(), first, last, s, in, x.dtype());
           partials[static_cast<size_t>(chunk)] = partial;
           continue;
         }
+        Tensor partial = zeros(weight_shape, x.dtype());
+        T* pw = partial.data<T>();
         for (int64_t n = first; n < last; ++n) {
           const T* cols = image_columns<T>(px, n, s, in, buffer.data<T>());
           const T* g_n = g_all + n * s.out_channels * L;
@@ -477,8 +483,14 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
       }
     });
   });
+  Tensor gw;
   for (const Tensor& partial : partials) {
-    if (partial.defined()) gw.add_(partial);
+    if (!partial.defined()) continue;
+    if (gw.defined()) {
+      gw.add_(partial);
+    } else {
+      gw = partial;
+    }
   }
   return gw;
 }

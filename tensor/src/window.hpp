@@ -33,11 +33,9 @@ void im2col_channels_last(const T* images, int64_t count, int64_t channels, Size
 template <class T>
 void col2im_channels_last(const T* columns, int64_t count, int64_t channels, Size2d in, const Window2d& window,
                           T* scratch, T* images);
-// A convolution weight [O, C, kh*kw] reordered to [O, kh*kw, C], the order of those columns.
+// result [count, cols, rows] = each of matrices [count, rows, cols] transposed: a convolution
+// weight [O, C, kh*kw] reordered to [O, kh*kw, C], the order of those columns, and back.
 template <class T>
-void weight_taps_then_channels(const T* weight, int64_t out_channels, int64_t channels, int64_t taps, T* result);
-// weight [O, C, kh*kw] += grad [O, kh*kw, C] put back in the weight's order.
-template <class T>
-void add_weight_channels_then_taps(const T* grad, int64_t out_channels, int64_t channels, int64_t taps, T* weight);
+void transpose_each(const T* matrices, int64_t count, int64_t rows, int64_t cols, T* result);
 
 }  // namespace nabla::kernels::detail
