@@ -173,11 +173,15 @@ bool use_channels_last(const ConvShape& s, Size2d in) {
          s.kernel_h * s.kernel_w * s.positions() <= kChannelsLastMostTableEntries && in.h * in.w <= INT32_MAX;
 }
 
-// The weight [O, C, kh, kw] as [O, kh*kw, C], once per call.
+// The weight [O, C, kh, kw] as [O, kh*kw, C], once per call (all threads taking a share of O).
 template <class T>
 Tensor weight_channels_last(const T* w, const ConvShape& s, DType dtype) {
   Tensor reordered = Tensor::empty({s.out_channels, s.patch()}, dtype);
-  detail::transpose_each<T>(w, s.out_channels, s.in_channels, s.kernel_h * s.kernel_w, reordered.data<T>());
+  T* result = reordered.data<T>();
+  const int64_t taps = s.kernel_h * s.kernel_w, per_output = s.patch();
+  parallel_for(0, s.out_channels, std::max<int64_t>(1, (int64_t{1} << 14) / per_output), [&](int64_t lo, int64_t hi) {
+    detail::transpose_each<T>(w + lo * per_output, hi - lo, s.in_channels, taps, result + lo * per_output);
+  });
   return reordered;
 }
 
