@@ -5,7 +5,8 @@
 // from a table of offsets: a gather, element by element. With the image transposed to [H*W, C]
 // first, the entries a tap reads at one output position are C contiguous numbers: the columns
 // [images * OH*OW, kh*kw*C] are built from copies of C numbers, and col2im adds C numbers at a
-// time. The transposes cost one pass over the image, a quarter of the columns' size or less.
+// time. The price is one transpose of each image (to the columns, or back from them), and the
+// weight reordered to the columns' order (conv.cpp).
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -84,61 +85,62 @@ template <bool Add, class T>
   for (; c < n; ++c) dst[c] = Add ? dst[c] + src[c] : src[c];
 }
 
-// The rows of one image's columns, [OH*OW, kh*kw * C], copied from its transposed plane [H*W + 1, C]
-// whose last row is zeros (where offsets say -1: padding).
-template <class T>
-NABLA_SIMD_CLONES void copy_rows(const T* __restrict plane, int64_t padding_row, const int32_t* __restrict offsets,
-                                 int64_t positions, int64_t taps, int64_t channels, T* __restrict columns) {
+// Walks the rows of one image's columns [OH*OW, kh*kw * C] and the rows of its transposed plane
+// [H*W + 1, C] that they read, the plane's last row zeros (read where offsets say -1: padding).
+// ToColumns copies plane rows into the columns (im2col); otherwise column rows are added into the
+// plane rows (col2im; what lands in the padding row is discarded), in output-position order, then
+// tap order.
+template <bool ToColumns, class T>
+NABLA_SIMD_CLONES void move_rows(const T* __restrict from, T* __restrict to, int64_t padding_row,
+                                 const int32_t* __restrict offsets, int64_t positions, int64_t taps,
+                                 int64_t channels) {
   for (int64_t l = 0; l < positions; ++l) {
     for (int64_t t = 0; t < taps; ++t) {
       const int32_t k = offsets[t * positions + l];
-      const T* src = plane + (k < 0 ? padding_row : int64_t{k}) * channels;
-      copy_run<false>(src, columns + (l * taps + t) * channels, channels);
+      const int64_t plane_row = (k < 0 ? padding_row : int64_t{k}) * channels;
+      const int64_t column_row = (l * taps + t) * channels;
+      if constexpr (ToColumns) {
+        copy_run<false>(from + plane_row, to + column_row, channels);
+      } else {
+        copy_run<true>(from + column_row, to + plane_row, channels);
+      }
     }
   }
 }
 
-// The adjoint of copy_rows: adds the rows into the plane (padding into its last row, discarded), in
-// output-position order, then tap order.
-template <class T>
-NABLA_SIMD_CLONES void add_rows(const T* __restrict columns, int64_t padding_row, const int32_t* __restrict offsets,
-                                int64_t positions, int64_t taps, int64_t channels, T* __restrict plane) {
-  for (int64_t l = 0; l < positions; ++l) {
-    for (int64_t t = 0; t < taps; ++t) {
-      const int32_t k = offsets[t * positions + l];
-      T* dst = plane + (k < 0 ? padding_row : int64_t{k}) * channels;
-      copy_run<true>(columns + (l * taps + t) * channels, dst, channels);
-    }
-  }
+// What both directions need: an image's positions, output positions, taps and offset table.
+struct Unfolding {
+  int64_t plane, positions, taps;
+  const int32_t* offsets;
+};
+Unfolding unfolding(Size2d in, const Window2d& window) {
+  const Size2d out = window_output_size(in, window, "im2col");
+  return {in.h * in.w, out.h * out.w, window.kernel.h * window.kernel.w, window_offset_table(in, window)};
 }
-
-Size2d output_size(Size2d in, const Window2d& window) { return window_output_size(in, window, "im2col"); }
 
 }  // namespace
 
 template <class T>
 void im2col_channels_last(const T* images, int64_t count, int64_t channels, Size2d in, const Window2d& window,
                           T* scratch, T* columns) {
-  const Size2d out = output_size(in, window);
-  const int64_t plane = in.h * in.w, positions = out.h * out.w, taps = window.kernel.h * window.kernel.w;
-  const int32_t* offsets = window_offset_table(in, window);
-  std::fill_n(scratch + plane * channels, channels, T(0));  // the padding row
+  const Unfolding u = unfolding(in, window);
+  std::fill_n(scratch + u.plane * channels, channels, T(0));  // the padding row
   for (int64_t i = 0; i < count; ++i) {
-    transpose<T>(images + i * channels * plane, scratch, channels, plane);
-    copy_rows<T>(scratch, plane, offsets, positions, taps, channels, columns + i * positions * taps * channels);
+    transpose<T>(images + i * channels * u.plane, scratch, channels, u.plane);
+    move_rows<true, T>(scratch, columns + i * u.positions * u.taps * channels, u.plane, u.offsets, u.positions, u.taps,
+                       channels);
   }
 }
 
 template <class T>
 void col2im_channels_last(const T* columns, int64_t count, int64_t channels, Size2d in, const Window2d& window,
                           T* scratch, T* images) {
-  const Size2d out = output_size(in, window);
-  const int64_t plane = in.h * in.w, positions = out.h * out.w, taps = window.kernel.h * window.kernel.w;
-  const int32_t* offsets = window_offset_table(in, window);
+  const Unfolding u = unfolding(in, window);
   for (int64_t i = 0; i < count; ++i) {
-    std::fill_n(scratch, (plane + 1) * channels, T(0));
-    add_rows<T>(columns + i * positions * taps * channels, plane, offsets, positions, taps, channels, scratch);
-    transpose<T>(scratch, images + i * channels * plane, plane, channels);
+    std::fill_n(scratch, (u.plane + 1) * channels, T(0));
+    move_rows<false, T>(columns + i * u.positions * u.taps * channels, scratch, u.plane, u.offsets, u.positions, u.taps,
+                        channels);
+    transpose<T>(scratch, images + i * channels * u.plane, u.plane, channels);
   }
 }
 
