@@ -89,20 +89,25 @@ template <bool Add, class T>
 // [H*W + 1, C] that they read, the plane's last row zeros (read where offsets say -1: padding).
 // ToColumns copies plane rows into the columns (im2col); otherwise column rows are added into the
 // plane rows (col2im; what lands in the padding row is discarded), in output-position order, then
-// tap order.
+// tap order. Taps that read consecutive plane rows (neighbouring columns of the window, inside
+// the image) are one run: a 4-wide window row over 64 channels is one copy of 256 numbers.
 template <bool ToColumns, class T>
 NABLA_SIMD_CLONES void move_rows(const T* __restrict from, T* __restrict to, int64_t padding_row,
                                  const int32_t* __restrict offsets, int64_t positions, int64_t taps,
                                  int64_t channels) {
   for (int64_t l = 0; l < positions; ++l) {
-    for (int64_t t = 0; t < taps; ++t) {
+    for (int64_t t = 0, run = 1; t < taps; t += run) {
       const int32_t k = offsets[t * positions + l];
+      run = 1;
+      if (k >= 0) {
+        while (t + run < taps && offsets[(t + run) * positions + l] == k + run) ++run;
+      }
       const int64_t plane_row = (k < 0 ? padding_row : int64_t{k}) * channels;
       const int64_t column_row = (l * taps + t) * channels;
       if constexpr (ToColumns) {
-        copy_run<false>(from + plane_row, to + column_row, channels);
+        copy_run<false>(from + plane_row, to + column_row, run * channels);
       } else {
-        copy_run<true>(from + column_row, to + plane_row, channels);
+        copy_run<true>(from + column_row, to + plane_row, run * channels);
       }
     }
   }
