@@ -22,7 +22,8 @@ AdamOptions checked_options(const ParamGroup& group, const std::string& where) {
 
 template <class T>
 struct AdamConstants {
-  T sign, beta1, beta2, one_minus_beta1, one_minus_beta2, eps, l2, shrink, step_size, bias_correction2_sqrt;
+  detail::MomentConstants<T> moments;
+  T eps, step_size, bias_correction2_sqrt;
 };
 
 // One fused pass over a parameter. The constants arrive by value and the arrays as restrict
@@ -33,24 +34,16 @@ NABLA_SIMD_CLONES void adam_update(T* __restrict p, const T* __restrict g, T* __
                                    T* __restrict v_max, int64_t n, const AdamConstants<T> c) {
   if (!v_max) {
     for (int64_t k = 0; k < n; ++k) {
-      const T gk = c.sign * g[k] + c.l2 * p[k];
-      const T mk = c.beta1 * m[k] + c.one_minus_beta1 * gk;
-      const T vk = c.beta2 * v[k] + c.one_minus_beta2 * gk * gk;
-      m[k] = mk;
-      v[k] = vk;
-      p[k] = p[k] * c.shrink - c.step_size * mk / (std::sqrt(vk) / c.bias_correction2_sqrt + c.eps);
+      const detail::Moments<T> e = detail::update_moments(c.moments, p[k], g[k], m[k], v[k]);
+      p[k] = e.p - c.step_size * e.m / (std::sqrt(e.v) / c.bias_correction2_sqrt + c.eps);
     }
     return;
   }
   for (int64_t k = 0; k < n; ++k) {
-    const T gk = c.sign * g[k] + c.l2 * p[k];
-    const T mk = c.beta1 * m[k] + c.one_minus_beta1 * gk;
-    const T vk = c.beta2 * v[k] + c.one_minus_beta2 * gk * gk;
-    const T vmax = std::max(v_max[k], vk);
-    m[k] = mk;
-    v[k] = vk;
+    const detail::Moments<T> e = detail::update_moments(c.moments, p[k], g[k], m[k], v[k]);
+    const T vmax = std::max(v_max[k], e.v);
     v_max[k] = vmax;
-    p[k] = p[k] * c.shrink - c.step_size * mk / (std::sqrt(vmax) / c.bias_correction2_sqrt + c.eps);
+    p[k] = e.p - c.step_size * e.m / (std::sqrt(vmax) / c.bias_correction2_sqrt + c.eps);
   }
 }
 
@@ -91,17 +84,10 @@ void Adam::step() {
           T* m = exp_avg.data<T>();
           T* v = exp_avg_sq.data<T>();
           T* v_max = o.amsgrad ? max_exp_avg_sq.data<T>() : nullptr;
-          // 1 - beta in double, then rounded once (as PyTorch passes it), not 1 - float(beta).
-          const AdamConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
-                                   static_cast<T>(o.beta1),
-                                   static_cast<T>(o.beta2),
-                                   static_cast<T>(1.0 - o.beta1),
-                                   static_cast<T>(1.0 - o.beta2),
-                                   static_cast<T>(o.eps),
-                                   static_cast<T>(decoupled_ ? 0.0 : o.weight_decay),
-                                   static_cast<T>(decoupled_ ? 1.0 - o.lr * o.weight_decay : 1.0),
-                                   static_cast<T>(o.lr / bias_correction1),
-                                   static_cast<T>(std::sqrt(bias_correction2))};
+          const AdamConstants<T> c{
+              detail::moment_constants<T>(o.maximize, o.lr, o.weight_decay, decoupled_, o.beta1, o.beta2),
+              static_cast<T>(o.eps), static_cast<T>(o.lr / bias_correction1),
+              static_cast<T>(std::sqrt(bias_correction2))};
           detail::for_each_chunk(values.numel(), [&](int64_t begin, int64_t end) {
             adam_update<T>(p + begin, g + begin, m + begin, v + begin, v_max ? v_max + begin : nullptr, end - begin, c);
           });

@@ -26,21 +26,17 @@ NAdamOptions checked_options(const ParamGroup& group, const std::string& where) 
 
 template <class T>
 struct NAdamConstants {
-  T sign, l2, shrink, beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2, eps, grad_step, avg_step;
+  detail::MomentConstants<T> moments;
+  T bias_correction2, eps, grad_step, avg_step;
 };
 
 template <class T>
 NABLA_SIMD_CLONES void nadam_update(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
                                     int64_t n, const NAdamConstants<T> c) {
   for (int64_t k = 0; k < n; ++k) {
-    const T pk = p[k] * c.shrink;
-    const T gk = c.sign * g[k] + c.l2 * pk;
-    const T mk = c.beta1 * m[k] + c.one_minus_beta1 * gk;
-    const T vk = c.beta2 * v[k] + c.one_minus_beta2 * gk * gk;
-    m[k] = mk;
-    v[k] = vk;
-    const T denominator = std::sqrt(vk / c.bias_correction2) + c.eps;
-    p[k] = (pk - c.grad_step * (gk / denominator)) - c.avg_step * (mk / denominator);
+    const detail::Moments<T> e = detail::update_moments(c.moments, p[k], g[k], m[k], v[k]);
+    const T denominator = std::sqrt(e.v / c.bias_correction2) + c.eps;
+    p[k] = (e.p - c.grad_step * (e.g / denominator)) - c.avg_step * (e.m / denominator);
   }
 }
 
@@ -74,20 +70,14 @@ void NAdam::step() {
         const double mu_next = o.beta1 * (1.0 - 0.5 * std::pow(0.96, (step + 1.0) * o.momentum_decay));
         mu_product *= mu;
         const double mu_product_next = mu_product * mu_next;
-        const bool decoupled = o.decoupled_weight_decay;
         dispatch_floating(values.dtype(), [&](auto tag) {
           using T = decltype(tag);
           T* p = values.data<T>();
           const T* g = grad.data<T>();
           T* m = exp_avg.data<T>();
           T* v = exp_avg_sq.data<T>();
-          const NAdamConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
-                                    static_cast<T>(decoupled ? 0.0 : o.weight_decay),
-                                    static_cast<T>(decoupled ? 1.0 - o.lr * o.weight_decay : 1.0),
-                                    static_cast<T>(o.beta1),
-                                    static_cast<T>(1.0 - o.beta1),
-                                    static_cast<T>(o.beta2),
-                                    static_cast<T>(1.0 - o.beta2),
+          const NAdamConstants<T> c{detail::moment_constants<T>(o.maximize, o.lr, o.weight_decay,
+                                                                o.decoupled_weight_decay, o.beta1, o.beta2),
                                     static_cast<T>(1.0 - std::pow(o.beta2, step)),
                                     static_cast<T>(o.eps),
                                     static_cast<T>(o.lr * (1.0 - mu) / (1.0 - mu_product)),

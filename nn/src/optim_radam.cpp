@@ -22,8 +22,8 @@ RAdamOptions checked_options(const ParamGroup& group, const std::string& where) 
 
 template <class T>
 struct RAdamConstants {
-  T sign, l2, shrink, beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction1, lr, bias_correction2_sqrt,
-      eps, rect;
+  detail::MomentConstants<T> moments;
+  T bias_correction1, lr, bias_correction2_sqrt, eps, rect;
   bool rectified;
 };
 
@@ -31,14 +31,9 @@ template <class T>
 NABLA_SIMD_CLONES void radam_update(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
                                     int64_t n, const RAdamConstants<T> c) {
   for (int64_t k = 0; k < n; ++k) {
-    const T pk = p[k] * c.shrink;
-    const T gk = c.sign * g[k] + c.l2 * pk;
-    const T mk = c.beta1 * m[k] + c.one_minus_beta1 * gk;
-    const T vk = c.beta2 * v[k] + c.one_minus_beta2 * gk * gk;
-    m[k] = mk;
-    v[k] = vk;
-    const T step = mk / c.bias_correction1 * c.lr;
-    p[k] = c.rectified ? pk - step * (c.bias_correction2_sqrt / (std::sqrt(vk) + c.eps)) * c.rect : pk - step;
+    const detail::Moments<T> e = detail::update_moments(c.moments, p[k], g[k], m[k], v[k]);
+    const T step = e.m / c.bias_correction1 * c.lr;
+    p[k] = c.rectified ? e.p - step * (c.bias_correction2_sqrt / (std::sqrt(e.v) + c.eps)) * c.rect : e.p - step;
   }
 }
 
@@ -70,20 +65,14 @@ void RAdam::step() {
         const double rect =
             rectified ? std::sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
                       : 0.0;
-        const bool decoupled = o.decoupled_weight_decay;
         dispatch_floating(values.dtype(), [&](auto tag) {
           using T = decltype(tag);
           T* p = values.data<T>();
           const T* g = grad.data<T>();
           T* m = exp_avg.data<T>();
           T* v = exp_avg_sq.data<T>();
-          const RAdamConstants<T> c{static_cast<T>(detail::gradient_sign(o.maximize)),
-                                    static_cast<T>(decoupled ? 0.0 : o.weight_decay),
-                                    static_cast<T>(decoupled ? 1.0 - o.lr * o.weight_decay : 1.0),
-                                    static_cast<T>(o.beta1),
-                                    static_cast<T>(1.0 - o.beta1),
-                                    static_cast<T>(o.beta2),
-                                    static_cast<T>(1.0 - o.beta2),
+          const RAdamConstants<T> c{detail::moment_constants<T>(o.maximize, o.lr, o.weight_decay,
+                                                                o.decoupled_weight_decay, o.beta1, o.beta2),
                                     static_cast<T>(bias_correction1),
                                     static_cast<T>(o.lr),
                                     static_cast<T>(std::sqrt(bias_correction2)),

@@ -34,6 +34,42 @@ inline constexpr const char* kStepBuffer = "step";
 // +1, or -1 when the options say maximize (the gradient is negated before anything else).
 inline double gradient_sign(bool maximize) { return maximize ? -1.0 : 1.0; }
 
+// ---- the Adam family (Adam/AdamW, NAdam, RAdam): the gradient's sign, weight decay and the two
+// moment estimates, the same in each; what they do with the moments differs.
+// Weight decay is an L2 term added to the gradient (l2 = weight_decay, shrink = 1), or decoupled:
+// the parameter shrunk by 1 - lr * weight_decay first (l2 = 0).
+template <class T>
+struct MomentConstants {
+  T sign, l2, shrink, beta1, one_minus_beta1, beta2, one_minus_beta2;
+};
+template <class T>
+MomentConstants<T> moment_constants(bool maximize, double lr, double weight_decay, bool decoupled, double beta1,
+                                    double beta2) {
+  // 1 - beta in double, then rounded once (as PyTorch passes it), not 1 - float(beta).
+  return {static_cast<T>(gradient_sign(maximize)),
+          static_cast<T>(decoupled ? 0.0 : weight_decay),
+          static_cast<T>(decoupled ? 1.0 - lr * weight_decay : 1.0),
+          static_cast<T>(beta1),
+          static_cast<T>(1.0 - beta1),
+          static_cast<T>(beta2),
+          static_cast<T>(1.0 - beta2)};
+}
+
+// One element: the parameter after decoupled decay, the gradient with its L2 term, and m and v
+// updated (and written back). Inlined into each optimiser's vectorised loop.
+template <class T>
+struct Moments {
+  T p, g, m, v;
+};
+template <class T>
+[[gnu::always_inline]] inline Moments<T> update_moments(const MomentConstants<T>& c, T p, T g, T& m, T& v) {
+  const T pk = p * c.shrink;
+  const T gk = c.sign * g + c.l2 * pk;
+  m = c.beta1 * m + c.one_minus_beta1 * gk;
+  v = c.beta2 * v + c.one_minus_beta2 * gk * gk;
+  return {pk, gk, m, v};
+}
+
 // Common option checks: "SGD: momentum must be >= 0, got -1".
 void check_non_negative(double value, const char* name, const std::string& where);
 void check_beta(double value, const char* name, const std::string& where);  // in [0, 1)
