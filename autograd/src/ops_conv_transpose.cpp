@@ -6,6 +6,7 @@
 #include "nabla/autograd/factories.hpp"
 #include "nabla/autograd/functions.hpp"
 #include "nabla/autograd/node.hpp"
+#include "conv_records.hpp"
 
 namespace nabla {
 
@@ -34,6 +35,11 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
                   Tensor g = grad;
                   if (grad.shape()[2] != reached.h) g = slice(g, 2, 0, reached.h);
                   if (grad.shape()[3] != reached.w) g = slice(g, 3, 0, reached.w);
+                  if (needs_input_grad[0] && needs_input_grad[1]) {  // one kernel: it unfolds g once for both
+                    auto [grad_x, grad_w] = kernels::conv2d_and_backward_weight(g.raw(), w.raw(), x.raw(), params);
+                    return Gradients{detail::record_conv2d(g, w, Tensor(), params, std::move(grad_x)),
+                                     detail::record_backward_weight(g, x, params, std::move(grad_w)), grad_bias};
+                  }
                   return Gradients{needs_input_grad[0] ? conv2d(g, w, Tensor(), params) : Tensor(),
                                    needs_input_grad[1] ? detail::conv2d_backward_weight(g, x, w.shape(), params) : Tensor(),
                                    grad_bias};

@@ -6,7 +6,9 @@
 #include "nabla/autograd/detail/adjoints.hpp"
 #include "nabla/autograd/factories.hpp"
 #include "nabla/autograd/functions.hpp"
+#include "nabla/autograd/grad_mode.hpp"
 #include "nabla/autograd/node.hpp"
+#include "conv_records.hpp"
 
 namespace nabla {
 
@@ -84,8 +86,7 @@ Tensor cross_entropy_rows_backward(const Tensor& logits, const Tensor& target, c
                 });
 }
 
-// The two adjoints of conv2d as recorded ops, given their already computed values.
-namespace {
+// The two adjoints of conv2d as recorded ops, given their already computed values (conv_records.hpp).
 
 // z = B_in(g, w) is linear in g (its adjoint is conv(., w)) and in w (dL/dw = B_w(gz, g)).
 Tensor record_backward_input(const Tensor& grad_output, const Tensor& weight, const Conv2dParams& params,
@@ -111,8 +112,6 @@ Tensor record_backward_weight(const Tensor& x, const Tensor& grad_output, const 
                 });
 }
 
-}  // namespace
-
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,
                              const Conv2dParams& params) {
   return record_backward_input(grad_output, weight, params,
@@ -132,43 +131,59 @@ namespace {
 // y = conv(x, w) + b. With gy = dL/dy:  dL/dx = conv_backward_input(gy, w),
 // dL/dw = conv_backward_weight(x, gy), dL/db = gy summed over N, H, W. When both x and w need
 // gradients, one kernel computes both (it shares work between them) and each is recorded as its
-// own op, exactly as if computed apart.
+// own op, exactly as if computed apart. kept_columns: the columns the forward kept (or none), which
+// the weight gradient reads rather than unfolding x again.
 Gradients conv2d_gradients(const Tensor& grad, const Tensor& x, const Tensor& w, const Conv2dParams& params,
-                           const NeedsInputGrad& needs_input_grad) {
+                           const kernels::Tensor& kept_columns, const NeedsInputGrad& needs_input_grad) {
   const Tensor grad_bias = needs_input_grad[2] ? sum(sum(grad, {2, 3}), {0}) : Tensor();
   if (needs_input_grad[0] && needs_input_grad[1]) {
-    auto [grad_x, grad_w] = kernels::conv2d_backward(x.raw(), grad.raw(), w.raw(), params);
+    auto [grad_x, grad_w] = kernels::conv2d_backward(x.raw(), grad.raw(), w.raw(), params, kept_columns);
     return Gradients{detail::record_backward_input(grad, w, params, std::move(grad_x)),
                      detail::record_backward_weight(x, grad, params, std::move(grad_w)), grad_bias};
   }
   return Gradients{needs_input_grad[0] ? detail::conv2d_backward_input(grad, w, x.shape(), params) : Tensor(),
-                   needs_input_grad[1] ? detail::conv2d_backward_weight(x, grad, w.shape(), params) : Tensor(),
+                   needs_input_grad[1] ? detail::record_backward_weight(
+                                             x, grad, params,
+                                             kernels::conv2d_backward_weight(x.raw(), grad.raw(), w.shape(), params,
+                                                                             kept_columns))
+                                       : Tensor(),
                    grad_bias};
 }
 
+// The forward keeps its columns for the backward when the weight will want its gradient.
+bool keep_columns_for(const Tensor& weight) { return is_grad_enabled() && weight.requires_grad(); }
+
 }  // namespace
+
+Tensor detail::record_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params,
+                             kernels::Tensor out, kernels::Tensor kept_columns) {
+  return record("conv2d", {x, weight, bias}, std::move(out),
+                [input = save(x), saved_weight = save(weight), params, kept_columns = std::move(kept_columns)](
+                    const Tensor& grad, const NeedsInputGrad& needs_input_grad) {
+                  return conv2d_gradients(grad, input.get(), saved_weight.get(), params, kept_columns, needs_input_grad);
+                });
+}
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   if (!x.defined() || !weight.defined()) fail("conv2d: the input or the weight is undefined");
-  kernels::Tensor out = kernels::conv2d(x.raw(), weight.raw(), bias.defined() ? bias.raw() : kernels::Tensor(), params);
-  return record("conv2d", {x, weight, bias}, std::move(out),
-                [input = save(x), saved_weight = save(weight), params](const Tensor& grad,
-                                                                      const NeedsInputGrad& needs_input_grad) {
-                  return conv2d_gradients(grad, input.get(), saved_weight.get(), params, needs_input_grad);
-                });
+  kernels::Tensor kept_columns;
+  kernels::Tensor out = kernels::conv2d(x.raw(), weight.raw(), bias.defined() ? bias.raw() : kernels::Tensor(), params,
+                                        /*relu=*/false, keep_columns_for(weight) ? &kept_columns : nullptr);
+  return detail::record_conv2d(x, weight, bias, params, std::move(out), std::move(kept_columns));
 }
 
 // y = relu(z), z = conv(x, w) + b, in one pass over y. dL/dz = relu_backward(gy, y) (y > 0
 // exactly where z > 0), then conv2d's gradients of z; both differentiable ops, as in the pair.
 Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   if (!x.defined() || !weight.defined()) fail("conv2d_relu: the input or the weight is undefined");
-  kernels::Tensor out =
-      kernels::conv2d(x.raw(), weight.raw(), bias.defined() ? bias.raw() : kernels::Tensor(), params, /*relu=*/true);
+  kernels::Tensor kept_columns;
+  kernels::Tensor out = kernels::conv2d(x.raw(), weight.raw(), bias.defined() ? bias.raw() : kernels::Tensor(), params,
+                                        /*relu=*/true, keep_columns_for(weight) ? &kept_columns : nullptr);
   return record("conv2d_relu", {x, weight, bias}, std::move(out),
-                [input = save(x), saved_weight = save(weight), params](const Tensor& grad, const Tensor& result,
-                                                                      const NeedsInputGrad& needs_input_grad) {
+                [input = save(x), saved_weight = save(weight), params, kept_columns = std::move(kept_columns)](
+                    const Tensor& grad, const Tensor& result, const NeedsInputGrad& needs_input_grad) {
                   return conv2d_gradients(detail::relu_backward(grad, result), input.get(), saved_weight.get(), params,
-                                          needs_input_grad);
+                                          kept_columns, needs_input_grad);
                 });
 }
 
@@ -189,7 +204,8 @@ ValuesIndices conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, cons
                              const Tensor& grad, const Tensor& result, const NeedsInputGrad& needs_input_grad) {
                            const Tensor grad_conv =
                                detail::max_pool2d_backward(detail::relu_backward(grad, result), indices, conv_shape);
-                           return conv2d_gradients(grad_conv, input.get(), saved_weight.get(), params, needs_input_grad);
+                           return conv2d_gradients(grad_conv, input.get(), saved_weight.get(), params, kernels::Tensor(),
+                                                   needs_input_grad);
                          });
   return {values, indices};
 }

@@ -190,41 +190,89 @@ Tensor channels_last_scratch(bool channels_last, const ConvShape& s, Size2d in, 
   return channels_last ? Tensor::empty({(in.h * in.w + 1) * s.in_channels}, dtype) : Tensor();
 }
 
+// conv2d keeps the columns it unfolded for the weight gradient when asked (autograd asks when the
+// weight needs a gradient): on the batched channels-last path only, where the columns of
+// consecutive images are consecutive rows of one [N * L, K] matrix, and up to this many elements
+// (64 MB of float32), past which the memory matters more than the unfolding it saves.
+constexpr int64_t kKeptColumnsMost = int64_t{1} << 24;
+
+bool can_keep_columns(const ConvShape& s, Size2d in) {
+  return use_batched(s) && use_channels_last(s, in) && s.batch * s.positions() * s.patch() <= kKeptColumnsMost;
+}
+
 // Runs step(first, count, columns, rows) over images [lo, hi) in groups of images_per_gemm, all
-// groups sharing one column buffer [groups * K, count * L] and one row buffer [C_out, count * L].
+// groups sharing one column buffer [groups * K, count * L] (none when the caller has the batch's
+// columns elsewhere) and one row buffer [C_out, count * L].
 template <class T, class Step>
-void for_each_image_group(const ConvShape& s, int64_t lo, int64_t hi, DType dtype, Step&& step) {
+void for_each_image_group(const ConvShape& s, int64_t lo, int64_t hi, DType dtype, bool column_buffer_needed,
+                          Step&& step) {
   const int64_t most = images_per_gemm(s, hi - lo);
-  Tensor column_buffer = Tensor::empty({s.groups * s.patch() * most * s.positions()}, dtype);
+  Tensor column_buffer = Tensor::empty({column_buffer_needed ? s.groups * s.patch() * most * s.positions() : 0}, dtype);
   Tensor row_buffer = Tensor::empty({s.out_channels * most * s.positions()}, dtype);
   for (int64_t first = lo; first < hi; first += most) {
     step(first, std::min(most, hi - first), column_buffer.data<T>(), row_buffer.data<T>());
   }
 }
 
+// The columns of images [first, first + count) of x: [count * L, K] with the channels last (the
+// thread's `scratch` plane in use), else [groups * K, count * L].
+template <class T>
+void unfold_for_gemm(const T* x, int64_t first, int64_t count, const ConvShape& s, Size2d in, bool channels_last,
+                     const Tensor& scratch, T* cols) {
+  if (channels_last) {
+    detail::im2col_channels_last<T>(x + first * s.in_channels * in.h * in.w, count, s.in_channels, in, s.window,
+                                    scratch.data<T>(), cols);
+  } else {
+    unfold_images<T>(x, first, count, s, in, cols);
+  }
+}
+
+// rows [C_out, count * L] = W @ columns, group by group; `w` is the reordered weight [O, kh*kw, C]
+// when the columns have the channels last.
+template <class T>
+void forward_gemm(const T* w, const T* cols, int64_t count, const ConvShape& s, bool channels_last, T* rows) {
+  const int64_t K = s.patch(), O = s.out_per_group(), width = count * s.positions();
+  if (channels_last) {  // rows [O, width] = W [O, K] @ columns^T [K, width]
+    detail::gemm<T>(false, true, O, width, K, T(1), w, K, cols, K, T(0), rows, width);
+    return;
+  }
+  for (int64_t g = 0; g < s.groups; ++g) {
+    detail::gemm<T>(false, false, O, width, K, T(1), w + g * O * K, K, cols + g * K * width, width, T(0),
+                    rows + g * O * width, width);
+  }
+}
+
+// dW (+)= rows [C_out, count * L] @ columns^T, group by group (beta 0 writes, 1 adds); dW is
+// [O, kh*kw, C] when the columns have the channels last.
+template <class T>
+void weight_gradient_gemm(const T* rows, const T* cols, int64_t count, const ConvShape& s, bool channels_last, T beta,
+                          T* gw) {
+  const int64_t K = s.patch(), O = s.out_per_group(), width = count * s.positions();
+  if (channels_last) {  // dW [O, K] (+)= gy [O, width] @ columns [width, K]
+    detail::gemm<T>(false, false, O, K, width, T(1), rows, width, cols, K, beta, gw, K);
+    return;
+  }
+  for (int64_t g = 0; g < s.groups; ++g) {
+    detail::gemm<T>(false, true, O, K, width, T(1), rows + g * O * width, width, cols + g * K * width, width, beta,
+                    gw + g * O * K, K);
+  }
+}
+
+// y = conv2d(x, w) + bias (relu'd if asked). With batch_columns (not null: can_keep_columns holds),
+// the columns are unfolded there, [N * L, K], and stay for the weight gradient.
 template <class T>
 void conv2d_batched(const T* x, const T* w, const T* bias, bool relu, T* y, const ConvShape& s, Size2d in,
-                    DType dtype) {
-  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+                    DType dtype, T* batch_columns) {
+  const int64_t L = s.positions();
   const bool channels_last = use_channels_last(s, in);
   const Tensor reordered = channels_last ? weight_channels_last<T>(w, s, dtype) : Tensor();
+  const T* gemm_weight = channels_last ? reordered.data<T>() : w;
   parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
     const Tensor scratch = channels_last_scratch(channels_last, s, in, dtype);
-    for_each_image_group<T>(s, lo, hi, dtype, [&](int64_t first, int64_t count, T* cols, T* rows) {
-      const int64_t width = count * L;
-      if (channels_last) {
-        detail::im2col_channels_last<T>(x + first * s.in_channels * in.h * in.w, count, s.in_channels, in, s.window,
-                                        scratch.data<T>(), cols);
-        // rows [O, count * L] = W [O, K] @ columns^T [K, count * L]
-        detail::gemm<T>(false, true, O, width, K, T(1), reordered.data<T>(), K, cols, K, T(0), rows, width);
-        scatter_outputs<T>(rows, count, s, bias, relu, y + first * s.out_channels * L);
-        return;
-      }
-      unfold_images<T>(x, first, count, s, in, cols);
-      for (int64_t g = 0; g < s.groups; ++g) {
-        detail::gemm<T>(false, false, O, width, K, T(1), w + g * O * K, K, cols + g * K * width, width, T(0),
-                        rows + g * O * width, width);
-      }
+    for_each_image_group<T>(s, lo, hi, dtype, !batch_columns, [&](int64_t first, int64_t count, T* buffer, T* rows) {
+      T* cols = batch_columns ? batch_columns + first * L * s.patch() : buffer;
+      unfold_for_gemm<T>(x, first, count, s, in, channels_last, scratch, cols);
+      forward_gemm<T>(gemm_weight, cols, count, s, channels_last, rows);
       scatter_outputs<T>(rows, count, s, bias, relu, y + first * s.out_channels * L);
     });
   });
@@ -237,7 +285,7 @@ void conv2d_backward_input_batched(const T* gy, const T* w, T* gx, const ConvSha
   const Tensor reordered = channels_last ? weight_channels_last<T>(w, s, dtype) : Tensor();
   parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
     const Tensor scratch = channels_last_scratch(channels_last, s, in, dtype);
-    for_each_image_group<T>(s, lo, hi, dtype, [&](int64_t first, int64_t count, T* cols, T* rows) {
+    for_each_image_group<T>(s, lo, hi, dtype, true, [&](int64_t first, int64_t count, T* cols, T* rows) {
       const int64_t width = count * L;
       gather_outputs<T>(gy + first * s.out_channels * L, count, s, rows);
       if (channels_last) {
@@ -260,31 +308,33 @@ void conv2d_backward_input_batched(const T* gy, const T* w, T* gx, const ConvSha
   });
 }
 
-// dW [groups * O, K] = gy [O, L] @ columns^T summed over images [lo, hi), lo < hi: written, not added.
+// dW [groups * O, K] = gy [O, L] @ columns^T summed over images [lo, hi), lo < hi: written, not
+// added. The columns are conv2d's kept ones when given (kept_columns, [N * L, K]), else unfolded
+// here. With `w` and `y` (not null), also y = conv2d(x, w) for those images, from the same
+// columns: what a transposed convolution's backward needs, unfolding its grad_output once for both.
 template <class T>
 void conv2d_backward_weight_batched(const T* x, const T* gy, T* gw, int64_t lo, int64_t hi, const ConvShape& s,
-                                    Size2d in, DType dtype) {
-  const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
+                                    Size2d in, DType dtype, const T* kept_columns, const T* w = nullptr,
+                                    T* y = nullptr) {
+  const int64_t L = s.positions(), O = s.out_per_group();
   const bool channels_last = use_channels_last(s, in);
-  const Tensor scratch = channels_last_scratch(channels_last, s, in, dtype);
-  const Tensor reordered_gw = channels_last ? Tensor::empty({O, K}, dtype) : Tensor();  // [O, kh*kw, C]
+  const Tensor scratch = channels_last_scratch(channels_last && !kept_columns, s, in, dtype);
+  const Tensor reordered_gw = channels_last ? Tensor::empty({O, s.patch()}, dtype) : Tensor();  // [O, kh*kw, C]
+  T* gemm_gw = channels_last ? reordered_gw.data<T>() : gw;
   T beta = T(0);  // the first group of images writes dW, the others add to it
-  for_each_image_group<T>(s, lo, hi, dtype, [&](int64_t first, int64_t count, T* cols, T* rows) {
-    const int64_t width = count * L;
+  for_each_image_group<T>(s, lo, hi, dtype, !kept_columns, [&](int64_t first, int64_t count, T* buffer, T* rows) {
+    const T* cols = buffer;
+    if (kept_columns) {
+      cols = kept_columns + first * L * s.patch();
+    } else {
+      unfold_for_gemm<T>(x, first, count, s, in, channels_last, scratch, buffer);
+    }
+    if (y) {
+      forward_gemm<T>(w, cols, count, s, channels_last, rows);
+      scatter_outputs<T>(rows, count, s, nullptr, false, y + first * s.out_channels * L);
+    }
     gather_outputs<T>(gy + first * s.out_channels * L, count, s, rows);
-    if (channels_last) {
-      detail::im2col_channels_last<T>(x + first * s.in_channels * in.h * in.w, count, s.in_channels, in, s.window,
-                                      scratch.data<T>(), cols);
-      // dW [O, K] (+)= gy [O, count * L] @ columns [count * L, K]
-      detail::gemm<T>(false, false, O, K, width, T(1), rows, width, cols, K, beta, reordered_gw.data<T>(), K);
-      beta = T(1);
-      return;
-    }
-    unfold_images<T>(x, first, count, s, in, cols);
-    for (int64_t g = 0; g < s.groups; ++g) {
-      detail::gemm<T>(false, true, O, K, width, T(1), rows + g * O * width, width, cols + g * K * width, width, beta,
-                      gw + g * O * K, K);
-    }
+    weight_gradient_gemm<T>(rows, cols, count, s, channels_last, beta, gemm_gw);
     beta = T(1);
   });
   if (channels_last) {  // [O, kh*kw, C] back to the weight's [O, C, kh*kw]
@@ -321,7 +371,8 @@ ConvOperands conv_operands(const Tensor& x, const Tensor& weight, const Tensor& 
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dParams& params,
-              bool relu) {
+              bool relu, Tensor* kept_columns) {
+  if (kept_columns) *kept_columns = Tensor();
   const ConvOperands operands = conv_operands(x_in, weight_in, bias_in, params);
   const ConvShape& s = operands.s;  // (named references: lambdas below capture them)
   const Tensor &x = operands.x, &weight = operands.weight, &bias = operands.bias;
@@ -344,7 +395,9 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
     const T* px = x.data<T>();
     const Size2d in{x.size(2), x.size(3)};
     if (use_batched(s)) {
-      conv2d_batched<T>(px, w, b, relu, y, s, in, x.dtype());
+      const bool keep = kept_columns && can_keep_columns(s, in);
+      if (keep) *kept_columns = Tensor::empty({s.batch * L, K}, x.dtype());
+      conv2d_batched<T>(px, w, b, relu, y, s, in, x.dtype(), keep ? kept_columns->data<T>() : nullptr);
       return;
     }
     parallel_for(0, s.batch, kImageGrain, [&](int64_t lo, int64_t hi) {
@@ -433,27 +486,26 @@ Tensor conv2d_backward_input(const Tensor& grad_output_in, const Tensor& weight_
   return gx;
 }
 
-Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, const Shape& weight_shape,
-                              const Conv2dParams& params) {
-  if (!x_in.defined() || !grad_output_in.defined()) fail("conv2d_backward_weight: an operand is undefined");
-  check_float_operands("conv2d_backward_weight", {&x_in, &grad_output_in});
-  const ConvShape s = conv_shape(x_in.shape(), weight_shape, params, "conv2d_backward_weight");
-  check_grad_output(grad_output_in, s, "conv2d_backward_weight");
-  const Tensor x = x_in.contiguous();
-  const Tensor gy = grad_output_in.contiguous();
-  if (shape_numel(weight_shape) == 0 || s.batch == 0) return zeros(weight_shape, x.dtype());
-  if (use_winograd(s, params, "conv2d_backward_weight")) {
-    Tensor gw = zeros(weight_shape, x.dtype());
-    dispatch_floating(x.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      detail::winograd_conv3x3_weight_grad<T>(x.data<T>(), gy.data<T>(), gw.data<T>(),
-                                              winograd_geometry(s, {x.size(2), x.size(3)}, params));
-    });
-    return gw;
+namespace {
+
+// Columns handed back to the backward must be the ones conv2d keeps for this convolution.
+void check_kept_columns(const Tensor& columns, const Tensor& x, const ConvShape& s, const char* op) {
+  const Shape expected{s.batch * s.positions(), s.patch()};
+  if (!can_keep_columns(s, {x.size(2), x.size(3)}) || columns.shape() != expected || columns.dtype() != x.dtype() ||
+      !columns.is_contiguous()) {
+    fail("{}: kept_columns of shape {} ({}) are not what conv2d keeps for an input of shape {} (expected {} {}, on "
+         "the batched channels-last path); pass the columns conv2d returned for this input, or none",
+         op, columns.shape(), columns.dtype(), x.shape(), expected, x.dtype());
   }
+}
+
+// dW over the batch, im2col path (x and gy contiguous): each thread sums its images into a partial
+// gradient of its own, and the partials are added at the end (a chunk without images has none).
+// With kept_columns defined (conv2d's, checked), the batched path reads them rather than unfolding
+// x; with `y` defined, it also writes y = conv2d(x, weight) from the same columns.
+Tensor im2col_weight_gradient(const Tensor& x, const Tensor& gy, const Shape& weight_shape, const ConvShape& s,
+                              const Tensor& kept_columns, const Tensor& weight = Tensor(), const Tensor& y = Tensor()) {
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
-  // Each thread sums its images into its own partial gradient; the partials are added at the end
-  // (a chunk without images has none).
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), s.batch));
   std::vector<Tensor> partials(static_cast<size_t>(chunks));
   const int64_t per_chunk = (s.batch + chunks - 1) / chunks;
@@ -462,14 +514,22 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
     const T* g_all = gy.data<T>();
     const T* px = x.data<T>();
     const Size2d in{x.size(2), x.size(3)};
+    const bool batched = use_batched(s);
+    const bool with_output = y.defined();
+    // The forward GEMM's weight, reordered once for all threads when the columns have the channels last.
+    const Tensor reordered =
+        with_output && use_channels_last(s, in) ? weight_channels_last<T>(weight.data<T>(), s, x.dtype()) : Tensor();
+    const T* forward_weight = !with_output ? nullptr : reordered.defined() ? reordered.data<T>() : weight.data<T>();
     parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
-      Tensor buffer = Tensor::empty({s.groups * K * L}, x.dtype());
+      Tensor buffer = Tensor::empty({batched ? 0 : s.groups * K * L}, x.dtype());
       for (int64_t chunk = lo; chunk < hi; ++chunk) {
         const int64_t first = chunk * per_chunk, last = std::min(s.batch, first + per_chunk);
         if (first >= last) continue;
-        if (use_batched(s)) {  // writes all of the partial
+        if (batched) {  // writes all of the partial
           Tensor partial = Tensor::empty(weight_shape, x.dtype());
-          conv2d_backward_weight_batched<T>(px, g_all, partial.data<T>(), first, last, s, in, x.dtype());
+          conv2d_backward_weight_batched<T>(px, g_all, partial.data<T>(), first, last, s, in, x.dtype(),
+                                            kept_columns.defined() ? kept_columns.data<T>() : nullptr, forward_weight,
+                                            with_output ? y.data<T>() : nullptr);
           partials[static_cast<size_t>(chunk)] = partial;
           continue;
         }
@@ -499,8 +559,49 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
   return gw;
 }
 
+}  // namespace
+
+Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, const Shape& weight_shape,
+                              const Conv2dParams& params, const Tensor& kept_columns) {
+  if (!x_in.defined() || !grad_output_in.defined()) fail("conv2d_backward_weight: an operand is undefined");
+  check_float_operands("conv2d_backward_weight", {&x_in, &grad_output_in});
+  const ConvShape s = conv_shape(x_in.shape(), weight_shape, params, "conv2d_backward_weight");
+  check_grad_output(grad_output_in, s, "conv2d_backward_weight");
+  const Tensor x = x_in.contiguous();
+  const Tensor gy = grad_output_in.contiguous();
+  if (shape_numel(weight_shape) == 0 || s.batch == 0) return zeros(weight_shape, x.dtype());
+  if (use_winograd(s, params, "conv2d_backward_weight")) {
+    Tensor gw = zeros(weight_shape, x.dtype());
+    dispatch_floating(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      detail::winograd_conv3x3_weight_grad<T>(x.data<T>(), gy.data<T>(), gw.data<T>(),
+                                              winograd_geometry(s, {x.size(2), x.size(3)}, params));
+    });
+    return gw;
+  }
+  if (kept_columns.defined()) check_kept_columns(kept_columns, x, s, "conv2d_backward_weight");
+  return im2col_weight_gradient(x, gy, weight_shape, s, kept_columns);
+}
+
+std::pair<Tensor, Tensor> conv2d_and_backward_weight(const Tensor& x_in, const Tensor& weight_in,
+                                                     const Tensor& grad_output_in, const Conv2dParams& params) {
+  if (!grad_output_in.defined()) fail("conv2d_and_backward_weight: grad_output is undefined");
+  const ConvOperands operands = conv_operands(x_in, weight_in, Tensor(), params);
+  const ConvShape& s = operands.s;
+  check_same_dtype("conv2d_and_backward_weight", "input", x_in.dtype(), "grad_output", grad_output_in.dtype());
+  check_grad_output(grad_output_in, s, "conv2d_and_backward_weight");
+  if (use_winograd(s, params, "conv2d") || !use_batched(s) || x_in.numel() == 0 || weight_in.numel() == 0) {
+    return {conv2d(x_in, weight_in, Tensor(), params),
+            conv2d_backward_weight(x_in, grad_output_in, weight_in.shape(), params)};
+  }
+  Tensor y = Tensor::empty({s.batch, s.out_channels, s.out.h, s.out.w}, x_in.dtype());
+  Tensor gw = im2col_weight_gradient(operands.x, grad_output_in.contiguous(), weight_in.shape(), s, Tensor(),
+                                     operands.weight, y);
+  return {y, gw};
+}
+
 std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x_in, const Tensor& grad_output_in, const Tensor& weight_in,
-                                          const Conv2dParams& params) {
+                                          const Conv2dParams& params, const Tensor& kept_columns) {
   if (!x_in.defined() || !grad_output_in.defined() || !weight_in.defined()) {
     fail("conv2d_backward: an operand is undefined");
   }
@@ -509,7 +610,7 @@ std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x_in, const Tensor& grad
   check_grad_output(grad_output_in, s, "conv2d_backward");
   if (!use_winograd(s, params, "conv2d_backward") || x_in.numel() == 0 || weight_in.numel() == 0) {
     return {conv2d_backward_input(grad_output_in, weight_in, x_in.shape(), params),
-            conv2d_backward_weight(x_in, grad_output_in, weight_in.shape(), params)};
+            conv2d_backward_weight(x_in, grad_output_in, weight_in.shape(), params, kept_columns)};
   }
   const Tensor x = x_in.contiguous(), gy = grad_output_in.contiguous(), weight = weight_in.contiguous();
   Tensor gx = Tensor::empty(x.shape(), x.dtype()), gw = Tensor::empty(weight.shape(), x.dtype());

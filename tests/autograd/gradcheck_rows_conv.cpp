@@ -31,6 +31,10 @@ void conv_rows(Table& rows, Table& second_order) {
   rows.row("conv_transpose2d", "non-contiguous input and weight",
            [dcgan](const Args& x) { return conv_transpose2d(x[0], x[1], x[2], dcgan); },
            {{{1, 2, 3, 4}, transposed(normal_values)}, {{2, 2, 3, 3}, transposed(normal_values)}, {{2}}});
+  // 16 output channels: its backward's conv2d and weight gradient share one channels-last unfolding.
+  rows.row("conv_transpose2d", "16 output channels, kernel 4, stride 2 (backward unfolds grad once)",
+           [dcgan](const Args& x) { return conv_transpose2d(x[0], x[1], x[2], dcgan); },
+           {{{2, 3, 2, 2}}, {{3, 16, 4, 4}}, {{16}}});
 
   second_order.group("issue 13: conv_transpose2d second order");
   second_order.row("conv_transpose2d", "stride 2, input and weight",
@@ -39,6 +43,9 @@ void conv_rows(Table& rows, Table& second_order) {
   second_order.row("conv_transpose2d", "groups 2, dilation 2",
                    [grouped](const Args& x) { return conv_transpose2d(x[0], x[1], Tensor(), grouped); },
                    {{{1, 2, 2, 2}}, {{2, 1, 2, 2}}});
+  second_order.row("conv_transpose2d", "16 output channels, stride 2",
+                   [dcgan](const Args& x) { return conv_transpose2d(x[0], x[1], Tensor(), dcgan); },
+                   {{{2, 2, 2, 2}}, {{2, 16, 3, 3}}});
 }
 
 void pool_rows(Table& rows, Table& second_order) {

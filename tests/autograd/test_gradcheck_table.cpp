@@ -277,6 +277,11 @@ std::vector<OpCase> core_rows() {
   t.row("conv2d_backward_weight", "Winograd, padding 1",
         [winograd_conv](const Args& x) { return detail::conv2d_backward_weight(x[0], x[1], {3, 2, 3, 3}, winograd_conv); },
         {{{2, 2, 4, 5}}, {{2, 3, 4, 5}}});
+  // 16 channels and few output positions: the batched path with the channels last, where the
+  // forward keeps its columns for the weight gradient.
+  t.row("conv2d", "16 channels, 4x4 stride 2 (channels last, columns kept)",
+        [strided_conv](const Args& x) { return conv2d(x[0], x[1], x[2], strided_conv); },
+        {{{2, 16, 5, 5}}, {{3, 16, 4, 4}}, {{3}}});
   // The fused pair (nn::Sequential's Conv2d + ReLU), on each kernel path that writes the relu.
   t.row("conv2d_relu", "3x3 with bias (im2col)", [plain_conv](const Args& x) { return conv2d_relu(x[0], x[1], x[2], plain_conv); },
         {{{2, 2, 5, 5}}, {{3, 2, 3, 3}}, {{3}}});
@@ -286,6 +291,9 @@ std::vector<OpCase> core_rows() {
   t.row("conv2d_relu", "stride 2, padding 1, no bias (batched im2col), non-contiguous input",
         [strided_conv](const Args& x) { return conv2d_relu(x[0], x[1], Tensor(), strided_conv); },
         {{{2, 2, 5, 5}, transposed(normal)}, {{3, 2, 3, 3}}});
+  t.row("conv2d_relu", "16 channels, stride 2 (channels last, columns kept), non-contiguous input",
+        [strided_conv](const Args& x) { return conv2d_relu(x[0], x[1], Tensor(), strided_conv); },
+        {{{2, 16, 4, 4}, transposed(normal)}, {{3, 16, 3, 3}}});
   // The fused triple (Conv2d, ReLU, MaxPool2d(2)): pooled in Winograd's output transform, or the
   // kernels in turn.
   t.row("conv2d_relu_max_pool2d", "Winograd, padding 1, odd pooled size",
@@ -386,6 +394,10 @@ std::vector<OpCase> core_second_order_rows() {
   const Conv2dParams winograd_conv{.padding = 1, .algorithm = ConvAlgorithm::winograd};
   t.row("conv2d", "Winograd, padding 1", [winograd_conv](const Args& x) { return conv2d(x[0], x[1], x[2], winograd_conv); },
         {{{1, 2, 3, 4}}, {{2, 2, 3, 3}}, {{2}}});
+  const Conv2dParams strided_conv{.stride = 2, .padding = 1};
+  t.row("conv2d", "16 channels, stride 2 (channels last, columns kept)",
+        [strided_conv](const Args& x) { return conv2d(x[0], x[1], x[2], strided_conv); },
+        {{{2, 16, 3, 3}}, {{2, 16, 2, 2}}, {{2}}});
   t.row("conv2d_relu", "Winograd, padding 1", [winograd_conv](const Args& x) { return conv2d_relu(x[0], x[1], x[2], winograd_conv); },
         {{{1, 2, 3, 4}}, {{2, 2, 3, 3}}, {{2}}});
   t.row("conv2d_relu_max_pool2d", "Winograd, padding 1",

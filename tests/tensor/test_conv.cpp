@@ -170,6 +170,10 @@ TEST_CASE("conv2d: Winograd refuses shapes it cannot compute", "[conv][errors]")
   CHECK_THROWS_WITH(conv2d_backward(x, zeros({1, 8, 5, 6}), w3, {}),
                     Contains("conv2d_backward: grad_output of shape [1, 8, 5, 6] does not match") &&
                         Contains("[1, 8, 6, 6]"));
+  CHECK_THROWS_WITH(conv2d_and_backward_weight(x, w3, zeros({1, 8, 5, 6}), {}),
+                    Contains("conv2d_and_backward_weight: grad_output of shape [1, 8, 5, 6] does not match"));
+  CHECK_THROWS_WITH(conv2d_and_backward_weight(x, w3, zeros({1, 8, 6, 6}, float64), {}),
+                    Contains("conv2d_and_backward_weight") && Contains("float64"));
 }
 
 namespace {
@@ -214,7 +218,9 @@ TEST_CASE("conv2d: the batched and the per-image im2col paths match direct loops
   // GEMM); many, or a batch of one, the per-image one. With 16 channels or more and one group, the
   // batched path unfolds with the channels last (runs of C channels per tap; 20 leaves a tail past
   // the eight-wide copies and transposes). The last case is more columns than one GEMM holds, so its
-  // images go in two parts.
+  // images go in two parts. On the channels-last path conv2d can keep its columns for the weight
+  // gradient. conv2d_and_backward_weight gives conv2d and the weight gradient from one unfolding
+  // on the batched path, and runs the two kernels on the others.
   struct StridedCase {
     const char* name;
     Shape input, weight;
@@ -236,6 +242,7 @@ TEST_CASE("conv2d: the batched and the per-image im2col paths match direct loops
   };
   reference::Rng rng(23);
   for (DType dtype : {float64, float32}) {
+    int kept_cases = 0;
     for (const StridedCase& c : cases) {
       INFO(c.name << ", " << dtype_name(dtype));
       const Tensor x = random_tensor(c.input, dtype, rng);
@@ -251,7 +258,23 @@ TEST_CASE("conv2d: the batched and the per-image im2col paths match direct loops
                   tolerance);
       check_close(conv2d_backward_input(g, w, c.input, c.params), expected.gx, tolerance);
       check_close(conv2d_backward_weight(x, g, c.weight, c.params), expected.gw, dtype == float64 ? 1e-10 : 1e-3);
+      // The forward's kept columns (on the batched channels-last path) give the same weight gradient.
+      Tensor kept;
+      check_close(conv2d(x, w, Tensor(), c.params, /*relu=*/false, &kept), expected.y, tolerance);
+      if (kept.defined()) {
+        ++kept_cases;
+        check_close(conv2d_backward_weight(x, g, c.weight, c.params, kept), expected.gw, dtype == float64 ? 1e-10 : 1e-3);
+        check_close(conv2d_backward(x, g, w, c.params, kept).second, expected.gw, dtype == float64 ? 1e-10 : 1e-3);
+        CHECK_THROWS_WITH(conv2d_backward_weight(x, g, c.weight, c.params, kept.slice(0, 1, kept.size(0))),
+                          Contains("conv2d_backward_weight: kept_columns of shape") &&
+                              Contains("are not what conv2d keeps"));
+      }
+      // The pair a transposed convolution's backward asks for, from one unfolding of x.
+      const auto [y_shared, gw_shared] = conv2d_and_backward_weight(x, w, g, c.params);
+      check_close(y_shared, expected.y, tolerance);
+      check_close(gw_shared, expected.gw, dtype == float64 ? 1e-10 : 1e-3);
     }
+    CHECK(kept_cases == 4);  // the four channels-last cases, the last in two parts
   }
 }
 

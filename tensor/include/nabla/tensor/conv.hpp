@@ -1,7 +1,8 @@
 #pragma once
 // 2-d convolution (cross-correlation, as in PyTorch) as three kernels: the forward and its two
 // adjoints. Threads split the batch and work on blocks of images in buffers of their own, so no
-// batch-sized column matrix is ever built and memory stays at the size of the activations.
+// batch-sized column matrix is built (unless the forward is asked to keep its columns for the
+// backward, within a bound) and memory stays near the size of the activations.
 // Two algorithms: im2col + GEMM (any shape), and Winograd F(4x4, 3x3) for 3x3 stride-1
 // convolutions, which needs 4x fewer multiplies (float32 results agree to about 1e-4 relative,
 // against about 1e-6 for im2col; float64 to 1e-11).
@@ -31,8 +32,12 @@ namespace nabla::kernels {
 
 // x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] (optional) -> [N, O, OH, OW]. With relu,
 // max(y, 0) (NaN kept, as relu) is written in the same pass that writes y: conv2d_relu's forward.
+// With kept_columns (not null), *kept_columns receives the columns x was unfolded into, where the
+// path that suits them runs (batched, channels last, up to 64 MB), for the weight gradient to
+// reuse rather than unfold x again (PyTorch's slow_conv2d keeps its columns the same way); it is
+// left undefined elsewhere. They are opaque: hand them only to this convolution's backward.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params,
-              bool relu = false);
+              bool relu = false, Tensor* kept_columns = nullptr);
 // max_pool2d(conv2d(x, weight, bias, params, relu = true), 2x2 window, stride 2): values and
 // indices as max_pool2d's (each winner's index within its OH x OW plane). Where Winograd computes
 // the convolution, its output transform pools as it writes, and the convolution's own output
@@ -42,13 +47,21 @@ PoolResult conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const T
 // The gradient with respect to x: the adjoint of conv2d in x (a transposed convolution).
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,
                              const Conv2dParams& params);
-// The gradient with respect to the weight: sum over the batch of grad_output (x) columns(x)^T.
+// The gradient with respect to the weight: sum over the batch of grad_output (x) columns(x)^T,
+// the columns conv2d kept for this x when given (checked: a mismatch is an error).
 Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const Shape& weight_shape,
-                              const Conv2dParams& params);
+                              const Conv2dParams& params, const Tensor& kept_columns = Tensor());
 // Both at once, {grad_input, grad_weight}: what a training step needs. Equal to the two calls
 // above; with Winograd it transforms grad_output once for both.
 std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x, const Tensor& grad_output, const Tensor& weight,
-                                          const Conv2dParams& params);
+                                          const Conv2dParams& params, const Tensor& kept_columns = Tensor());
+
+// {conv2d(x, weight), conv2d_backward_weight(x, grad_output, weight's shape)}: the two kernels that
+// read x's columns, sharing them. A transposed convolution's backward is exactly this pair (its
+// grad_output as x, its input as grad_output); the batched im2col path unfolds x once for both,
+// the other paths run the two kernels in turn.
+std::pair<Tensor, Tensor> conv2d_and_backward_weight(const Tensor& x, const Tensor& weight, const Tensor& grad_output,
+                                                     const Conv2dParams& params);
 
 // ---- issue 13: transposed convolution
 // The output height/width of a transposed convolution over an input of height/width `in`:
