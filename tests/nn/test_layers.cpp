@@ -834,3 +834,33 @@ TEST_CASE("layers: gradcheck of batch_norm and dropout", "[layers][gradcheck]") 
   };
   check_gradients("dropout (fixed mask)", fixed_dropout, {randn({3, 5}, float64, generator)});
 }
+
+TEST_CASE("layers: batch_norm in channel blocks, and planes larger than a block, against its formula", "[layers]") {
+  // The kernel takes a thread's channels in blocks of about 2048 values per sample: 700 channels
+  // of 2x3 planes are blocks of 341 (the last one shorter), a 50x50 plane is one channel a block,
+  // and [N, C] inputs are planes of one value. Values and all three gradients are checked against
+  // the formula composed of nabla's own ops, (x - mean) / sqrt(var + eps) * weight + bias.
+  Generator generator(31);
+  for (const Shape& shape : {Shape{3, 700, 2, 3}, Shape{2, 3, 50, 50}, Shape{5, 2100}}) {
+    INFO("shape " << fmt::format("{}", shape));
+    const int64_t channels = shape[1];
+    const Tensor x = add(randn(shape, float64, generator), 0.5).requires_grad_();
+    const Tensor weight = uniform({channels}, 0.5, 1.5, float64, generator).requires_grad_();
+    const Tensor bias = randn({channels}, float64, generator).requires_grad_();
+    const Tensor g = randn(shape, float64, generator);
+    Dims axes{0};
+    Shape per_channel{1, channels};
+    for (int64_t axis = 2; axis < static_cast<int64_t>(shape.size()); ++axis) {
+      axes.push_back(axis);
+      per_channel.push_back(1);
+    }
+    const Tensor centred = x - mean(x, axes, true);
+    const Tensor composed = centred / sqrt(mean(centred * centred, axes, true) + 1e-5) * reshape(weight, per_channel) +
+                            reshape(bias, per_channel);
+    const Tensor fused = nn::functional::batch_norm(x, Tensor(), Tensor(), weight, bias, true);
+    CHECK(max_abs_difference(fused, composed) <= 1e-12);
+    const std::vector<Tensor> expected = autograd::grad({composed}, {x, weight, bias}, {g});
+    const std::vector<Tensor> actual = autograd::grad({fused}, {x, weight, bias}, {g});
+    for (size_t i = 0; i < 3; ++i) CHECK(max_abs_difference(actual[i], expected[i]) <= 1e-10);
+  }
+}
