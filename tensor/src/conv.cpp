@@ -3,7 +3,8 @@
 // the cores (BLAS runs one thread inside them), and the only column matrix alive is one image's
 // per thread. Batched im2col path, for layers with few output positions per image: each thread
 // unfolds all its images side by side into one column matrix and runs one GEMM for them (with the
-// channels last where a layer has many). Winograd path: winograd.cpp.
+// channels last where a layer has many; there, when autograd asks, the forward unfolds the whole
+// batch into one matrix it keeps for the weight gradient). Winograd path: winograd.cpp.
 #include "nabla/tensor/conv.hpp"
 
 #include <algorithm>
