@@ -132,10 +132,13 @@ namespace {
 // dL/dw = conv_backward_weight(x, gy), dL/db = gy summed over N, H, W. When both x and w need
 // gradients, one kernel computes both (it shares work between them) and each is recorded as its
 // own op, exactly as if computed apart. kept_columns: the columns the forward kept (or none), which
-// the weight gradient reads rather than unfolding x again.
+// the weight gradient reads rather than unfolding x again. bias_grad_from: a tensor whose sum over
+// its axes 0, 2 and 3 equals grad's (a smaller one, when the caller has it), or undefined for grad.
 Gradients conv2d_gradients(const Tensor& grad, const Tensor& x, const Tensor& w, const Conv2dParams& params,
-                           const kernels::Tensor& kept_columns, const NeedsInputGrad& needs_input_grad) {
-  const Tensor grad_bias = needs_input_grad[2] ? sum(sum(grad, {2, 3}), {0}) : Tensor();
+                           const kernels::Tensor& kept_columns, const NeedsInputGrad& needs_input_grad,
+                           const Tensor& bias_grad_from = Tensor()) {
+  const Tensor& summed = bias_grad_from.defined() ? bias_grad_from : grad;
+  const Tensor grad_bias = needs_input_grad[2] ? sum(sum(summed, {2, 3}), {0}) : Tensor();
   if (needs_input_grad[0] && needs_input_grad[1]) {
     auto [grad_x, grad_w] = kernels::conv2d_backward(x.raw(), grad.raw(), w.raw(), params, kept_columns);
     return Gradients{detail::record_backward_input(grad, w, params, std::move(grad_x)),
@@ -189,7 +192,9 @@ Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, co
 
 // (values, indices) = max_pool2d(relu(conv(x, w) + b), 2x2, stride 2). The pooled gradient goes
 // back as in the three ops: relu's mask at each winner (its pooled value > 0, since the winner is
-// the pooled value), scattered to the winners (zero elsewhere), then conv2d's gradients.
+// the pooled value), scattered to the winners (zero elsewhere), then conv2d's gradients. The bias
+// gradient sums the masked pooled gradient: the scatter puts each of its values at exactly one
+// place and zeros elsewhere, so the sums are the same, read from a quarter of the values.
 ValuesIndices conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   if (!x.defined() || !weight.defined()) fail("conv2d_relu_max_pool2d: the input or the weight is undefined");
   kernels::PoolResult pooled =
@@ -202,10 +207,10 @@ ValuesIndices conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, cons
   Tensor values = record("conv2d_relu_max_pool2d", {x, weight, bias}, std::move(pooled.values),
                          [input = save(x), saved_weight = save(weight), indices, conv_shape, params](
                              const Tensor& grad, const Tensor& result, const NeedsInputGrad& needs_input_grad) {
-                           const Tensor grad_conv =
-                               detail::max_pool2d_backward(detail::relu_backward(grad, result), indices, conv_shape);
+                           const Tensor grad_pooled = detail::relu_backward(grad, result);
+                           const Tensor grad_conv = detail::max_pool2d_backward(grad_pooled, indices, conv_shape);
                            return conv2d_gradients(grad_conv, input.get(), saved_weight.get(), params, kernels::Tensor(),
-                                                   needs_input_grad);
+                                                   needs_input_grad, grad_pooled);
                          });
   return {values, indices};
 }

@@ -113,6 +113,24 @@ TEST_CASE("float32 sums accumulate accurately along every layout", "[reduce]") {
   CHECK(column_sums.at<double>({2}) == Approx(2e5 * tenth).epsilon(1e-5));
 }
 
+TEST_CASE("row sums of every length up to 100 match a naive sum (partial-sum lanes and their tail)", "[reduce]") {
+  // Rows of length 1..100: shorter than, equal to and past the 32 partial sums, with every tail.
+  for (int64_t length = 1; length <= 100; ++length) {
+    std::vector<double> values(static_cast<size_t>(3 * length));
+    for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>((i * 7919) % 61) - 30.25;
+    for (DType dtype : {float32, float64, int32}) {
+      const Tensor x = from_vector(values, Shape{3, length}).to(dtype);
+      const Tensor row_sums = sum(x, {1});
+      for (int64_t row = 0; row < 3; ++row) {
+        double expected = 0;
+        for (int64_t k = 0; k < length; ++k) expected += x.at<double>({row, k});
+        INFO("length " << length << ", " << dtype_name(dtype) << ", row " << row);
+        CHECK(row_sums.at<double>({row}) == expected);  // small integers and quarters: every sum is exact
+      }
+    }
+  }
+}
+
 TEST_CASE("mean", "[reduce]") {
   const Tensor x = iota234();
   CHECK(mean(x).dim() == 0);
