@@ -1,4 +1,4 @@
-// linear: y = x W^T + b as one GEMM whose C starts out holding the bias.
+// linear: y = x W^T + b as one GEMM whose C starts out holding the bias (blas.hpp, gemm_bias).
 #include "blas.hpp"
 #include "contiguous_ref.hpp"
 #include "nabla/tensor/elementwise.hpp"
@@ -40,21 +40,19 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* y = out.data<T>();
-    T beta = T(0);
-    if (bias.defined()) {
-      const ContiguousRef b(bias);
-      const T* pb = b->data<T>();
-      for (int64_t i = 0; i < m; ++i) {
-        for (int64_t j = 0; j < out_features; ++j) y[i * out_features + j] = pb[j];
-      }
-      beta = T(1);
-    }
     if (in_features == 0) {  // an empty sum: the output is the bias (or zero)
-      if (!bias.defined()) out.zero_();
+      out.zero_();
+      if (bias.defined()) out.add_(bias);
       return;
     }
-    detail::gemm<T>(false, true, m, out_features, in_features, T(1), x_rows->data<T>(), in_features, w->data<T>(),
-                    in_features, beta, y, out_features);
+    if (!bias.defined()) {
+      detail::gemm<T>(false, true, m, out_features, in_features, T(1), x_rows->data<T>(), in_features, w->data<T>(),
+                      in_features, T(0), y, out_features);
+      return;
+    }
+    const ContiguousRef b(bias);
+    detail::gemm_bias<T>(false, true, m, out_features, in_features, x_rows->data<T>(), in_features, w->data<T>(),
+                         in_features, b->data<T>(), y, out_features);
   });
   return out;
 }

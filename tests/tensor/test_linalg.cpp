@@ -147,6 +147,36 @@ TEST_CASE("matmul splits large products across two threads and agrees with a nai
   set_num_threads(saved_threads);
 }
 
+TEST_CASE("linear on two threads: x W^T + b on every cut of the product, against a naive loop", "[linalg][threads]") {
+  // The bias is C's starting value, written by the thread computing each block: one thread (small),
+  // rows (m >= n), columns through each thread's buffer (small blocks) and in place (wide ones),
+  // and no in_features at all (the output is the bias).
+  struct Sizes {
+    int64_t m, n, k;
+  };
+  const int saved_threads = get_num_threads();
+  set_num_threads(2);
+  reference::Rng rng(20261207);
+  for (const Sizes& sizes : {Sizes{5, 7, 3}, Sizes{310, 40, 200}, Sizes{40, 310, 200}, Sizes{20, 30000, 20},
+                             Sizes{6, 4, 0}}) {
+    for (DType dtype : {float32, float64}) {
+      const Tensor x = reference::random_tensor({sizes.m, sizes.k}, dtype, Layout::contiguous, rng);
+      const Tensor weight = reference::random_tensor({sizes.n, sizes.k}, dtype, Layout::contiguous, rng);
+      const Tensor bias = reference::random_tensor({sizes.n}, dtype, Layout::contiguous, rng);
+      INFO(dtype_name(dtype) << " m " << sizes.m << " n " << sizes.n << " k " << sizes.k);
+      for (bool with_bias : {true, false}) {
+        const Tensor y = linear(x, weight, with_bias ? bias : Tensor());
+        check_elements(y, {sizes.m, sizes.n}, [&](const Index& at) {
+          long double sum = with_bias ? read(bias, {at[1]}) : 0;
+          for (int64_t p = 0; p < sizes.k; ++p) sum += read(x, {at[0], p}) * read(weight, {at[1], p});
+          return static_cast<double>(sum);
+        }, matmul_tolerance(dtype));
+      }
+    }
+  }
+  set_num_threads(saved_threads);
+}
+
 TEST_CASE("matmul reads transposed and sliced views in place", "[linalg]") {
   Generator generator(7);
   for (DType dtype : {float32, float64}) {
