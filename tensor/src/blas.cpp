@@ -124,7 +124,8 @@ void check_gemm_arguments(bool transpose_a, bool transpose_b, int64_t m, int64_t
   }
 }
 
-// dst's rows = src's rows, `columns` values each, for `rows` rows.
+// dst's rows = src's rows, `columns` values each, for `rows` rows (ld_src = 0: every row of dst
+// gets src's one row).
 template <class T>
 void copy_rows(const T* src, int64_t ld_src, T* dst, int64_t ld_dst, int64_t rows, int64_t columns) {
   for (int64_t i = 0; i < rows; ++i) std::copy(src + i * ld_src, src + i * ld_src + columns, dst + i * ld_dst);
@@ -154,12 +155,6 @@ namespace detail {
 
 namespace {
 
-// rows x columns of C (row stride ldc) = the bias row, bias[j] in column j of every row.
-template <class T>
-void fill_with_bias(const T* bias, T* c, int64_t ldc, int64_t rows, int64_t columns) {
-  for (int64_t i = 0; i < rows; ++i) std::copy(bias, bias + columns, c + i * ldc);
-}
-
 // C = alpha op(A) op(B) + beta C, or, given a bias row, C = alpha op(A) op(B) + the bias in every
 // row (beta is then 0). The bias goes in as C's starting value (beta = 1 for OpenBLAS), written by
 // the thread that computes that block of C.
@@ -182,7 +177,7 @@ void gemm_blocks(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64
   const int threads = get_num_threads();
   const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   if (threads < 2 || in_parallel_region() || work < kParallelGemmWork || std::max(m, n) < 2 * threads) {
-    if (bias) fill_with_bias(bias, c, ldc, m, n);
+    if (bias) copy_rows(bias, 0, c, ldc, m, n);
     call_blas(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, block_beta, c, ldc);
     return;
   }
@@ -193,7 +188,7 @@ void gemm_blocks(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64
   if (m >= n || k < std::min(m, n)) {
     parallel_for(0, m, std::max<int64_t>(1, m / threads), [&](int64_t lo, int64_t hi) {
       const T* a_rows = transpose_a ? a + lo : a + lo * lda;  // rows lo..hi of op(A)
-      if (bias) fill_with_bias(bias, c + lo * ldc, ldc, hi - lo, n);
+      if (bias) copy_rows(bias, 0, c + lo * ldc, ldc, hi - lo, n);
       call_blas(transpose_a, transpose_b, hi - lo, n, k, alpha, a_rows, lda, b, ldb, block_beta, c + lo * ldc, ldc);
     });
     return;
@@ -212,7 +207,7 @@ void gemm_blocks(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64
     const int64_t width = hi - lo;
     T* block = via_buffer ? column_block_buffer<T>(m * width) : c + lo;
     const int64_t ld_block = via_buffer ? width : ldc;
-    if (block_bias) fill_with_bias(block_bias, block, ld_block, m, width);
+    if (block_bias) copy_rows(block_bias, 0, block, ld_block, m, width);
     call_blas(transpose_a, transpose_b, m, width, k, alpha, a, lda, b_columns, ldb, block_beta, block, ld_block);
     if (via_buffer) copy_rows(block, width, c + lo, ldc, m, width);
   });
