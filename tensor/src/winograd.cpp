@@ -137,11 +137,10 @@ struct Tiling {
 Tiling tiling_of(const Winograd3x3& g) { return {(g.out.h + kTile - 1) / kTile, (g.out.w + kTile - 1) / kTile}; }
 
 // Tiles per block of work: enough columns for an efficient GEMM, few enough that a block's
-// transformed data stays near the core (L2 or close to it). A block's 36 products per pass are
-// small (K x tiles x C), so each call's fixed cost counts: with 64 here an MNIST image (36 tiles)
-// made a block; three (108 tiles) run the MNIST CNN's second convolution 1-2.5 % faster on one
-// thread (Zen 5, OpenBLAS 0.3.21), though their transformed gradients pass 1 MB.
-constexpr int64_t kTargetTiles = 128;
+// transformed input and output stay in the core's L2 cache. (128, three MNIST images a block, ran
+// the MNIST CNN's second convolution 1-2.5 % faster on one thread, within the noise on two, and
+// raised its training peak by 3-4 MB, past 120 MB: not worth it.)
+constexpr int64_t kTargetTiles = 64;
 
 // A unit of work: tile rows [row_lo, row_hi) of `images` consecutive images. Small images are
 // grouped; a large image is cut into bands of tile rows.
