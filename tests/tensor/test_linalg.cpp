@@ -56,6 +56,24 @@ reference::Tolerance matmul_tolerance(DType dtype) {
   return dtype == float64 ? reference::Tolerance{1e-11, 1e-11} : reference::Tolerance{1e-4, 1e-4};
 }
 
+// A product's sizes: op(A) is m x k, op(B) is k x n.
+struct Sizes {
+  int64_t m, n, k;
+};
+
+// Runs the enclosing scope on `threads` threads and restores the count after, even when a check
+// throws (so a failure does not leave the next tests on a different thread count).
+class ThreadsForScope {
+ public:
+  explicit ThreadsForScope(int threads) : saved_(get_num_threads()) { set_num_threads(threads); }
+  ~ThreadsForScope() { set_num_threads(saved_); }
+  ThreadsForScope(const ThreadsForScope&) = delete;
+  ThreadsForScope& operator=(const ThreadsForScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 // Random batch shape of 0..2 axes, each 1 or 2..3 (so both sides broadcast).
 Shape random_batch(reference::Rng& rng) {
   Shape batch;
@@ -125,11 +143,7 @@ TEST_CASE("matmul splits large products across two threads and agrees with a nai
   // From 2^21 multiply-adds a product is cut into one block of C per thread: by rows when k is the
   // smallest size (a weight gradient) or m >= n, by columns otherwise. Each cut, each operand
   // contiguous or transposed (BLAS's two layouts), both dtypes.
-  struct Sizes {
-    int64_t m, n, k;
-  };
-  const int saved_threads = get_num_threads();
-  set_num_threads(2);
+  const ThreadsForScope two_threads(2);
   reference::Rng rng(20261206);
   for (const Sizes& sizes : {Sizes{130, 200, 90}, Sizes{40, 310, 200}, Sizes{310, 40, 200}, Sizes{70, 300, 110}}) {
     for (DType dtype : {float32, float64}) {
@@ -144,18 +158,13 @@ TEST_CASE("matmul splits large products across two threads and agrees with a nai
       }
     }
   }
-  set_num_threads(saved_threads);
 }
 
 TEST_CASE("linear on two threads: x W^T + b on every cut of the product, against a naive loop", "[linalg][threads]") {
   // The bias is C's starting value, written by the thread computing each block: one thread (small),
   // rows (m >= n), columns through each thread's buffer (small blocks) and in place (wide ones),
   // and no in_features at all (the output is the bias).
-  struct Sizes {
-    int64_t m, n, k;
-  };
-  const int saved_threads = get_num_threads();
-  set_num_threads(2);
+  const ThreadsForScope two_threads(2);
   reference::Rng rng(20261207);
   for (const Sizes& sizes : {Sizes{5, 7, 3}, Sizes{310, 40, 200}, Sizes{40, 310, 200}, Sizes{20, 30000, 20},
                              Sizes{6, 4, 0}}) {
@@ -174,7 +183,6 @@ TEST_CASE("linear on two threads: x W^T + b on every cut of the product, against
       }
     }
   }
-  set_num_threads(saved_threads);
 }
 
 TEST_CASE("matmul reads transposed and sliced views in place", "[linalg]") {
