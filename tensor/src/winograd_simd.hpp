@@ -54,10 +54,12 @@ struct Simd {
     return Index{static_cast<Lane>(index(static_cast<int>(L)))...};
   }
 
-  // Lane l of the result is lane index[l] of the 2 * kLanes lanes of (a, b).
-  static Vec permute(const Vec& a, const Vec& b, const Index& index) {
+  // Lane l of the result is lane index[l] of the 2 * kLanes lanes of (a, b): values (Vec) or
+  // lane indices (Index).
+  template <class V>
+  static V permute(const V& a, const V& b, const Index& index) {
 #if defined(__clang__)
-    Vec r;
+    V r;
     for (int l = 0; l < kLanes; ++l) r[l] = index[l] < kLanes ? a[index[l]] : b[index[l] - kLanes];
     return r;
 #else

@@ -322,6 +322,9 @@ TEST_CASE("conv2d_relu_max_pool2d equals max_pool2d of conv2d with relu, values 
       {"Winograd, a large image in bands", {1, 8, 70, 61}, {8, 8, 3, 3}, {}},
       {"Winograd, blocks of small images", {37, 8, 6, 6}, {8, 8, 3, 3}, {.padding = 1}},
       {"Winograd, 2x3 output", {2, 8, 4, 5}, {8, 8, 3, 3}, {}},
+      // Outputs of whole tiles pool lane by lane, over all of a block's tiles of an image at once.
+      {"Winograd, whole tiles in bands", {1, 8, 66, 34}, {8, 8, 3, 3}, {}},
+      {"Winograd, whole tiles in blocks of images", {20, 8, 8, 8}, {8, 8, 3, 3}, {.padding = 1}},
       {"im2col (one input channel)", {2, 1, 12, 12}, {4, 1, 3, 3}, {}},
   };
   const Window2d pool{.kernel = 2, .stride = 2};
