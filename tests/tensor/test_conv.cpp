@@ -81,6 +81,8 @@ const std::vector<Case>& stride1_3x3_cases() {
       {"small images, several blocks of several images", {37, 8, 6, 6}, {8, 8, 3, 3}, {.padding = 1}},
       {"a large odd image cut into bands of tile rows", {2, 8, 70, 61}, {8, 8, 3, 3}, {}},
       {"few channels", {2, 1, 6, 5}, {3, 1, 3, 3}, {.padding = 1}},
+      // The filter gradient transposes whole vectors of input channels, then the rest one by one.
+      {"20 input channels", {2, 20, 10, 10}, {6, 20, 3, 3}, {}},
   };
   return cases;
 }
