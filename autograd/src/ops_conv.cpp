@@ -21,12 +21,14 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, const Window2d& w
 }
 
 Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape) {
-  // The adjoint of scattering to the winners is gathering from them (over flattened H*W planes).
   return record("max_pool2d_backward", {grad_output},
                 kernels::max_pool2d_backward(grad_output.raw(), indices.raw(), input_shape),
-                [indices = indices.detach()](const Tensor& grad) {
-                  return Gradients{reshape(gather(flatten(grad, 2), 2, indices.flatten(2)), indices.shape())};
-                });
+                [indices = indices.detach()](const Tensor& grad) { return Gradients{gather_winners(grad, indices)}; });
+}
+
+// Over flattened H*W planes.
+Tensor gather_winners(const Tensor& x, const Tensor& indices) {
+  return reshape(gather(flatten(x, 2), 2, indices.flatten(2)), indices.shape());
 }
 
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Window2d& window,

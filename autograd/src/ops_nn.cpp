@@ -124,21 +124,88 @@ Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const 
                                 kernels::conv2d_backward_weight(x.raw(), grad_output.raw(), weight_shape, params));
 }
 
+// The two adjoints of conv2d given the gradient of a 2x2, stride-2 max pooling of its output:
+// B_in(S gp, w) and B_w(x, S gp), with S gp = max_pool2d_backward(gp, indices, conv_out) (the
+// scatter to the winners) and S^T its adjoint, gather_winners. Both are linear in each argument:
+//   d/dgp <u, B_in(S gp, w)> = S^T conv(u, w),   d/dw = B_w(u, S gp);
+//   d/dx  <u, B_w(x, S gp)>  = B_in(S gp, u),    d/dgp = S^T conv(x, u).
+// Their second derivatives thus need S gp in full; their values (kernels::conv2d_backward_pooled)
+// do not.
+namespace {
+
+Shape conv_output_shape(const Shape& input_shape, const Shape& weight_shape, const Conv2dParams& params) {
+  const Window2d window{.kernel = {weight_shape[2], weight_shape[3]}, .stride = params.stride,
+                        .padding = params.padding, .dilation = params.dilation};
+  const Size2d out = window_output_size({input_shape[2], input_shape[3]}, window, "conv2d");
+  return {input_shape[0], weight_shape[0], out.h, out.w};
+}
+
+Tensor record_backward_input_pooled(const Tensor& grad_pooled, const Tensor& indices, const Tensor& weight,
+                                    const Shape& input_shape, const Conv2dParams& params, kernels::Tensor out) {
+  return record("conv2d_backward_input_pooled", {grad_pooled, weight}, std::move(out),
+                [saved_grad = save(grad_pooled), indices = indices.detach(), saved_weight = save(weight), input_shape,
+                 params](const Tensor& grad, const NeedsInputGrad& needs_input_grad) {
+                  const Tensor& w = saved_weight.get();
+                  return Gradients{
+                      needs_input_grad[0] ? gather_winners(conv2d(grad, w, Tensor(), params), indices) : Tensor(),
+                      needs_input_grad[1]
+                          ? conv2d_backward_weight(grad,
+                                                   max_pool2d_backward(saved_grad.get(), indices,
+                                                                       conv_output_shape(input_shape, w.shape(), params)),
+                                                   w.shape(), params)
+                          : Tensor()};
+                });
+}
+
+Tensor record_backward_weight_pooled(const Tensor& x, const Tensor& grad_pooled, const Tensor& indices,
+                                     const Shape& weight_shape, const Conv2dParams& params, kernels::Tensor out) {
+  return record("conv2d_backward_weight_pooled", {x, grad_pooled}, std::move(out),
+                [input = save(x), saved_grad = save(grad_pooled), indices = indices.detach(), weight_shape,
+                 params](const Tensor& grad, const NeedsInputGrad& needs_input_grad) {
+                  const Tensor& x = input.get();
+                  return Gradients{
+                      needs_input_grad[0]
+                          ? conv2d_backward_input(max_pool2d_backward(saved_grad.get(), indices,
+                                                                      conv_output_shape(x.shape(), weight_shape, params)),
+                                                  grad, x.shape(), params)
+                          : Tensor(),
+                      needs_input_grad[1] ? gather_winners(conv2d(x, grad, Tensor(), params), indices) : Tensor()};
+                });
+}
+
+}  // namespace
+
+Tensor conv2d_backward_input_pooled(const Tensor& grad_pooled, const Tensor& indices, const Tensor& weight,
+                                    const Shape& input_shape, const Conv2dParams& params) {
+  const kernels::Tensor grad_output = kernels::max_pool2d_backward(
+      grad_pooled.raw(), indices.raw(), conv_output_shape(input_shape, weight.shape(), params));
+  return record_backward_input_pooled(grad_pooled, indices, weight, input_shape, params,
+                                      kernels::conv2d_backward_input(grad_output, weight.raw(), input_shape, params));
+}
+
+Tensor conv2d_backward_weight_pooled(const Tensor& x, const Tensor& grad_pooled, const Tensor& indices,
+                                     const Shape& weight_shape, const Conv2dParams& params) {
+  const kernels::Tensor grad_output = kernels::max_pool2d_backward(
+      grad_pooled.raw(), indices.raw(), conv_output_shape(x.shape(), weight_shape, params));
+  return record_backward_weight_pooled(x, grad_pooled, indices, weight_shape, params,
+                                       kernels::conv2d_backward_weight(x.raw(), grad_output, weight_shape, params));
+}
+
 }  // namespace detail
 
 namespace {
+
+// A bias's gradient: grad [N, C, H, W] summed over N, H and W.
+Tensor channel_sums(const Tensor& grad) { return sum(sum(grad, {2, 3}), {0}); }
 
 // y = conv(x, w) + b. With gy = dL/dy:  dL/dx = conv_backward_input(gy, w),
 // dL/dw = conv_backward_weight(x, gy), dL/db = gy summed over N, H, W. When both x and w need
 // gradients, one kernel computes both (it shares work between them) and each is recorded as its
 // own op, exactly as if computed apart. kept_columns: the columns the forward kept (or none), which
-// the weight gradient reads rather than unfolding x again. bias_grad_from: a tensor whose sum over
-// its axes 0, 2 and 3 equals grad's (a smaller one, when the caller has it), or undefined for grad.
+// the weight gradient reads rather than unfolding x again.
 Gradients conv2d_gradients(const Tensor& grad, const Tensor& x, const Tensor& w, const Conv2dParams& params,
-                           const kernels::Tensor& kept_columns, const NeedsInputGrad& needs_input_grad,
-                           const Tensor& bias_grad_from = Tensor()) {
-  const Tensor& summed = bias_grad_from.defined() ? bias_grad_from : grad;
-  const Tensor grad_bias = needs_input_grad[2] ? sum(sum(summed, {2, 3}), {0}) : Tensor();
+                           const kernels::Tensor& kept_columns, const NeedsInputGrad& needs_input_grad) {
+  const Tensor grad_bias = needs_input_grad[2] ? channel_sums(grad) : Tensor();
   if (needs_input_grad[0] && needs_input_grad[1]) {
     auto [grad_x, grad_w] = kernels::conv2d_backward(x.raw(), grad.raw(), w.raw(), params, kept_columns);
     return Gradients{detail::record_backward_input(grad, w, params, std::move(grad_x)),
@@ -192,26 +259,39 @@ Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, co
 
 // (values, indices) = max_pool2d(relu(conv(x, w) + b), 2x2, stride 2). The pooled gradient goes
 // back as in the three ops: relu's mask at each winner (its pooled value > 0, since the winner is
-// the pooled value), scattered to the winners (zero elsewhere), then conv2d's gradients. The bias
-// gradient sums the masked pooled gradient: the scatter puts each of its values at exactly one
-// place and zeros elsewhere, so the sums are the same, read from a quarter of the values.
+// the pooled value), scattered to the winners (zero elsewhere), then conv2d's gradients. The last
+// two run as conv2d's adjoints of the pooled gradient (detail::conv2d_backward_*_pooled), so that
+// the full-size scattered gradient is never written when both are wanted. The bias gradient sums
+// the masked pooled gradient: the scatter puts each of its values at exactly one place and zeros
+// elsewhere, so the sums are the same, read from a quarter of the values.
 ValuesIndices conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   if (!x.defined() || !weight.defined()) fail("conv2d_relu_max_pool2d: the input or the weight is undefined");
   kernels::PoolResult pooled =
       kernels::conv2d_relu_max_pool2d(x.raw(), weight.raw(), bias.defined() ? bias.raw() : kernels::Tensor(), params);
   const Tensor indices(pooled.indices);
-  const Window2d conv_window{.kernel = {weight.size(2), weight.size(3)}, .stride = params.stride,
-                             .padding = params.padding, .dilation = params.dilation};
-  const Size2d conv_out = window_output_size({x.size(2), x.size(3)}, conv_window, "conv2d");
-  const Shape conv_shape{x.size(0), weight.size(0), conv_out.h, conv_out.w};
-  Tensor values = record("conv2d_relu_max_pool2d", {x, weight, bias}, std::move(pooled.values),
-                         [input = save(x), saved_weight = save(weight), indices, conv_shape, params](
-                             const Tensor& grad, const Tensor& result, const NeedsInputGrad& needs_input_grad) {
-                           const Tensor grad_pooled = detail::relu_backward(grad, result);
-                           const Tensor grad_conv = detail::max_pool2d_backward(grad_pooled, indices, conv_shape);
-                           return conv2d_gradients(grad_conv, input.get(), saved_weight.get(), params, kernels::Tensor(),
-                                                   needs_input_grad, grad_pooled);
-                         });
+  Tensor values = record(
+      "conv2d_relu_max_pool2d", {x, weight, bias}, std::move(pooled.values),
+      [input = save(x), saved_weight = save(weight), indices, params](const Tensor& grad, const Tensor& result,
+                                                                       const NeedsInputGrad& needs_input_grad) {
+        const Tensor& x = input.get();
+        const Tensor& w = saved_weight.get();
+        const Tensor grad_pooled = detail::relu_backward(grad, result);
+        const Tensor grad_bias = needs_input_grad[2] ? channel_sums(grad_pooled) : Tensor();
+        if (needs_input_grad[0] && needs_input_grad[1]) {  // one kernel for both, each recorded as its own op
+          auto [grad_x, grad_w] =
+              kernels::conv2d_backward_pooled(x.raw(), grad_pooled.raw(), indices.raw(), w.raw(), params);
+          return Gradients{
+              detail::record_backward_input_pooled(grad_pooled, indices, w, x.shape(), params, std::move(grad_x)),
+              detail::record_backward_weight_pooled(x, grad_pooled, indices, w.shape(), params, std::move(grad_w)),
+              grad_bias};
+        }
+        return Gradients{
+            needs_input_grad[0] ? detail::conv2d_backward_input_pooled(grad_pooled, indices, w, x.shape(), params)
+                                : Tensor(),
+            needs_input_grad[1] ? detail::conv2d_backward_weight_pooled(x, grad_pooled, indices, w.shape(), params)
+                                : Tensor(),
+            grad_bias};
+      });
   return {values, indices};
 }
 

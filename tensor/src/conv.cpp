@@ -623,4 +623,40 @@ std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x_in, const Tensor& grad
   return {gx, gw};
 }
 
+std::pair<Tensor, Tensor> conv2d_backward_pooled(const Tensor& x_in, const Tensor& grad_pooled_in,
+                                                 const Tensor& indices_in, const Tensor& weight_in,
+                                                 const Conv2dParams& params) {
+  if (!x_in.defined() || !grad_pooled_in.defined() || !indices_in.defined() || !weight_in.defined()) {
+    fail("conv2d_backward_pooled: an operand is undefined");
+  }
+  check_float_operands("conv2d_backward_pooled", {&x_in, &grad_pooled_in, &weight_in});
+  const ConvShape s = conv_shape(x_in.shape(), weight_in.shape(), params, "conv2d_backward_pooled");
+  const Shape conv_out{s.batch, s.out_channels, s.out.h, s.out.w};
+  const Shape pooled{s.batch, s.out_channels, s.out.h / 2, s.out.w / 2};
+  if (grad_pooled_in.shape() != pooled) {
+    fail("conv2d_backward_pooled: grad_pooled of shape {} does not match the 2x2 pooling {} of the convolution's "
+         "output shape {}",
+         grad_pooled_in.shape(), pooled, conv_out);
+  }
+  if (indices_in.dtype() != int64 || indices_in.shape() != pooled) {
+    fail("conv2d_backward_pooled: indices must be int64 of grad_pooled's shape {} (as max_pool2d returns them), got "
+         "{} {}",
+         pooled, indices_in.dtype(), indices_in.shape());
+  }
+  if (!use_winograd(s, params, "conv2d_backward_pooled") || x_in.numel() == 0 || weight_in.numel() == 0 ||
+      grad_pooled_in.numel() == 0) {
+    return conv2d_backward(x_in, max_pool2d_backward(grad_pooled_in, indices_in, conv_out), weight_in, params);
+  }
+  const Tensor x = x_in.contiguous(), gp = grad_pooled_in.contiguous(), indices = indices_in.contiguous();
+  const Tensor weight = weight_in.contiguous();
+  Tensor gx = Tensor::empty(x.shape(), x.dtype()), gw = Tensor::empty(weight.shape(), x.dtype());
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    detail::winograd_conv3x3_backward_pooled<T>(x.data<T>(), gp.data<T>(), indices.data<int64_t>(), weight.data<T>(),
+                                                gx.data<T>(), gw.data<T>(),
+                                                winograd_geometry(s, {x.size(2), x.size(3)}, params));
+  });
+  return {gx, gw};
+}
+
 }  // namespace nabla::kernels

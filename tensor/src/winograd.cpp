@@ -198,6 +198,10 @@ struct Kernels {
   // dM[xi][k][first + tile] = (A dY A^T)[xi] for every 4x4 block dY of one image's output gradient.
   void (*output_grad)(const T* grad_y, T* scratch, T* dm, int64_t channels, Size2d out, const Tiling& t,
                       int64_t row_lo, int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
+  // The same for dY = max_pool2d_backward(grad_pooled, indices) of a 2x2, stride-2 pooling of the
+  // output, without that full-size dY: rebuilt a channel's band at a time in scratch.
+  void (*pooled_grad)(const T* grad_pooled, const int64_t* indices, T* scratch, T* dm, int64_t channels, Size2d out,
+                      const Tiling& t, int64_t row_lo, int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
   // y[k] = A^T m A (+ bias, then max(., 0) when relu) for every tile of one image; m = M[xi][k][first + tile].
   void (*output)(const T* m, const T* bias, bool relu, T* y, int64_t channels, Size2d out, const Tiling& t, int64_t row_lo,
                  int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
@@ -531,19 +535,21 @@ void winograd_conv3x3_input_grad(const T* grad_y, const T* weight, T* grad_x, co
   });
 }
 
-template <class T>
-void winograd_conv3x3_backward(const T* x, const T* grad_y, const T* weight, T* grad_x, T* grad_weight,
-                               const Winograd3x3& g) {
+namespace {
+
+// Both gradients, sharing dM = A dY A^T; grad_transform(image, block, geometry, scratch, dm) writes
+// dM for one of a block's images (its tiles from image * geometry.per_image).
+template <class T, class GradTransform>
+void conv3x3_backward(const T* x, const T* weight, T* grad_x, T* grad_weight, const Winograd3x3& g,
+                      GradTransform grad_transform) {
   const InputGrad<T> plan(g, weight);
   const int64_t C = g.in_channels, K = g.out_channels;
-  const int64_t in_size = C * g.in.h * g.in.w, out_size = K * g.out.h * g.out.w;
+  const int64_t in_size = C * g.in.h * g.in.w;
   const Tiling& t = plan.t;
   auto block = [&](int64_t index, const Block& b, const BlockGeometry& e, T* scratch, T* v /* V, then dV */, T* dm,
                    T* vt, T* du) {
-    // dM = A dY A^T once, for both gradients.
     for (int64_t i = 0; i < b.images; ++i) {
-      plan.kernel.output_grad(grad_y + (b.first_image + i) * out_size, scratch, dm, K, g.out, t, b.row_lo, b.row_hi,
-                              i * e.per_image, e.ld, e.k_pitch);
+      grad_transform(i, b, e, scratch, dm);
       plan.kernel.input(x + (b.first_image + i) * in_size, scratch, v, C, g.in, g.padding, t, b.row_lo, b.row_hi,
                         i * e.per_image, e.ld, e.c_pitch);
     }
@@ -553,6 +559,36 @@ void winograd_conv3x3_backward(const T* x, const T* grad_y, const T* weight, T* 
     plan.finish(index, b, e, scratch, v, dm, grad_x);
   };
   sum_filter_grads<T>(plan.blocks, t, C, K, grad_weight, block);
+}
+
+}  // namespace
+
+template <class T>
+void winograd_conv3x3_backward(const T* x, const T* grad_y, const T* weight, T* grad_x, T* grad_weight,
+                               const Winograd3x3& g) {
+  const Kernels<T>& kernel = kernels<T>();
+  const Tiling t = tiling_of(g);
+  const int64_t out_size = g.out_channels * g.out.h * g.out.w;
+  conv3x3_backward<T>(x, weight, grad_x, grad_weight, g,
+                      [&](int64_t i, const Block& b, const BlockGeometry& e, T* scratch, T* dm) {
+                        kernel.output_grad(grad_y + (b.first_image + i) * out_size, scratch, dm, g.out_channels,
+                                           g.out, t, b.row_lo, b.row_hi, i * e.per_image, e.ld, e.k_pitch);
+                      });
+}
+
+template <class T>
+void winograd_conv3x3_backward_pooled(const T* x, const T* grad_pooled, const int64_t* indices, const T* weight,
+                                      T* grad_x, T* grad_weight, const Winograd3x3& g) {
+  const Kernels<T>& kernel = kernels<T>();
+  const Tiling t = tiling_of(g);
+  const int64_t pooled_size = g.out_channels * (g.out.h / 2) * (g.out.w / 2);
+  conv3x3_backward<T>(x, weight, grad_x, grad_weight, g,
+                      [&](int64_t i, const Block& b, const BlockGeometry& e, T* scratch, T* dm) {
+                        const int64_t image = b.first_image + i;
+                        kernel.pooled_grad(grad_pooled + image * pooled_size, indices + image * pooled_size, scratch,
+                                           dm, g.out_channels, g.out, t, b.row_lo, b.row_hi, i * e.per_image, e.ld,
+                                           e.k_pitch);
+                      });
 }
 
 template <class T>
@@ -587,6 +623,10 @@ template void winograd_conv3x3_backward<float>(const float*, const float*, const
                                                const Winograd3x3&);
 template void winograd_conv3x3_backward<double>(const double*, const double*, const double*, double*, double*,
                                                 const Winograd3x3&);
+template void winograd_conv3x3_backward_pooled<float>(const float*, const float*, const int64_t*, const float*, float*,
+                                                      float*, const Winograd3x3&);
+template void winograd_conv3x3_backward_pooled<double>(const double*, const double*, const int64_t*, const double*,
+                                                       double*, double*, const Winograd3x3&);
 template void winograd_conv3x3_weight_grad<float>(const float*, const float*, float*, const Winograd3x3&);
 template void winograd_conv3x3_weight_grad<double>(const double*, const double*, double*, const Winograd3x3&);
 

@@ -43,4 +43,11 @@ template <class T>
 void winograd_conv3x3_backward(const T* x, const T* grad_y, const T* weight, T* grad_x, T* grad_weight,
                                const Winograd3x3& g);
 
+// The same, given the gradient of max_pool2d(y, 2x2, stride 2) instead of y's: grad_y is
+// max_pool2d_backward(grad_pooled, indices), rebuilt a band at a time and never written whole.
+// An index outside its window (not one max_pool2d gave) is an error.
+template <class T>
+void winograd_conv3x3_backward_pooled(const T* x, const T* grad_pooled, const int64_t* indices, const T* weight,
+                                      T* grad_x, T* grad_weight, const Winograd3x3& g);
+
 }  // namespace nabla::kernels::detail

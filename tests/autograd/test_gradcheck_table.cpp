@@ -344,6 +344,21 @@ std::vector<OpCase> core_rows() {
   t.row("max_pool2d_backward", "kernel 3, stride 2, padding 1",
         [pool_winners](const Args& x) { return detail::max_pool2d_backward(x[0], pool_winners, {2, 2, 5, 5}); },
         {{{2, 2, 3, 3}}});
+  // conv2d's adjoints of a 2x2 max pooling's gradient (conv2d_relu_max_pool2d's backward), with the
+  // winners of a fixed 3x5 convolution output (its last row in no window), Winograd and im2col.
+  const Tensor conv_winners = max_pool2d(randn({2, 3, 3, 5}, float64, pool_generator), k2s2).indices;
+  t.row("conv2d_backward_input_pooled", "Winograd, padding 1",
+        [conv_winners, winograd_conv](const Args& x) {
+          return detail::conv2d_backward_input_pooled(x[0], conv_winners, x[1], {2, 2, 3, 5}, winograd_conv);
+        },
+        {{{2, 3, 1, 2}}, {{3, 2, 3, 3}}});
+  t.row("conv2d_backward_weight_pooled", "im2col",
+        [conv_winners](const Args& x) {
+          return detail::conv2d_backward_weight_pooled(x[0], x[1], conv_winners, {3, 2, 3, 3}, {});
+        },
+        {{{2, 2, 5, 7}}, {{2, 3, 1, 2}}});
+  t.row("gather_winners", "kernel 3, stride 2, padding 1",
+        [pool_winners](const Args& x) { return detail::gather_winners(x[0], pool_winners); }, {{{2, 2, 5, 5}}});
   t.row("avg_pool2d", "kernel 2, stride 2", [k2s2](const Args& x) { return avg_pool2d(x[0], k2s2); }, {{{2, 2, 5, 5}}});
   t.row("avg_pool2d", "padding 1, count_include_pad", [k3s2p1](const Args& x) { return avg_pool2d(x[0], k3s2p1, true); },
         {{{2, 2, 5, 5}}});
@@ -403,6 +418,18 @@ std::vector<OpCase> core_second_order_rows() {
   t.row("conv2d_relu_max_pool2d", "Winograd, padding 1",
         [winograd_conv](const Args& x) { return conv2d_relu_max_pool2d(x[0], x[1], x[2], winograd_conv).values; },
         {{{1, 2, 4, 4}}, {{2, 2, 3, 3}}, {{2}}});
+  Generator pool_generator(9);
+  const Tensor conv_winners = max_pool2d(randn({1, 2, 3, 4}, float64, pool_generator), {.kernel = 2, .stride = 2}).indices;
+  t.row("conv2d_backward_input_pooled", "Winograd, padding 1",
+        [conv_winners, winograd_conv](const Args& x) {
+          return detail::conv2d_backward_input_pooled(x[0], conv_winners, x[1], {1, 2, 3, 4}, winograd_conv);
+        },
+        {{{1, 2, 1, 2}}, {{2, 2, 3, 3}}});
+  t.row("conv2d_backward_weight_pooled", "Winograd, padding 1",
+        [conv_winners, winograd_conv](const Args& x) {
+          return detail::conv2d_backward_weight_pooled(x[0], x[1], conv_winners, {2, 2, 3, 3}, winograd_conv);
+        },
+        {{{1, 2, 3, 4}}, {{1, 2, 1, 2}}});
   const Tensor ce_target = tensor({1, 0}, {2}, int64);
   t.row("cross_entropy_rows", "label smoothing 0.1",
         [ce_target](const Args& x) { return cross_entropy_rows(x[0], ce_target, 0.1); }, {{{2, 3}}});

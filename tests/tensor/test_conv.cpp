@@ -314,11 +314,13 @@ TEST_CASE("conv2d with relu writes relu(conv2d) on every path, NaN kept", "[conv
   }
 }
 
-TEST_CASE("conv2d_relu_max_pool2d equals max_pool2d of conv2d with relu, values and indices", "[conv]") {
-  // Winograd pools in its output transform (odd output sizes leave their last row or column out,
-  // large images go in bands of tile rows, small ones in blocks of images); other convolutions run
-  // the two kernels in turn.
-  const std::vector<Case> cases = {
+namespace {
+
+// Winograd pools in its output transform (odd output sizes leave their last row or column out,
+// large images go in bands of tile rows, small ones in blocks of images); other convolutions run
+// the two kernels in turn. The pooled backward rebuilds the output gradient likewise.
+const std::vector<Case>& relu_pool_cases() {
+  static const std::vector<Case> cases = {
       {"Winograd, 24x24 output", {3, 8, 26, 26}, {9, 8, 3, 3}, {}},
       {"Winograd, odd 7x9 output", {2, 8, 7, 9}, {8, 8, 3, 3}, {.padding = 1}},
       {"Winograd, a large image in bands", {1, 8, 70, 61}, {8, 8, 3, 3}, {}},
@@ -329,10 +331,16 @@ TEST_CASE("conv2d_relu_max_pool2d equals max_pool2d of conv2d with relu, values 
       {"Winograd, whole tiles in blocks of images", {20, 8, 8, 8}, {8, 8, 3, 3}, {.padding = 1}},
       {"im2col (one input channel)", {2, 1, 12, 12}, {4, 1, 3, 3}, {}},
   };
+  return cases;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d_relu_max_pool2d equals max_pool2d of conv2d with relu, values and indices", "[conv]") {
   const Window2d pool{.kernel = 2, .stride = 2};
   reference::Rng rng(31);
   for (DType dtype : {float64, float32}) {
-    for (const Case& c : cases) {
+    for (const Case& c : relu_pool_cases()) {
       INFO(c.name << ", " << dtype_name(dtype));
       const Tensor x = random_tensor(c.input, dtype, rng);
       const Tensor w = random_tensor(c.weight, dtype, rng);
@@ -355,4 +363,52 @@ TEST_CASE("conv2d_relu_max_pool2d equals max_pool2d of conv2d with relu, values 
       CHECK(equal(fused_nan.indices, apart_nan.indices));
     }
   }
+}
+
+TEST_CASE("conv2d_backward_pooled equals conv2d_backward of max_pool2d_backward", "[conv]") {
+  // The same arithmetic on the same output gradient, rebuilt band by band instead of read whole:
+  // equal to the last bit.
+  reference::Rng rng(37);
+  for (DType dtype : {float64, float32}) {
+    for (const Case& c : relu_pool_cases()) {
+      INFO(c.name << ", " << dtype_name(dtype));
+      const Tensor x = random_tensor(c.input, dtype, rng);
+      const Tensor w = random_tensor(c.weight, dtype, rng);
+      const PoolResult pooled = conv2d_relu_max_pool2d(x, w, Tensor(), c.params);
+      const Tensor grad_pooled = random_tensor(pooled.values.shape(), dtype, rng);
+      const Tensor y = conv2d(x, w, Tensor(), c.params);
+      const Tensor grad_y = max_pool2d_backward(grad_pooled, pooled.indices, y.shape());
+      const auto [gx, gw] = conv2d_backward_pooled(x, grad_pooled, pooled.indices, w, c.params);
+      const auto [gx_apart, gw_apart] = conv2d_backward(x, grad_y, w, c.params);
+      CHECK(equal(gx, gx_apart));
+      CHECK(equal(gw, gw_apart));
+    }
+  }
+}
+
+TEST_CASE("conv2d_backward_pooled refuses indices outside their window and mismatched shapes", "[conv][errors]") {
+  reference::Rng rng(41);
+  const Tensor x = random_tensor({2, 8, 10, 10}, float32, rng);
+  const Tensor w = random_tensor({8, 8, 3, 3}, float32, rng);
+  const PoolResult pooled = conv2d_relu_max_pool2d(x, w, Tensor(), {});  // 8x8 output, pooled 4x4
+  const Tensor grad_pooled = random_tensor(pooled.values.shape(), float32, rng);
+  // Index 18 = row 2, column 2 of the 8x8 plane: inside the plane, but in pooled cell (1, 1)'s
+  // window, not cell (0, 0)'s.
+  Tensor bad = pooled.indices.clone();
+  bad.narrow(2, 0, 1).narrow(3, 0, 1).fill_(18);
+  CHECK_THROWS_WITH(conv2d_backward_pooled(x, grad_pooled, bad, w, {}),
+                    Contains("conv2d_backward_pooled") && Contains("outside its 2x2 window"));
+  bad.narrow(2, 0, 1).narrow(3, 0, 1).fill_(-1);
+  CHECK_THROWS_WITH(conv2d_backward_pooled(x, grad_pooled, bad, w, {}), Contains("outside"));
+  // Rows of 16 pooled cells go through whole vectors of cells, which check their indices together.
+  const Tensor wide = random_tensor({1, 8, 18, 34}, float32, rng);  // a 16x32 output
+  const PoolResult wide_pooled = conv2d_relu_max_pool2d(wide, w, Tensor(), {});
+  Tensor wide_bad = wide_pooled.indices.clone();
+  wide_bad.narrow(1, 5, 1).narrow(2, 3, 1).narrow(3, 9, 1).fill_(6 * 32 + 18 + 32 + 2);  // cell (3, 10)'s window
+  CHECK_THROWS_WITH(conv2d_backward_pooled(wide, random_tensor(wide_pooled.values.shape(), float32, rng), wide_bad, w, {}),
+                    Contains("index 244 at pooled position (3, 9) of channel 5 is outside its 2x2 window"));
+  CHECK_THROWS_WITH(conv2d_backward_pooled(x, grad_pooled.narrow(3, 0, 3), pooled.indices, w, {}),
+                    Contains("conv2d_backward_pooled") && Contains("[2, 8, 4, 3]"));
+  CHECK_THROWS_WITH(conv2d_backward_pooled(x, grad_pooled, pooled.indices.to(float32), w, {}),
+                    Contains("indices must be int64"));
 }

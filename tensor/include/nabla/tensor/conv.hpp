@@ -55,6 +55,13 @@ Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const 
 // above; with Winograd it transforms grad_output once for both.
 std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x, const Tensor& grad_output, const Tensor& weight,
                                           const Conv2dParams& params, const Tensor& kept_columns = Tensor());
+// The same given the gradient of a 2x2, stride-2 max pooling of the convolution's output (as
+// conv2d_relu_max_pool2d's), with the pooling's indices: conv2d_backward(x, max_pool2d_backward(
+// grad_pooled, indices, the output's shape), weight). With Winograd the output-sized gradient is
+// rebuilt a band at a time inside its transform and never written whole; there an index outside
+// its own 2x2 window (one no such pooling gives) is an error.
+std::pair<Tensor, Tensor> conv2d_backward_pooled(const Tensor& x, const Tensor& grad_pooled, const Tensor& indices,
+                                                 const Tensor& weight, const Conv2dParams& params);
 
 // {conv2d(x, weight), conv2d_backward_weight(x, grad_output, weight's shape)}: the two kernels that
 // read x's columns, sharing them. A transposed convolution's backward is exactly this pair (its

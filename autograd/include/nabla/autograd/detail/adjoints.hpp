@@ -20,6 +20,8 @@ Tensor im2col(const Tensor& x, const Window2d& window);
 Tensor col2im(const Tensor& columns, const Shape& image_shape, const Window2d& window);
 // max_pool2d's adjoint: grad_output added at the winners (`indices`) in a zero input-shaped image.
 Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape);
+// Its adjoint, composed of differentiable ops: x [N, C, H, W] read at the winners, shaped as indices.
+Tensor gather_winners(const Tensor& x, const Tensor& indices);
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Window2d& window,
                            bool count_include_pad = true, std::optional<int64_t> divisor_override = std::nullopt);
 // conv2d's two adjoints: the gradient with respect to the input (a transposed convolution) and
@@ -29,6 +31,14 @@ Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, co
                              const Conv2dParams& params);
 Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const Shape& weight_shape,
                               const Conv2dParams& params);
+// The same two given the gradient of a 2x2, stride-2 max pooling of the convolution's output and the
+// pooling's indices, that is of grad_output = max_pool2d_backward(grad_pooled, indices, output
+// shape): conv2d_relu_max_pool2d's backward. Computed together (kernels::conv2d_backward_pooled),
+// they never write that output-sized gradient.
+Tensor conv2d_backward_input_pooled(const Tensor& grad_pooled, const Tensor& indices, const Tensor& weight,
+                                    const Shape& input_shape, const Conv2dParams& params);
+Tensor conv2d_backward_weight_pooled(const Tensor& x, const Tensor& grad_pooled, const Tensor& indices,
+                                     const Shape& weight_shape, const Conv2dParams& params);
 // cross_entropy_rows' gradient, (softmax(x) * scale - q) * g[:, None] with g = grad per row (or the
 // reduced loss's grad, shared out; scale and q from the target, class weights and smoothing: see
 // nabla/tensor/loss.hpp), as one fused op whose derivatives in logits and grad give cross-entropy
