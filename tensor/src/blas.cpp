@@ -17,6 +17,7 @@
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/linalg.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "gemm_few_rows.hpp"
 #include "openblas_coretype.hpp"
 
 // Weak: null when the executable was not linked with the preinit object (nabla reached through
@@ -155,9 +156,33 @@ namespace detail {
 
 namespace {
 
+// Whether the product goes to gemm_few_rows rather than OpenBLAS.
+template <class T>
+bool takes_few_rows(bool transpose_a, int64_t m, int64_t n, int64_t k) {
+  if constexpr (std::is_same_v<T, float>) {
+    return few_rows_gemm_applies(transpose_a, m, n, k);
+  } else {
+    return false;
+  }
+}
+
+// One block of C = alpha op(A) op(B) + beta C (+ the bias row): gemm_few_rows where it applies,
+// else OpenBLAS, with the bias as C's starting value (beta = 1).
+template <class T>
+void multiply_block(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                    int64_t lda, const T* b, int64_t ldb, T beta, const T* bias, T* c, int64_t ldc) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (takes_few_rows<T>(transpose_a, m, n, k)) {
+      gemm_few_rows(transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
+      return;
+    }
+  }
+  if (bias) copy_rows(bias, 0, c, ldc, m, n);
+  call_blas(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, bias ? T(1) : beta, c, ldc);
+}
+
 // C = alpha op(A) op(B) + beta C, or, given a bias row, C = alpha op(A) op(B) + the bias in every
-// row (beta is then 0). The bias goes in as C's starting value (beta = 1 for OpenBLAS), written by
-// the thread that computes that block of C.
+// row (beta is then 0), written block by block by the thread that computes that block of C.
 template <class T>
 void gemm_blocks(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                  int64_t lda, const T* b, int64_t ldb, T beta, const T* bias, T* c, int64_t ldc) {
@@ -173,12 +198,10 @@ void gemm_blocks(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64
     return;
   }
   first_use_setup();
-  const T block_beta = bias ? T(1) : beta;
   const int threads = get_num_threads();
   const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   if (threads < 2 || in_parallel_region() || work < kParallelGemmWork || std::max(m, n) < 2 * threads) {
-    if (bias) copy_rows(bias, 0, c, ldc, m, n);
-    call_blas(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, block_beta, c, ldc);
+    multiply_block(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
     return;
   }
   // One block of C per thread; each block is an independent product. Rows when k is the smallest
@@ -188,8 +211,7 @@ void gemm_blocks(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64
   if (m >= n || k < std::min(m, n)) {
     parallel_for(0, m, std::max<int64_t>(1, m / threads), [&](int64_t lo, int64_t hi) {
       const T* a_rows = transpose_a ? a + lo : a + lo * lda;  // rows lo..hi of op(A)
-      if (bias) copy_rows(bias, 0, c + lo * ldc, ldc, hi - lo, n);
-      call_blas(transpose_a, transpose_b, hi - lo, n, k, alpha, a_rows, lda, b, ldb, block_beta, c + lo * ldc, ldc);
+      multiply_block(transpose_a, transpose_b, hi - lo, n, k, alpha, a_rows, lda, b, ldb, beta, bias, c + lo * ldc, ldc);
     });
     return;
   }
@@ -198,17 +220,19 @@ void gemm_blocks(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64
   // 64x512x256, 64x512x128, 128x4096x128 with beta = 0, for which OpenBLAS first zeroes the block;
   // Zen 5, OpenBLAS 0.3.21), so a block small enough to stay in cache is computed in the thread's
   // own buffer and then copied into C row by row. Not when C's values are needed (beta != 0):
-  // copying them in as well costs what the buffer saves.
+  // copying them in as well costs what the buffer saves. Nor for gemm_few_rows, which already
+  // builds its block in a buffer (transposed) before writing it into C.
   const int64_t widest = (n + threads - 1) / threads;
-  const bool via_buffer = beta == T(0) && m * widest <= kColumnBlockMost;
+  const bool small_block = beta == T(0) && m * widest <= kColumnBlockMost;
   parallel_for(0, n, std::max<int64_t>(1, n / threads), [&](int64_t lo, int64_t hi) {
     const T* b_columns = transpose_b ? b + lo * ldb : b + lo;  // columns lo..hi of op(B)
     const T* block_bias = bias ? bias + lo : nullptr;
     const int64_t width = hi - lo;
+    const bool via_buffer = small_block && !takes_few_rows<T>(transpose_a, m, width, k);
     T* block = via_buffer ? column_block_buffer<T>(m * width) : c + lo;
     const int64_t ld_block = via_buffer ? width : ldc;
-    if (block_bias) copy_rows(block_bias, 0, block, ld_block, m, width);
-    call_blas(transpose_a, transpose_b, m, width, k, alpha, a, lda, b_columns, ldb, block_beta, block, ld_block);
+    multiply_block(transpose_a, transpose_b, m, width, k, alpha, a, lda, b_columns, ldb, beta, block_bias, block,
+                   ld_block);
     if (via_buffer) copy_rows(block, width, c + lo, ldc, m, width);
   });
 }

@@ -185,6 +185,41 @@ TEST_CASE("linear on two threads: x W^T + b on every cut of the product, against
   }
 }
 
+TEST_CASE("products of 16 to 64 rows by wide weights agree with a naive loop on one and two threads", "[linalg][threads]") {
+  // On AVX-512 CPUs these float products (op(A) = A with 16..64 rows, n and k >= 64) run in
+  // gemm_few_rows: the batch across 1..4 vectors, tiles of 6..12 columns with a partial last one,
+  // chunks of 256 columns and blocks of 256 of k (several of each below), rows of A with a gap
+  // (lda > k), B as stored (x W) or transposed (x W^T, a linear layer), and a linear layer's bias.
+  // On two threads: cut by columns (m < n) or by rows (64x64x600, 32 rows each). Elsewhere OpenBLAS
+  // computes the same products.
+  reference::Rng rng(20261208);
+  const auto tolerance = matmul_tolerance(float32);
+  for (int threads : {1, 2}) {
+    const ThreadsForScope scope(threads);
+    for (const Sizes& sizes : {Sizes{16, 64, 64}, Sizes{17, 300, 77}, Sizes{33, 70, 530}, Sizes{48, 523, 260},
+                               Sizes{64, 300, 300}, Sizes{50, 100, 64}, Sizes{64, 64, 600}}) {
+      INFO(threads << " thread(s), m " << sizes.m << " n " << sizes.n << " k " << sizes.k);
+      for (Layout b_layout : {Layout::contiguous, Layout::transposed}) {
+        INFO("b " << reference::layout_name(b_layout));
+        // Every other row of a [2m, k] matrix: row stride 2k.
+        const Tensor a = reference::random_tensor({2 * sizes.m, sizes.k}, float32, Layout::contiguous, rng)
+                             .slice(0, 0, 2 * sizes.m, 2);
+        const Tensor b = reference::random_tensor({sizes.k, sizes.n}, float32, b_layout, rng);
+        check_matmul(a, b, matmul(a, b), tolerance);
+        check_matmul(a.contiguous(), b, matmul(a.contiguous(), b), tolerance);
+      }
+      const Tensor x = reference::random_tensor({sizes.m, sizes.k}, float32, Layout::contiguous, rng);
+      const Tensor weight = reference::random_tensor({sizes.n, sizes.k}, float32, Layout::contiguous, rng);
+      const Tensor bias = reference::random_tensor({sizes.n}, float32, Layout::contiguous, rng);
+      check_elements(linear(x, weight, bias), {sizes.m, sizes.n}, [&](const Index& at) {
+        long double sum = read(bias, {at[1]});
+        for (int64_t p = 0; p < sizes.k; ++p) sum += read(x, {at[0], p}) * read(weight, {at[1], p});
+        return static_cast<double>(sum);
+      }, tolerance);
+    }
+  }
+}
+
 TEST_CASE("matmul reads transposed and sliced views in place", "[linalg]") {
   Generator generator(7);
   for (DType dtype : {float32, float64}) {
