@@ -17,7 +17,7 @@
 #include "nabla/tensor/error.hpp"
 #include "nabla/tensor/linalg.hpp"
 #include "nabla/tensor/threads.hpp"
-#include "gemm_few_rows.hpp"
+#include "gemm_avx512.hpp"
 #include "openblas_coretype.hpp"
 
 // Weak: null when the executable was not linked with the preinit object (nabla reached through
@@ -156,25 +156,29 @@ namespace detail {
 
 namespace {
 
-// Whether the product goes to gemm_few_rows rather than OpenBLAS.
+// Who computes a product: OpenBLAS, or one of nabla's AVX-512 kernels for the shapes on which
+// OpenBLAS is slower (gemm_avx512.hpp).
+enum class GemmKernel { blas, few_rows, short_depth };
+
 template <class T>
-bool takes_few_rows(bool transpose_a, int64_t m, int64_t n, int64_t k) {
+GemmKernel kernel_for(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, bool bias) {
   if constexpr (std::is_same_v<T, float>) {
-    return few_rows_gemm_applies(transpose_a, m, n, k);
-  } else {
-    return false;
+    if (few_rows_gemm_applies(transpose_a, m, n, k)) return GemmKernel::few_rows;
+    if (!bias && short_depth_gemm_applies(transpose_a, transpose_b, m, n, k)) return GemmKernel::short_depth;
   }
+  return GemmKernel::blas;
 }
 
-// One block of C = alpha op(A) op(B) + beta C (+ the bias row): gemm_few_rows where it applies,
-// else OpenBLAS, with the bias as C's starting value (beta = 1).
+// One block of C = alpha op(A) op(B) + beta C (+ the bias row), by kernel_for's choice; OpenBLAS
+// takes the bias as C's starting value (beta = 1).
 template <class T>
 void multiply_block(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                     int64_t lda, const T* b, int64_t ldb, T beta, const T* bias, T* c, int64_t ldc) {
   if constexpr (std::is_same_v<T, float>) {
-    if (takes_few_rows<T>(transpose_a, m, n, k)) {
-      gemm_few_rows(transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
-      return;
+    switch (kernel_for<T>(transpose_a, transpose_b, m, n, k, bias != nullptr)) {
+      case GemmKernel::few_rows: return gemm_few_rows(transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
+      case GemmKernel::short_depth: return gemm_short_depth(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      case GemmKernel::blas: break;
     }
   }
   if (bias) copy_rows(bias, 0, c, ldc, m, n);
@@ -220,15 +224,16 @@ void gemm_blocks(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64
   // 64x512x256, 64x512x128, 128x4096x128 with beta = 0, for which OpenBLAS first zeroes the block;
   // Zen 5, OpenBLAS 0.3.21), so a block small enough to stay in cache is computed in the thread's
   // own buffer and then copied into C row by row. Not when C's values are needed (beta != 0):
-  // copying them in as well costs what the buffer saves. Nor for gemm_few_rows, which already
-  // builds its block in a buffer (transposed) before writing it into C.
+  // copying them in as well costs what the buffer saves. Nor for nabla's own kernels, which write
+  // into strided blocks as fast as into contiguous ones.
   const int64_t widest = (n + threads - 1) / threads;
   const bool small_block = beta == T(0) && m * widest <= kColumnBlockMost;
   parallel_for(0, n, std::max<int64_t>(1, n / threads), [&](int64_t lo, int64_t hi) {
     const T* b_columns = transpose_b ? b + lo * ldb : b + lo;  // columns lo..hi of op(B)
     const T* block_bias = bias ? bias + lo : nullptr;
     const int64_t width = hi - lo;
-    const bool via_buffer = small_block && !takes_few_rows<T>(transpose_a, m, width, k);
+    const bool via_buffer =
+        small_block && kernel_for<T>(transpose_a, transpose_b, m, width, k, bias != nullptr) == GemmKernel::blas;
     T* block = via_buffer ? column_block_buffer<T>(m * width) : c + lo;
     const int64_t ld_block = via_buffer ? width : ldc;
     multiply_block(transpose_a, transpose_b, m, width, k, alpha, a, lda, b_columns, ldb, beta, block_bias, block,

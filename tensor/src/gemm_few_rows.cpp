@@ -13,7 +13,7 @@
 // so those stay with OpenBLAS (few_rows_gemm_applies).
 //
 // Each element of C is the sum over k in order, in single precision, whatever the thread split.
-#include "gemm_few_rows.hpp"
+#include "gemm_avx512.hpp"
 
 #include <algorithm>
 #include <array>
@@ -21,22 +21,17 @@
 #include <utility>
 #include <vector>
 
-#include "nabla/tensor/simd.hpp"  // NABLA_SIMD_DISPATCH
-
-#if NABLA_SIMD_DISPATCH || defined(__AVX512F__)
-#define NABLA_FEW_ROWS_GEMM 1
+#if NABLA_AVX512_GEMM
 #include <immintrin.h>
 // GCC 12's AVX-512 intrinsics start some results from _mm512_undefined_ps(), which
 // -Wuninitialized reports wherever they are inlined.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#else
-#define NABLA_FEW_ROWS_GEMM 0
 #endif
 
 namespace nabla::kernels::detail {
 
-#if NABLA_FEW_ROWS_GEMM
+#if NABLA_AVX512_GEMM
 namespace {
 
 constexpr int64_t kMinRows = 16, kMaxRows = 64;  // of A: one to four vectors of 16 lanes
@@ -74,7 +69,10 @@ void tile(const float* b, int64_t b_column, int64_t b_depth, const float* at, in
           bool accumulate) {
   constexpr int64_t kPitch = 16 * V;
   __m512 sums[R][V];
+  // Every loop over the tile unrolled: the sums then live in registers, not in an array.
+#pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
     for (int v = 0; v < V; ++v) sums[r][v] = accumulate ? _mm512_load_ps(t + r * kPitch + 16 * v) : _mm512_setzero_ps();
   }
   for (int64_t kk = 0; kk < depth; ++kk) {
@@ -89,7 +87,9 @@ void tile(const float* b, int64_t b_column, int64_t b_depth, const float* at, in
       for (int v = 0; v < V; ++v) sums[r][v] = _mm512_fmadd_ps(weight, batch[v], sums[r][v]);
     }
   }
+#pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
     for (int v = 0; v < V; ++v) _mm512_store_ps(t + r * kPitch + 16 * v, sums[r][v]);
   }
 }
@@ -224,7 +224,9 @@ void multiply(bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, co
 #pragma GCC pop_options
 #endif
 
-bool cpu_has_avx512() {
+}  // namespace
+
+bool cpu_runs_avx512_gemm() {
 #if NABLA_SIMD_DISPATCH
   static const bool has = (__builtin_cpu_init(), __builtin_cpu_supports("x86-64-v4"));
   return has;
@@ -233,10 +235,8 @@ bool cpu_has_avx512() {
 #endif
 }
 
-}  // namespace
-
 bool few_rows_gemm_applies(bool transpose_a, int64_t m, int64_t n, int64_t k) {
-  return !transpose_a && m >= kMinRows && m <= kMaxRows && n >= kMinSize && k >= kMinSize && cpu_has_avx512();
+  return !transpose_a && m >= kMinRows && m <= kMaxRows && n >= kMinSize && k >= kMinSize && cpu_runs_avx512_gemm();
 }
 
 void gemm_few_rows(bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
@@ -251,6 +251,7 @@ void gemm_few_rows(bool transpose_b, int64_t m, int64_t n, int64_t k, float alph
 
 #else  // no AVX-512 version in this build
 
+bool cpu_runs_avx512_gemm() { return false; }
 bool few_rows_gemm_applies(bool, int64_t, int64_t, int64_t) { return false; }
 void gemm_few_rows(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
                    const float*, float*, int64_t) {}

@@ -220,6 +220,28 @@ TEST_CASE("products of 16 to 64 rows by wide weights agree with a naive loop on 
   }
 }
 
+TEST_CASE("weight-gradient products a^T b of depth <= 128 agree with a naive loop on one and two threads", "[linalg][threads]") {
+  // On AVX-512 CPUs these float products (op(A) = A^T with m >= 64, n >= 16, k <= 128) run in
+  // gemm_short_depth: strips of 64 columns and a partial one (masked lanes), tiles of 6..12 rows and
+  // a partial one, depths from 1 to 128, rows of B with a gap (ldb > n). On two threads the rows of
+  // C are cut between them. Elsewhere OpenBLAS computes the same products.
+  reference::Rng rng(20261209);
+  const auto tolerance = matmul_tolerance(float32);
+  for (int threads : {1, 2}) {
+    const ThreadsForScope scope(threads);
+    for (const Sizes& sizes : {Sizes{64, 16, 1}, Sizes{70, 100, 64}, Sizes{130, 523, 128}, Sizes{67, 17, 5},
+                               Sizes{300, 200, 100}, Sizes{512, 130, 64}}) {
+      INFO(threads << " thread(s), m " << sizes.m << " n " << sizes.n << " k " << sizes.k);
+      const Tensor a = reference::random_tensor({sizes.k, sizes.m}, float32, Layout::contiguous, rng).t();
+      // The first n columns of a [k, 2n] matrix: row stride 2n.
+      const Tensor b = reference::random_tensor({sizes.k, 2 * sizes.n}, float32, Layout::contiguous, rng)
+                           .narrow(1, 0, sizes.n);
+      check_matmul(a, b, matmul(a, b), tolerance);
+      check_matmul(a, b.contiguous(), matmul(a, b.contiguous()), tolerance);
+    }
+  }
+}
+
 TEST_CASE("matmul reads transposed and sliced views in place", "[linalg]") {
   Generator generator(7);
   for (DType dtype : {float32, float64}) {
