@@ -18,8 +18,12 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "nabla/tensor/error.hpp"
 
 #if NABLA_AVX512_GEMM
 #include <immintrin.h>
@@ -30,6 +34,30 @@
 #endif
 
 namespace nabla::kernels::detail {
+
+namespace {
+
+// NABLA_GEMM=openblas sends every product to OpenBLAS (to compare results or speed with it);
+// unset or auto lets nabla's kernels take the shapes they are faster on.
+bool nabla_gemm_allows_own_kernels() {
+  const char* requested = std::getenv("NABLA_GEMM");
+  const std::string_view choice = requested ? requested : "";
+  if (choice.empty() || choice == "auto") return true;
+  if (choice == "openblas") return false;
+  fail("NABLA_GEMM={}: expected openblas (every matrix product on OpenBLAS) or auto (unset: nabla's AVX-512 "
+       "kernels where they are faster)",
+       choice);
+}
+
+// Whether the CPU runs this build's AVX-512 versions (none: false). Defined below.
+bool cpu_has_avx512_version();
+
+}  // namespace
+
+bool cpu_runs_avx512_gemm() {
+  static const bool runs = nabla_gemm_allows_own_kernels() && cpu_has_avx512_version();
+  return runs;
+}
 
 #if NABLA_AVX512_GEMM
 namespace {
@@ -224,16 +252,16 @@ void multiply(bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, co
 #pragma GCC pop_options
 #endif
 
-}  // namespace
-
-bool cpu_runs_avx512_gemm() {
+bool cpu_has_avx512_version() {
 #if NABLA_SIMD_DISPATCH
-  static const bool has = (__builtin_cpu_init(), __builtin_cpu_supports("x86-64-v4"));
-  return has;
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("x86-64-v4") != 0;
 #else
   return true;  // compiled for AVX-512 (-march)
 #endif
 }
+
+}  // namespace
 
 bool few_rows_gemm_applies(bool transpose_a, int64_t m, int64_t n, int64_t k) {
   return !transpose_a && m >= kMinRows && m <= kMaxRows && n >= kMinSize && k >= kMinSize && cpu_runs_avx512_gemm();
@@ -251,8 +279,12 @@ void gemm_few_rows(bool transpose_b, int64_t m, int64_t n, int64_t k, float alph
 
 #else  // no AVX-512 version in this build
 
-bool cpu_runs_avx512_gemm() { return false; }
-bool few_rows_gemm_applies(bool, int64_t, int64_t, int64_t) { return false; }
+namespace {
+bool cpu_has_avx512_version() { return false; }
+}  // namespace
+
+// Still reads NABLA_GEMM, so that a wrong value is reported on every machine.
+bool few_rows_gemm_applies(bool, int64_t, int64_t, int64_t) { return cpu_runs_avx512_gemm(); }
 void gemm_few_rows(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
                    const float*, float*, int64_t) {}
 

@@ -135,7 +135,7 @@ void gemm_short_depth(int64_t m, int64_t n, int64_t k, float alpha, const float*
 
 #else  // no AVX-512 version in this build
 
-bool short_depth_gemm_applies(bool, bool, int64_t, int64_t, int64_t) { return false; }
+bool short_depth_gemm_applies(bool, bool, int64_t, int64_t, int64_t) { return cpu_runs_avx512_gemm(); }
 void gemm_short_depth(int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float, float*,
                       int64_t) {}
 
