@@ -224,8 +224,8 @@ void gemm_blocks(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64
   // 64x512x256, 64x512x128, 128x4096x128 with beta = 0, for which OpenBLAS first zeroes the block;
   // Zen 5, OpenBLAS 0.3.21), so a block small enough to stay in cache is computed in the thread's
   // own buffer and then copied into C row by row. Not when C's values are needed (beta != 0):
-  // copying them in as well costs what the buffer saves. Nor for nabla's own kernels, which write
-  // into strided blocks as fast as into contiguous ones.
+  // copying them in as well costs what the buffer saves. Nor for nabla's own kernels: they zero
+  // nothing first, and gemm_few_rows already builds its block in a buffer (transposed).
   const int64_t widest = (n + threads - 1) / threads;
   const bool small_block = beta == T(0) && m * widest <= kColumnBlockMost;
   parallel_for(0, n, std::max<int64_t>(1, n / threads), [&](int64_t lo, int64_t hi) {
