@@ -26,11 +26,7 @@
 #include "nabla/tensor/error.hpp"
 
 #if NABLA_AVX512_GEMM
-#include <immintrin.h>
-// GCC 12's AVX-512 intrinsics start some results from _mm512_undefined_ps(), which
-// -Wuninitialized reports wherever they are inlined.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "gemm_avx512_tile.hpp"
 #endif
 
 namespace nabla::kernels::detail {
@@ -49,8 +45,17 @@ bool nabla_gemm_allows_own_kernels() {
        choice);
 }
 
-// Whether the CPU runs this build's AVX-512 versions (none: false). Defined below.
-bool cpu_has_avx512_version();
+// Whether the CPU runs this build's AVX-512 versions (false when the build has none).
+bool cpu_has_avx512_version() {
+#if !NABLA_AVX512_GEMM
+  return false;
+#elif NABLA_SIMD_DISPATCH
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("x86-64-v4") != 0;
+#else
+  return true;  // compiled for AVX-512 (-march)
+#endif
+}
 
 }  // namespace
 
@@ -122,12 +127,6 @@ void tile(const float* b, int64_t b_column, int64_t b_depth, const float* at, in
   }
 }
 
-// Columns per tile for V vectors of batch: 24 sums (of 32 registers) for V = 2..4, and no more
-// than 12 columns of B, each a stream the prefetchers must follow.
-template <int V>
-constexpr int tile_columns() {
-  return V == 4 ? 6 : V == 3 ? 8 : 12;
-}
 
 using TileFn = void (*)(const float*, int64_t, int64_t, const float*, int64_t, float*, bool);
 template <int V, int... Columns>
@@ -223,7 +222,7 @@ template <int V>
 void multiply(bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
               const float* b, int64_t ldb, float beta, const float* bias, float* c, int64_t ldc) {
   constexpr int64_t kPitch = 16 * V;
-  constexpr int kColumns = tile_columns<V>();
+  constexpr int kColumns = tile_extent<V>();
   static constexpr auto tiles = tiles_up_to<V>(std::make_integer_sequence<int, kColumns>{});
   // Reused between calls: 64 KB each at most.
   thread_local AlignedBuffer packed_buffer, sums_buffer;
@@ -252,15 +251,6 @@ void multiply(bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, co
 #pragma GCC pop_options
 #endif
 
-bool cpu_has_avx512_version() {
-#if NABLA_SIMD_DISPATCH
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("x86-64-v4") != 0;
-#else
-  return true;  // compiled for AVX-512 (-march)
-#endif
-}
-
 }  // namespace
 
 bool few_rows_gemm_applies(bool transpose_a, int64_t m, int64_t n, int64_t k) {
@@ -278,10 +268,6 @@ void gemm_few_rows(bool transpose_b, int64_t m, int64_t n, int64_t k, float alph
 }
 
 #else  // no AVX-512 version in this build
-
-namespace {
-bool cpu_has_avx512_version() { return false; }
-}  // namespace
 
 // Still reads NABLA_GEMM, so that a wrong value is reported on every machine.
 bool few_rows_gemm_applies(bool, int64_t, int64_t, int64_t) { return cpu_runs_avx512_gemm(); }

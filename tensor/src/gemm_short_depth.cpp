@@ -19,11 +19,7 @@
 #include "gemm_avx512.hpp"
 
 #if NABLA_AVX512_GEMM
-#include <immintrin.h>
-// GCC 12's AVX-512 intrinsics start some results from _mm512_undefined_ps(), which
-// -Wuninitialized reports wherever they are inlined.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "gemm_avx512_tile.hpp"
 #endif
 
 namespace nabla::kernels::detail {
@@ -80,12 +76,6 @@ void tile(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, f
   }
 }
 
-// Rows per tile for V vectors of C's columns: 24 sums (of 32 registers) for V = 2..4, and no more
-// than 12 for V = 1.
-template <int V>
-constexpr int tile_rows() {
-  return V == 4 ? 6 : V == 3 ? 8 : 12;
-}
 
 using TileFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, __mmask16, float,
                         float);
@@ -98,7 +88,7 @@ constexpr std::array<TileFn, sizeof...(Rows)> tiles_up_to(std::integer_sequence<
 template <int V>
 void strip(int64_t m, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
            float* c, int64_t ldc, __mmask16 last) {
-  constexpr int kRows = tile_rows<V>();
+  constexpr int kRows = tile_extent<V>();
   static constexpr auto tiles = tiles_up_to<V>(std::make_integer_sequence<int, kRows>{});
   for (int64_t i = 0; i < m; i += kRows) {
     const int rows = static_cast<int>(std::min<int64_t>(kRows, m - i));
