@@ -192,14 +192,16 @@ struct Epilogue {
 };
 
 // c[i][j] = epilogue(t[j][i]) for j < width, i < m: the chunk of C^T (pitch floats per column of C)
-// into C.
+// into C. Sixteen rows of C at a time, each written along the chunk: when C's rows are far apart
+// (the cnn's fc1 input gradient, 64 x 9216), writing 16 columns of all 64 rows in turn kept 64
+// store streams open and ran that product at 150 GFLOP/s; this order, 170 (single thread).
 void unpack_transposed(const float* t, int64_t pitch, int64_t width, int64_t m, const Epilogue& e, float* c,
                        int64_t ldc) {
   const __m512 alpha = _mm512_set1_ps(e.alpha), beta = _mm512_set1_ps(e.beta);
-  int64_t j0 = 0;
-  for (; j0 + 16 <= width; j0 += 16) {
-    const __m512 bias = e.bias ? _mm512_loadu_ps(e.bias + j0) : _mm512_setzero_ps();
-    for (int64_t i0 = 0; i0 < m; i0 += 16) {
+  const int64_t whole = width / 16 * 16;
+  for (int64_t i0 = 0; i0 < m; i0 += 16) {
+    for (int64_t j0 = 0; j0 < whole; j0 += 16) {
+      const __m512 bias = e.bias ? _mm512_loadu_ps(e.bias + j0) : _mm512_setzero_ps();
       __m512 block[16];
       for (int j = 0; j < 16; ++j) block[j] = _mm512_load_ps(t + (j0 + j) * pitch + i0);
       transpose16(block);
@@ -213,7 +215,7 @@ void unpack_transposed(const float* t, int64_t pitch, int64_t width, int64_t m, 
     }
   }
   for (int64_t i = 0; i < m; ++i) {
-    for (int64_t j = j0; j < width; ++j) c[i * ldc + j] = e.apply(t[j * pitch + i], j, c + i * ldc + j);
+    for (int64_t j = whole; j < width; ++j) c[i * ldc + j] = e.apply(t[j * pitch + i], j, c + i * ldc + j);
   }
 }
 
