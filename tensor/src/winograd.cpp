@@ -199,7 +199,8 @@ struct Kernels {
   void (*output_grad)(const T* grad_y, T* scratch, T* dm, int64_t channels, Size2d out, const Tiling& t,
                       int64_t row_lo, int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
   // The same for dY = max_pool2d_backward(grad_pooled, indices) of a 2x2, stride-2 pooling of the
-  // output, without that full-size dY: rebuilt a channel's band at a time in scratch.
+  // output, without that full-size dY: rebuilt a channel's band at a time in scratch (outputs of
+  // whole tiles: a channel's windows sorted into lanes, one tile per lane).
   void (*pooled_grad)(const T* grad_pooled, const int64_t* indices, T* scratch, T* dm, int64_t channels, Size2d out,
                       const Tiling& t, int64_t row_lo, int64_t row_hi, int64_t first, int64_t ld, int64_t pitch);
   // y[k] = A^T m A (+ bias, then max(., 0) when relu) for every tile of one image; m = M[xi][k][first + tile].
