@@ -477,7 +477,6 @@ int run(const Options& options) {
                e.seconds, e.data_wait_seconds, e.mean_loss);
   }
   const double train_peak_rss = peak_rss_mb();
-  { auto s = allocator_stats(); fmt::print(stderr, "ALLOC in_use {:.1f} cached {:.1f} peak {:.1f} sys {}\n", s.bytes_in_use/1e6, s.bytes_cached/1e6, s.peak_bytes_in_use/1e6, s.system_allocations); }
   if (job.rank != 0) return 0;  // rank 0 alone evaluates and reports
 
   // ---- evaluation
