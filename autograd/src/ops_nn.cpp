@@ -244,6 +244,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
 // y = relu(z), z = conv(x, w) + b, in one pass over y. dL/dz = relu_backward(gy, y) (y > 0
 // exactly where z > 0), then conv2d's gradients of z; both differentiable ops, as in the pair.
+// When x needs no gradient (a first layer) and no graph is being built, one kernel computes the
+// weight's and the bias's gradients without writing dL/dz whole: the same values, to the last bit.
 Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   if (!x.defined() || !weight.defined()) fail("conv2d_relu: the input or the weight is undefined");
   kernels::Tensor kept_columns;
@@ -252,6 +254,12 @@ Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, co
   return record("conv2d_relu", {x, weight, bias}, std::move(out),
                 [input = save(x), saved_weight = save(weight), params, kept_columns = std::move(kept_columns)](
                     const Tensor& grad, const Tensor& result, const NeedsInputGrad& needs_input_grad) {
+                  if (!needs_input_grad[0] && needs_input_grad[1] && !is_grad_enabled()) {
+                    auto [grad_w, grad_b] = kernels::conv2d_relu_backward_weight_bias(
+                        input.get().raw(), grad.raw(), result.raw(), saved_weight.get().shape(), params, kept_columns);
+                    return Gradients{Tensor(), Tensor(std::move(grad_w)),
+                                     needs_input_grad[2] ? Tensor(std::move(grad_b)) : Tensor()};
+                  }
                   return conv2d_gradients(detail::relu_backward(grad, result), input.get(), saved_weight.get(), params,
                                           kept_columns, needs_input_grad);
                 });

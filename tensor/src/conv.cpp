@@ -12,11 +12,14 @@
 #include <vector>
 
 #include "blas.hpp"
+#include "row_sums.hpp"
 #include "window.hpp"
 #include "winograd.hpp"
+#include "nabla/tensor/elementwise.hpp"
 #include "nabla/tensor/factories.hpp"
 #include "nabla/tensor/threads.hpp"
 #include "nabla/tensor/mixed_dtypes.hpp"
+#include "nabla/tensor/reduce.hpp"
 
 namespace nabla::kernels {
 
@@ -136,13 +139,42 @@ void unfold_images(const T* x, int64_t first, int64_t count, const ConvShape& s,
   }
 }
 
-// Rows [C_out, count * L] <-> images [count, C_out, L] (gy's layout, and y's).
+// relu's backward folded into a weight gradient's reading of gy, for y = relu(z), z = conv2d(x, w)
+// + b: the gradient used is dL/dz = relu_backward(gy, y), never written whole, and `sums` [N, C_out]
+// gets each image's and channel's sum of it over the positions (the bias gradient's first step).
 template <class T>
-void gather_outputs(const T* images, int64_t count, const ConvShape& s, T* rows) {
+struct ReluFold {
+  const T* output = nullptr;  // y, laid out as gy (null: no relu)
+  T* sums = nullptr;
+};
+
+// One row of dL/dz = relu_backward(gy, y) (0 where y <= 0, so a NaN output passes its gradient)
+// into `out`, and its sum, as sum() over the trailing axes computes it.
+template <class T>
+T relu_gradient_row(const T* __restrict gy, const T* __restrict y, T* __restrict out, int64_t n) {
+  for (int64_t l = 0; l < n; ++l) {
+    const T g = gy[l];  // read whether or not it is kept, so that the loop is vectorised
+    out[l] = y[l] <= T(0) ? T(0) : g;
+  }
+  return detail::sum_of_row(out, n);
+}
+
+// Rows [C_out, count * L] <-> images [count, C_out, L] (gy's layout, and y's). Gathering images
+// [first, first + count) of gy with a ReluFold: dL/dz instead, and its sums.
+template <class T>
+void gather_outputs(const T* images, int64_t count, const ConvShape& s, T* rows, int64_t first = 0,
+                    const ReluFold<T>& fold = {}) {
   const int64_t L = s.positions(), width = count * L;
   for (int64_t i = 0; i < count; ++i) {
     for (int64_t o = 0; o < s.out_channels; ++o) {
-      std::copy_n(images + (i * s.out_channels + o) * L, L, rows + o * width + i * L);
+      const int64_t at = (i * s.out_channels + o) * L;
+      if (fold.output) {
+        const int64_t image = (first + i) * s.out_channels;
+        fold.sums[image + o] =
+            relu_gradient_row(images + at, fold.output + image * L + o * L, rows + o * width + i * L, L);
+      } else {
+        std::copy_n(images + at, L, rows + o * width + i * L);
+      }
     }
   }
 }
@@ -316,7 +348,7 @@ void conv2d_backward_input_batched(const T* gy, const T* w, T* gx, const ConvSha
 template <class T>
 void conv2d_backward_weight_batched(const T* x, const T* gy, T* gw, int64_t lo, int64_t hi, const ConvShape& s,
                                     Size2d in, DType dtype, const T* kept_columns, const T* w = nullptr,
-                                    T* y = nullptr) {
+                                    T* y = nullptr, const ReluFold<T>& fold = {}) {
   const int64_t L = s.positions(), O = s.out_per_group();
   const bool channels_last = use_channels_last(s, in);
   const Tensor scratch = channels_last_scratch(channels_last && !kept_columns, s, in, dtype);
@@ -334,7 +366,7 @@ void conv2d_backward_weight_batched(const T* x, const T* gy, T* gw, int64_t lo, 
       forward_gemm<T>(w, cols, count, s, channels_last, rows);
       scatter_outputs<T>(rows, count, s, nullptr, false, y + first * s.out_channels * L);
     }
-    gather_outputs<T>(gy + first * s.out_channels * L, count, s, rows);
+    gather_outputs<T>(gy + first * s.out_channels * L, count, s, rows, first, fold);
     weight_gradient_gemm<T>(rows, cols, count, s, channels_last, beta, gemm_gw);
     beta = T(1);
   });
@@ -504,8 +536,11 @@ void check_kept_columns(const Tensor& columns, const Tensor& x, const ConvShape&
 // gradient of its own, and the partials are added at the end (a chunk without images has none).
 // With kept_columns defined (conv2d's, checked), the batched path reads them rather than unfolding
 // x; with `y` defined, it also writes y = conv2d(x, weight) from the same columns.
+// With relu_output defined (y = relu(z), contiguous, gy's shape), the weight gradient is dL/dW for
+// dL/dz = relu_backward(gy, y) (ReluFold), and relu_sums [N, C_out] gets that gradient's sums.
 Tensor im2col_weight_gradient(const Tensor& x, const Tensor& gy, const Shape& weight_shape, const ConvShape& s,
-                              const Tensor& kept_columns, const Tensor& weight = Tensor(), const Tensor& y = Tensor()) {
+                              const Tensor& kept_columns, const Tensor& weight = Tensor(), const Tensor& y = Tensor(),
+                              const Tensor& relu_output = Tensor(), Tensor* relu_sums = nullptr) {
   const int64_t K = s.patch(), L = s.positions(), O = s.out_per_group();
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), s.batch));
   std::vector<Tensor> partials(static_cast<size_t>(chunks));
@@ -521,8 +556,11 @@ Tensor im2col_weight_gradient(const Tensor& x, const Tensor& gy, const Shape& we
     const Tensor reordered =
         with_output && use_channels_last(s, in) ? weight_channels_last<T>(weight.data<T>(), s, x.dtype()) : Tensor();
     const T* forward_weight = !with_output ? nullptr : reordered.defined() ? reordered.data<T>() : weight.data<T>();
+    const ReluFold<T> fold{relu_output.defined() ? relu_output.data<T>() : nullptr,
+                           relu_sums ? relu_sums->data<T>() : nullptr};
     parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
       Tensor buffer = Tensor::empty({batched ? 0 : s.groups * K * L}, x.dtype());
+      Tensor relu_gradient = Tensor::empty({fold.output && !batched ? s.out_channels * L : 0}, x.dtype());
       for (int64_t chunk = lo; chunk < hi; ++chunk) {
         const int64_t first = chunk * per_chunk, last = std::min(s.batch, first + per_chunk);
         if (first >= last) continue;
@@ -530,7 +568,7 @@ Tensor im2col_weight_gradient(const Tensor& x, const Tensor& gy, const Shape& we
           Tensor partial = Tensor::empty(weight_shape, x.dtype());
           conv2d_backward_weight_batched<T>(px, g_all, partial.data<T>(), first, last, s, in, x.dtype(),
                                             kept_columns.defined() ? kept_columns.data<T>() : nullptr, forward_weight,
-                                            with_output ? y.data<T>() : nullptr);
+                                            with_output ? y.data<T>() : nullptr, fold);
           partials[static_cast<size_t>(chunk)] = partial;
           continue;
         }
@@ -539,6 +577,14 @@ Tensor im2col_weight_gradient(const Tensor& x, const Tensor& gy, const Shape& we
         for (int64_t n = first; n < last; ++n) {
           const T* cols = image_columns<T>(px, n, s, in, buffer.data<T>());
           const T* g_n = g_all + n * s.out_channels * L;
+          if (fold.output) {  // this image's dL/dz, in cache for the products below
+            T* rows = relu_gradient.data<T>();
+            for (int64_t o = 0; o < s.out_channels; ++o) {
+              fold.sums[n * s.out_channels + o] = relu_gradient_row(
+                  g_n + o * L, fold.output + (n * s.out_channels + o) * L, rows + o * L, L);
+            }
+            g_n = rows;
+          }
           for (int64_t g = 0; g < s.groups; ++g) {
             // dW_g [O, K] += gy_n,g [O, L] @ columns_g^T [L, K]
             detail::gemm<T>(false, true, O, K, L, T(1), g_n + g * O * L, L, cols + g * K * L, L, T(1), pw + g * O * K, K);
@@ -582,6 +628,32 @@ Tensor conv2d_backward_weight(const Tensor& x_in, const Tensor& grad_output_in, 
   }
   if (kept_columns.defined()) check_kept_columns(kept_columns, x, s, "conv2d_backward_weight");
   return im2col_weight_gradient(x, gy, weight_shape, s, kept_columns);
+}
+
+std::pair<Tensor, Tensor> conv2d_relu_backward_weight_bias(const Tensor& x_in, const Tensor& grad_output_in,
+                                                           const Tensor& output_in, const Shape& weight_shape,
+                                                           const Conv2dParams& params, const Tensor& kept_columns) {
+  const char* op = "conv2d_relu_backward_weight_bias";
+  if (!x_in.defined() || !grad_output_in.defined() || !output_in.defined()) fail("{}: an operand is undefined", op);
+  check_float_operands(op, {&x_in, &grad_output_in, &output_in});
+  check_same_dtype(op, "input", x_in.dtype(), "grad_output", grad_output_in.dtype());
+  const ConvShape s = conv_shape(x_in.shape(), weight_shape, params, op);
+  check_grad_output(grad_output_in, s, op);
+  if (output_in.shape() != grad_output_in.shape() || output_in.dtype() != grad_output_in.dtype()) {
+    fail("{}: the output of shape {} ({}) does not match grad_output of shape {} ({})", op, output_in.shape(),
+         dtype_name(output_in.dtype()), grad_output_in.shape(), dtype_name(grad_output_in.dtype()));
+  }
+  const Tensor x = x_in.contiguous();
+  if (use_winograd(s, params, op) || shape_numel(weight_shape) == 0 || s.batch == 0) {
+    // The Winograd path transforms the whole gradient: it is written first.
+    const Tensor grad_z = relu_backward(grad_output_in, output_in);
+    return {conv2d_backward_weight(x_in, grad_z, weight_shape, params, kept_columns), sum(sum(grad_z, {2, 3}), {0})};
+  }
+  if (kept_columns.defined()) check_kept_columns(kept_columns, x, s, op);
+  Tensor sums = Tensor::empty({s.batch, s.out_channels}, x.dtype());
+  Tensor gw = im2col_weight_gradient(x, grad_output_in.contiguous(), weight_shape, s, kept_columns, Tensor(),
+                                     Tensor(), output_in.contiguous(), &sums);
+  return {gw, sum(sums, {0})};
 }
 
 std::pair<Tensor, Tensor> conv2d_and_backward_weight(const Tensor& x_in, const Tensor& weight_in,

@@ -9,6 +9,7 @@
 #include "nabla/tensor/factories.hpp"
 #include "nabla/tensor/simd.hpp"
 #include "nabla/tensor/threads.hpp"
+#include "row_sums.hpp"
 
 namespace nabla::kernels {
 
@@ -111,6 +112,17 @@ NABLA_SIMD_CLONES Acc row_sum(const T* __restrict row, int64_t n) {
   for (int k = 0; k < kLanes; ++k) total += lanes[k];
   return total;
 }
+
+}  // namespace
+
+template <class T>
+T detail::sum_of_row(const T* row, int64_t n) {
+  return static_cast<T>(row_sum<T, typename Accumulator<T>::type>(row, n));
+}
+template float detail::sum_of_row(const float*, int64_t);
+template double detail::sum_of_row(const double*, int64_t);
+
+namespace {
 
 template <class T, class Out>
 void sum_kernel(const ReduceLayout& layout, Out* out) {

@@ -130,3 +130,36 @@ TEST_CASE("gradgradcheck: fused layers through their composite", "[autograd][gra
   using namespace gradcheck_table;
   run_group(build_gradgrad_table(), "fused layers second order", run_gradgradcheck);
 }
+
+TEST_CASE("fused layers: a first layer's conv2d_relu gradients equal relu(conv2d)'s, with and without a graph",
+          "[autograd][fused]") {
+  // An input that needs no gradient: conv2d_relu's backward folds relu's into the weight gradient
+  // (one kernel) unless a graph is being built. Either way the gradients are the composition's, to
+  // the last bit, on the per-image path (MNIST's first layer) and the batched one.
+  struct Shapes {
+    Shape input, weight;
+    Conv2dParams params;
+  };
+  for (const Shapes& c : {Shapes{{3, 1, 28, 28}, {8, 1, 3, 3}, {}},
+                          Shapes{{4, 6, 9, 9}, {8, 6, 4, 4}, {.stride = 2, .padding = 1}}}) {
+    for (DType dtype : {float32, float64}) {
+      INFO("input channels " << c.input[1] << ", " << dtype_name(dtype));
+      Generator generator(5);
+      const Tensor x = randn(c.input, dtype, generator);
+      const Tensor w_values = randn(c.weight, dtype, generator), b_values = randn({c.weight[0]}, dtype, generator);
+      Tensor w = w_values.clone().requires_grad_(), b = b_values.clone().requires_grad_();
+      Tensor w_apart = w_values.clone().requires_grad_(), b_apart = b_values.clone().requires_grad_();
+      const Tensor y = conv2d_relu(x, w, b, c.params);
+      const Tensor g = randn(y.shape(), dtype, generator);
+      (y * g).sum().backward();
+      (relu(conv2d(x, w_apart, b_apart, c.params)) * g).sum().backward();
+      CHECK(equal(w.grad(), w_apart.grad()));
+      CHECK(equal(b.grad(), b_apart.grad()));
+      // With a graph (create_graph): the composed ops, recorded; the same values.
+      const Tensor loss = (conv2d_relu(x, w, b, c.params) * g).sum();
+      const auto grads = autograd::grad({loss}, {w, b}, {}, {.create_graph = true});
+      CHECK(equal(grads[0], w_apart.grad()));
+      CHECK(equal(grads[1], b_apart.grad()));
+    }
+  }
+}

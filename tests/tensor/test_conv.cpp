@@ -314,6 +314,47 @@ TEST_CASE("conv2d with relu writes relu(conv2d) on every path, NaN kept", "[conv
   }
 }
 
+TEST_CASE("conv2d_relu_backward_weight_bias equals the weight and bias gradients of relu_backward's output",
+          "[conv]") {
+  // A first layer's gradients with relu's backward folded into the weight gradient's reading of
+  // the output gradient: the same values, to the last bit, on every path, with and without the
+  // columns the forward keeps; a NaN output passes its gradient, as relu_backward's.
+  const std::vector<Case> cases = {
+      {"per image, one input channel (MNIST's first layer)", {3, 1, 28, 28}, {32, 1, 3, 3}, {}},
+      {"per image, strided", {2, 3, 40, 40}, {4, 3, 3, 3}, {.stride = 2, .padding = 1, .algorithm = ConvAlgorithm::im2col}},
+      {"batched (4x4 stride 2)", {5, 6, 9, 9}, {8, 6, 4, 4}, {.stride = 2, .padding = 1}},
+      {"batched, grouped", {4, 4, 8, 8}, {6, 2, 3, 3}, {.stride = 2, .padding = 1, .groups = 2}},
+      {"batched, channels last", {3, 64, 6, 6}, {8, 64, 3, 3}, {.stride = 2, .padding = 1}},
+      {"Winograd (the gradient written first)", {2, 8, 10, 10}, {9, 8, 3, 3}, {.padding = 1}},
+  };
+  reference::Rng rng(43);
+  for (DType dtype : {float64, float32}) {
+    for (const Case& c : cases) {
+      INFO(c.name << ", " << dtype_name(dtype));
+      const Tensor x = random_tensor(c.input, dtype, rng);
+      const Tensor w = random_tensor(c.weight, dtype, rng);
+      const Tensor bias = random_tensor({c.weight[0]}, dtype, rng);
+      Tensor kept;
+      Tensor y = conv2d(x, w, bias, c.params, /*relu=*/true, &kept);
+      y.narrow(2, 1, 1).narrow(3, 1, 1).fill_(std::numeric_limits<double>::quiet_NaN());
+      const Tensor g = random_tensor(y.shape(), dtype, rng);
+      const Tensor grad_z = relu_backward(g, y);
+      REQUIRE(reference::elements(amin(abs(grad_z)))[0] == 0.0);  // relu cut some gradients
+      const Tensor expected_bias = sum(sum(grad_z, {2, 3}), {0});
+      for (const Tensor& columns : {Tensor(), kept}) {
+        const auto [gw, gb] = conv2d_relu_backward_weight_bias(x, g, y, c.weight, c.params, columns);
+        CHECK(equal(gw, conv2d_backward_weight(x, grad_z, c.weight, c.params, columns)));
+        CHECK(equal(gb, expected_bias));
+      }
+    }
+  }
+  const Tensor x = random_tensor({2, 1, 8, 8}, float32, rng), w = random_tensor({4, 1, 3, 3}, float32, rng);
+  const Tensor y = conv2d(x, w, Tensor(), {}, true);
+  CHECK_THROWS_WITH(conv2d_relu_backward_weight_bias(x, y, y.narrow(3, 0, 5), w.shape(), {}),
+                    Contains("conv2d_relu_backward_weight_bias") && Contains("[2, 4, 6, 5]") &&
+                        Contains("does not match grad_output of shape [2, 4, 6, 6]"));
+}
+
 namespace {
 
 // Winograd pools in its output transform (odd output sizes leave their last row or column out,

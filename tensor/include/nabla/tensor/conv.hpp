@@ -51,6 +51,14 @@ Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, co
 // the columns conv2d kept for this x when given (checked: a mismatch is an error).
 Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_output, const Shape& weight_shape,
                               const Conv2dParams& params, const Tensor& kept_columns = Tensor());
+// For y = relu(conv2d(x, w) + b) whose x needs no gradient (a first layer): {dL/dw, dL/db} from
+// grad_output = dL/dy and y, the same values as conv2d_backward_weight(x, g) and
+// sum(sum(g, {2, 3}), {0}) for g = relu_backward(grad_output, y), to the last bit. On the im2col
+// paths g is formed a block of images at a time, in cache, and never written whole.
+std::pair<Tensor, Tensor> conv2d_relu_backward_weight_bias(const Tensor& x, const Tensor& grad_output,
+                                                           const Tensor& output, const Shape& weight_shape,
+                                                           const Conv2dParams& params,
+                                                           const Tensor& kept_columns = Tensor());
 // Both at once, {grad_input, grad_weight}: what a training step needs. Equal to the two calls
 // above; with Winograd it transforms grad_output once for both.
 std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x, const Tensor& grad_output, const Tensor& weight,
