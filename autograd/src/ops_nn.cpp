@@ -271,7 +271,9 @@ Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, co
 // two run as conv2d's adjoints of the pooled gradient (detail::conv2d_backward_*_pooled), so that
 // the full-size scattered gradient is never written when both are wanted. The bias gradient sums
 // the masked pooled gradient: the scatter puts each of its values at exactly one place and zeros
-// elsewhere, so the sums are the same, read from a quarter of the values.
+// elsewhere, so the sums are the same, read from a quarter of the values. When no graph is being
+// built and both x and w want gradients (a training step), one kernel computes all three, masking
+// the pooled gradient an image at a time where it transforms it: the same values, to the last bit.
 ValuesIndices conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   if (!x.defined() || !weight.defined()) fail("conv2d_relu_max_pool2d: the input or the weight is undefined");
   kernels::PoolResult pooled =
@@ -283,6 +285,12 @@ ValuesIndices conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, cons
                                                                        const NeedsInputGrad& needs_input_grad) {
         const Tensor& x = input.get();
         const Tensor& w = saved_weight.get();
+        if (needs_input_grad[0] && needs_input_grad[1] && !is_grad_enabled()) {  // no graph to record
+          kernels::ConvGradients g =
+              kernels::conv2d_relu_backward_pooled(x.raw(), grad.raw(), result.raw(), indices.raw(), w.raw(), params);
+          return Gradients{Tensor(std::move(g.input)), Tensor(std::move(g.weight)),
+                           needs_input_grad[2] ? Tensor(std::move(g.bias)) : Tensor()};
+        }
         const Tensor grad_pooled = detail::relu_backward(grad, result);
         const Tensor grad_bias = needs_input_grad[2] ? channel_sums(grad_pooled) : Tensor();
         if (needs_input_grad[0] && needs_input_grad[1]) {  // one kernel for both, each recorded as its own op

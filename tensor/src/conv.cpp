@@ -148,17 +148,6 @@ struct ReluFold {
   T* sums = nullptr;
 };
 
-// One row of dL/dz = relu_backward(gy, y) (0 where y <= 0, so a NaN output passes its gradient)
-// into `out`, and its sum, as sum() over the trailing axes computes it.
-template <class T>
-T relu_gradient_row(const T* __restrict gy, const T* __restrict y, T* __restrict out, int64_t n) {
-  for (int64_t l = 0; l < n; ++l) {
-    const T g = gy[l];  // read whether or not it is kept, so that the loop is vectorised
-    out[l] = y[l] <= T(0) ? T(0) : g;
-  }
-  return detail::sum_of_row(out, n);
-}
-
 // Rows [C_out, count * L] <-> images [count, C_out, L] (gy's layout, and y's). Gathering images
 // [first, first + count) of gy with a ReluFold: dL/dz instead, and its sums.
 template <class T>
@@ -171,7 +160,7 @@ void gather_outputs(const T* images, int64_t count, const ConvShape& s, T* rows,
       if (fold.output) {
         const int64_t image = (first + i) * s.out_channels;
         fold.sums[image + o] =
-            relu_gradient_row(images + at, fold.output + image * L + o * L, rows + o * width + i * L, L);
+            detail::relu_gradient_row(images + at, fold.output + image * L + o * L, rows + o * width + i * L, L);
       } else {
         std::copy_n(images + at, L, rows + o * width + i * L);
       }
@@ -580,7 +569,7 @@ Tensor im2col_weight_gradient(const Tensor& x, const Tensor& gy, const Shape& we
           if (fold.output) {  // this image's dL/dz, in cache for the products below
             T* rows = relu_gradient.data<T>();
             for (int64_t o = 0; o < s.out_channels; ++o) {
-              fold.sums[n * s.out_channels + o] = relu_gradient_row(
+              fold.sums[n * s.out_channels + o] = detail::relu_gradient_row(
                   g_n + o * L, fold.output + (n * s.out_channels + o) * L, rows + o * L, L);
             }
             g_n = rows;
@@ -695,29 +684,36 @@ std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x_in, const Tensor& grad
   return {gx, gw};
 }
 
-std::pair<Tensor, Tensor> conv2d_backward_pooled(const Tensor& x_in, const Tensor& grad_pooled_in,
-                                                 const Tensor& indices_in, const Tensor& weight_in,
-                                                 const Conv2dParams& params) {
+namespace {
+
+// conv2d_backward_pooled, or with relu (relu_values: the pooled relu outputs, contiguous and of
+// grad_pooled's shape; relu_sums: [N, C_out]) conv2d_relu_backward_pooled's gradients of x and w,
+// with the masked gradient's sums per image and channel in *relu_sums.
+std::pair<Tensor, Tensor> backward_pooled(const Tensor& x_in, const Tensor& grad_pooled_in, const Tensor& indices_in,
+                                          const Tensor& weight_in, const Conv2dParams& params, const char* op,
+                                          const Tensor* relu_values = nullptr, Tensor* relu_sums = nullptr) {
   if (!x_in.defined() || !grad_pooled_in.defined() || !indices_in.defined() || !weight_in.defined()) {
-    fail("conv2d_backward_pooled: an operand is undefined");
+    fail("{}: an operand is undefined", op);
   }
-  check_float_operands("conv2d_backward_pooled", {&x_in, &grad_pooled_in, &weight_in});
-  const ConvShape s = conv_shape(x_in.shape(), weight_in.shape(), params, "conv2d_backward_pooled");
+  check_float_operands(op, {&x_in, &grad_pooled_in, &weight_in});
+  const ConvShape s = conv_shape(x_in.shape(), weight_in.shape(), params, op);
   const Shape conv_out{s.batch, s.out_channels, s.out.h, s.out.w};
   const Shape pooled{s.batch, s.out_channels, s.out.h / 2, s.out.w / 2};
   if (grad_pooled_in.shape() != pooled) {
-    fail("conv2d_backward_pooled: grad_pooled of shape {} does not match the 2x2 pooling {} of the convolution's "
-         "output shape {}",
+    fail("{}: grad_pooled of shape {} does not match the 2x2 pooling {} of the convolution's output shape {}", op,
          grad_pooled_in.shape(), pooled, conv_out);
   }
   if (indices_in.dtype() != int64 || indices_in.shape() != pooled) {
-    fail("conv2d_backward_pooled: indices must be int64 of grad_pooled's shape {} (as max_pool2d returns them), got "
-         "{} {}",
-         pooled, indices_in.dtype(), indices_in.shape());
+    fail("{}: indices must be int64 of grad_pooled's shape {} (as max_pool2d returns them), got {} {}", op, pooled,
+         indices_in.dtype(), indices_in.shape());
   }
-  if (!use_winograd(s, params, "conv2d_backward_pooled") || x_in.numel() == 0 || weight_in.numel() == 0 ||
-      grad_pooled_in.numel() == 0) {
-    return conv2d_backward(x_in, max_pool2d_backward(grad_pooled_in, indices_in, conv_out), weight_in, params);
+  if (!use_winograd(s, params, op) || x_in.numel() == 0 || weight_in.numel() == 0 || grad_pooled_in.numel() == 0) {
+    Tensor grad = grad_pooled_in;
+    if (relu_values) {
+      grad = relu_backward(grad_pooled_in, *relu_values);
+      *relu_sums = sum(grad, {2, 3});
+    }
+    return conv2d_backward(x_in, max_pool2d_backward(grad, indices_in, conv_out), weight_in, params);
   }
   const Tensor x = x_in.contiguous(), gp = grad_pooled_in.contiguous(), indices = indices_in.contiguous();
   const Tensor weight = weight_in.contiguous();
@@ -726,9 +722,34 @@ std::pair<Tensor, Tensor> conv2d_backward_pooled(const Tensor& x_in, const Tenso
     using T = decltype(tag);
     detail::winograd_conv3x3_backward_pooled<T>(x.data<T>(), gp.data<T>(), indices.data<int64_t>(), weight.data<T>(),
                                                 gx.data<T>(), gw.data<T>(),
-                                                winograd_geometry(s, {x.size(2), x.size(3)}, params));
+                                                winograd_geometry(s, {x.size(2), x.size(3)}, params),
+                                                relu_values ? relu_values->data<T>() : nullptr,
+                                                relu_sums ? relu_sums->data<T>() : nullptr);
   });
   return {gx, gw};
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> conv2d_backward_pooled(const Tensor& x, const Tensor& grad_pooled, const Tensor& indices,
+                                                 const Tensor& weight, const Conv2dParams& params) {
+  return backward_pooled(x, grad_pooled, indices, weight, params, "conv2d_backward_pooled");
+}
+
+ConvGradients conv2d_relu_backward_pooled(const Tensor& x, const Tensor& grad_values, const Tensor& values,
+                                          const Tensor& indices, const Tensor& weight, const Conv2dParams& params) {
+  const char* op = "conv2d_relu_backward_pooled";
+  if (!grad_values.defined() || !values.defined()) fail("{}: an operand is undefined", op);
+  if (values.shape() != grad_values.shape() || values.dtype() != grad_values.dtype()) {
+    fail("{}: the values of shape {} ({}) do not match grad_values of shape {} ({})", op, values.shape(),
+         dtype_name(values.dtype()), grad_values.shape(), dtype_name(grad_values.dtype()));
+  }
+  if (!is_floating(values.dtype())) fail("{}: needs float tensors, got {}", op, dtype_name(values.dtype()));
+  if (values.dim() != 4) fail("{}: values must be [N, C, H, W], got {}", op, values.shape());
+  Tensor sums = Tensor::empty({values.size(0), values.size(1)}, values.dtype());
+  const Tensor masked_values = values.contiguous(), grad = grad_values.contiguous();
+  auto [gx, gw] = backward_pooled(x, grad, indices, weight, params, op, &masked_values, &sums);
+  return {gx, gw, sum(sums, {0})};
 }
 
 }  // namespace nabla::kernels

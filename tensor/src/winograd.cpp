@@ -40,6 +40,7 @@
 #include "nabla/tensor/tensor.hpp"
 #include "nabla/tensor/threads.hpp"
 #include "pool_rows.hpp"
+#include "row_sums.hpp"
 #include "winograd_simd.hpp"
 
 namespace nabla::kernels::detail {
@@ -579,16 +580,30 @@ void winograd_conv3x3_backward(const T* x, const T* grad_y, const T* weight, T* 
 
 template <class T>
 void winograd_conv3x3_backward_pooled(const T* x, const T* grad_pooled, const int64_t* indices, const T* weight,
-                                      T* grad_x, T* grad_weight, const Winograd3x3& g) {
+                                      T* grad_x, T* grad_weight, const Winograd3x3& g, const T* relu_values,
+                                      T* relu_sums) {
   const Kernels<T>& kernel = kernels<T>();
   const Tiling t = tiling_of(g);
-  const int64_t pooled_size = g.out_channels * (g.out.h / 2) * (g.out.w / 2);
+  const int64_t plane = (g.out.h / 2) * (g.out.w / 2), pooled_size = g.out_channels * plane;
   conv3x3_backward<T>(x, weight, grad_x, grad_weight, g,
                       [&](int64_t i, const Block& b, const BlockGeometry& e, T* scratch, T* dm) {
                         const int64_t image = b.first_image + i;
-                        kernel.pooled_grad(grad_pooled + image * pooled_size, indices + image * pooled_size, scratch,
-                                           dm, g.out_channels, g.out, t, b.row_lo, b.row_hi, i * e.per_image, e.ld,
-                                           e.k_pitch);
+                        const T* image_grad = grad_pooled + image * pooled_size;
+                        if (relu_values) {
+                          // This image's masked gradient, in cache for the transform below. A
+                          // band of a large image masks the whole image; the first band keeps the sums.
+                          thread_local std::vector<T> masked;
+                          masked.resize(static_cast<size_t>(pooled_size));
+                          for (int64_t k = 0; k < g.out_channels; ++k) {
+                            const int64_t at = image * pooled_size + k * plane;
+                            const T row_sum = relu_gradient_row(grad_pooled + at, relu_values + at,
+                                                                masked.data() + k * plane, plane);
+                            if (b.row_lo == 0) relu_sums[image * g.out_channels + k] = row_sum;
+                          }
+                          image_grad = masked.data();
+                        }
+                        kernel.pooled_grad(image_grad, indices + image * pooled_size, scratch, dm, g.out_channels,
+                                           g.out, t, b.row_lo, b.row_hi, i * e.per_image, e.ld, e.k_pitch);
                       });
 }
 
@@ -625,9 +640,9 @@ template void winograd_conv3x3_backward<float>(const float*, const float*, const
 template void winograd_conv3x3_backward<double>(const double*, const double*, const double*, double*, double*,
                                                 const Winograd3x3&);
 template void winograd_conv3x3_backward_pooled<float>(const float*, const float*, const int64_t*, const float*, float*,
-                                                      float*, const Winograd3x3&);
+                                                      float*, const Winograd3x3&, const float*, float*);
 template void winograd_conv3x3_backward_pooled<double>(const double*, const double*, const int64_t*, const double*,
-                                                       double*, double*, const Winograd3x3&);
+                                                       double*, double*, const Winograd3x3&, const double*, double*);
 template void winograd_conv3x3_weight_grad<float>(const float*, const float*, float*, const Winograd3x3&);
 template void winograd_conv3x3_weight_grad<double>(const double*, const double*, double*, const Winograd3x3&);
 

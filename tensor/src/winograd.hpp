@@ -45,9 +45,13 @@ void winograd_conv3x3_backward(const T* x, const T* grad_y, const T* weight, T* 
 
 // The same, given the gradient of max_pool2d(y, 2x2, stride 2) instead of y's: grad_y is
 // max_pool2d_backward(grad_pooled, indices), rebuilt a band at a time and never written whole.
-// An index outside its window (not one max_pool2d gave) is an error.
+// An index outside its window (not one max_pool2d gave) is an error. With relu_values (the pooled
+// relu outputs, laid out as grad_pooled), grad_pooled is first masked by relu's gradient,
+// relu_backward(grad_pooled, relu_values), an image at a time in cache, and relu_sums [N, K] gets
+// each image's and channel's sum of the masked gradient (as sum() over the positions).
 template <class T>
 void winograd_conv3x3_backward_pooled(const T* x, const T* grad_pooled, const int64_t* indices, const T* weight,
-                                      T* grad_x, T* grad_weight, const Winograd3x3& g);
+                                      T* grad_x, T* grad_weight, const Winograd3x3& g,
+                                      const T* relu_values = nullptr, T* relu_sums = nullptr);
 
 }  // namespace nabla::kernels::detail

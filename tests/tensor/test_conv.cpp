@@ -427,6 +427,43 @@ TEST_CASE("conv2d_backward_pooled equals conv2d_backward of max_pool2d_backward"
   }
 }
 
+TEST_CASE("conv2d_relu_backward_pooled equals conv2d_backward_pooled of relu_backward's output, with its sums",
+          "[conv]") {
+  // conv2d_relu_max_pool2d's backward with relu's mask applied an image at a time where the
+  // pooled gradient is transformed: the same three gradients as the ops in turn, to the last bit,
+  // on every path. A NaN value passes its gradient, as relu_backward's; a non-contiguous gradient
+  // is read as its values.
+  reference::Rng rng(47);
+  for (DType dtype : {float64, float32}) {
+    for (const Case& c : relu_pool_cases()) {
+      INFO(c.name << ", " << dtype_name(dtype));
+      const Tensor x = random_tensor(c.input, dtype, rng);
+      const Tensor w = random_tensor(c.weight, dtype, rng);
+      const Tensor bias = random_tensor({c.weight[0]}, dtype, rng);
+      const PoolResult pooled = conv2d_relu_max_pool2d(x, w, bias, c.params);
+      Tensor values = pooled.values.clone();
+      values.narrow(1, 0, 1).fill_(0.0);  // a channel relu cut whole
+      values.narrow(1, 1, 1).narrow(2, 0, 1).narrow(3, 0, 1).fill_(std::numeric_limits<double>::quiet_NaN());
+      const Shape& shape = values.shape();
+      const Tensor g = random_tensor({shape[0], shape[1], shape[3], shape[2]}, dtype, rng).transpose(2, 3);
+      const Tensor masked = relu_backward(g, values);
+      REQUIRE(reference::elements(amin(abs(masked)))[0] == 0.0);  // relu cut some gradients
+      const auto [gx_apart, gw_apart] = conv2d_backward_pooled(x, masked, pooled.indices, w, c.params);
+      const ConvGradients fused = conv2d_relu_backward_pooled(x, g, values, pooled.indices, w, c.params);
+      CHECK(equal(fused.input, gx_apart));
+      CHECK(equal(fused.weight, gw_apart));
+      CHECK(equal(fused.bias, sum(sum(masked, {2, 3}), {0})));
+    }
+  }
+  const Tensor x = random_tensor({2, 8, 10, 10}, float32, rng), w = random_tensor({8, 8, 3, 3}, float32, rng);
+  const PoolResult pooled = conv2d_relu_max_pool2d(x, w, Tensor(), {});
+  CHECK_THROWS_WITH(conv2d_relu_backward_pooled(x, pooled.values, pooled.values.narrow(3, 0, 3), pooled.indices, w, {}),
+                    Contains("conv2d_relu_backward_pooled") && Contains("[2, 8, 4, 3]") &&
+                        Contains("do not match grad_values of shape [2, 8, 4, 4]"));
+  CHECK_THROWS_WITH(conv2d_relu_backward_pooled(x, pooled.values, pooled.values, pooled.indices.to(float32), w, {}),
+                    Contains("conv2d_relu_backward_pooled") && Contains("indices must be int64"));
+}
+
 TEST_CASE("conv2d_backward_pooled refuses indices outside their window and mismatched shapes", "[conv][errors]") {
   reference::Rng rng(41);
   const Tensor x = random_tensor({2, 8, 10, 10}, float32, rng);

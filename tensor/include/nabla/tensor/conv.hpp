@@ -70,6 +70,15 @@ std::pair<Tensor, Tensor> conv2d_backward(const Tensor& x, const Tensor& grad_ou
 // its own 2x2 window (one no such pooling gives) is an error.
 std::pair<Tensor, Tensor> conv2d_backward_pooled(const Tensor& x, const Tensor& grad_pooled, const Tensor& indices,
                                                  const Tensor& weight, const Conv2dParams& params);
+// For (values, indices) = conv2d_relu_max_pool2d(x, weight, bias): all three gradients from
+// grad_values = dL/dvalues. The same values as conv2d_backward_pooled(x, g, indices, weight) and
+// sum(sum(g, {2, 3}), {0}) for g = relu_backward(grad_values, values), to the last bit. With
+// Winograd, g is formed an image at a time, in cache, and never written whole.
+struct ConvGradients {
+  Tensor input, weight, bias;
+};
+ConvGradients conv2d_relu_backward_pooled(const Tensor& x, const Tensor& grad_values, const Tensor& values,
+                                          const Tensor& indices, const Tensor& weight, const Conv2dParams& params);
 
 // {conv2d(x, weight), conv2d_backward_weight(x, grad_output, weight's shape)}: the two kernels that
 // read x's columns, sharing them. A transposed convolution's backward is exactly this pair (its
