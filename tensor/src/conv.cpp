@@ -747,8 +747,8 @@ ConvGradients conv2d_relu_backward_pooled(const Tensor& x, const Tensor& grad_va
   if (!is_floating(values.dtype())) fail("{}: needs float tensors, got {}", op, dtype_name(values.dtype()));
   if (values.dim() != 4) fail("{}: values must be [N, C, H, W], got {}", op, values.shape());
   Tensor sums = Tensor::empty({values.size(0), values.size(1)}, values.dtype());
-  const Tensor masked_values = values.contiguous(), grad = grad_values.contiguous();
-  auto [gx, gw] = backward_pooled(x, grad, indices, weight, params, op, &masked_values, &sums);
+  const Tensor pooled_values = values.contiguous(), grad = grad_values.contiguous();
+  auto [gx, gw] = backward_pooled(x, grad, indices, weight, params, op, &pooled_values, &sums);
   return {gx, gw, sum(sums, {0})};
 }
 
